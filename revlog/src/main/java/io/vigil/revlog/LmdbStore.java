@@ -1,0 +1,79 @@
+package io.vigil.revlog;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import org.lmdbjava.ByteArrayProxy;
+import org.lmdbjava.Dbi;
+import org.lmdbjava.DbiFlags;
+import org.lmdbjava.Env;
+import org.lmdbjava.EnvFlags;
+import org.lmdbjava.Txn;
+
+/**
+ * The LMDB environment: database {@code kv} is the revision log (see {@link Records}), database
+ * {@code meta} holds the counters that must move atomically with it (applied index, current and
+ * compacted revision, store id). Every write happens in one write transaction per applied batch;
+ * a commit is durable when it returns (LMDB syncs on commit with these flags).
+ */
+final class LmdbStore implements AutoCloseable {
+    static final String META_APPLIED_INDEX = "appliedIndex";
+    static final String META_CURRENT_REVISION = "currentRevision";
+    static final String META_COMPACT_REVISION = "compactRevision";
+    static final String META_STORE_ID = "storeId";
+
+    final Env<byte[]> env;
+    final Dbi<byte[]> kv;
+    final Dbi<byte[]> meta;
+
+    LmdbStore(Path dir, long mapSizeBytes, int maxReaders) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create data directory " + dir, e);
+        }
+        env = Env.create(ByteArrayProxy.PROXY_BA)
+                .setMapSize(mapSizeBytes)
+                .setMaxDbs(4)
+                .setMaxReaders(maxReaders)
+                // NOTLS: read transactions are not tied to the thread that opened them.
+                .open(dir.toFile(), EnvFlags.MDB_NOTLS);
+        kv = env.openDbi("kv", DbiFlags.MDB_CREATE);
+        meta = env.openDbi("meta", DbiFlags.MDB_CREATE);
+    }
+
+    long getMeta(Txn<byte[]> txn, String name, long absent) {
+        byte[] v = meta.get(txn, name.getBytes(StandardCharsets.US_ASCII));
+        if (v == null) {
+            return absent;
+        }
+        long x = 0;
+        for (byte b : v) {
+            x = (x << 8) | (b & 0xff);
+        }
+        return x;
+    }
+
+    void putMeta(Txn<byte[]> txn, String name, long value) {
+        byte[] v = new byte[8];
+        for (int i = 0; i < 8; i++) {
+            v[i] = (byte) (value >>> (56 - 8 * i));
+        }
+        meta.put(txn, name.getBytes(StandardCharsets.US_ASCII), v);
+    }
+
+    byte[] getRecord(Txn<byte[]> txn, long main, int sub) {
+        byte[] r = kv.get(txn, Records.revisionKey(main, sub));
+        if (r == null) {
+            throw new IllegalStateException("revision " + main + "." + sub + " is in the index but not in the log");
+        }
+        return r;
+    }
+
+    @Override
+    public void close() {
+        env.close();
+    }
+}

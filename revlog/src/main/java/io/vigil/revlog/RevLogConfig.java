@@ -1,0 +1,55 @@
+package io.vigil.revlog;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/** Configuration of a {@link RevLog}; validated once by {@link #conclude()}. */
+public final class RevLogConfig {
+    public static final long MAP_SIZE_BYTES_DEFAULT = 8L << 30;
+    public static final int MAX_READERS_DEFAULT = 1024;
+
+    private Path dataDir;
+    private long mapSizeBytes = MAP_SIZE_BYTES_DEFAULT;
+    private int maxReaders = MAX_READERS_DEFAULT;
+
+    /** The directory holding the LMDB environment; created when missing. */
+    public RevLogConfig dataDir(Path dataDir) {
+        this.dataDir = dataDir;
+        return this;
+    }
+
+    /** Upper bound of the LMDB map (the store's maximum size); the file grows as needed. */
+    public RevLogConfig mapSizeBytes(long mapSizeBytes) {
+        this.mapSizeBytes = mapSizeBytes;
+        return this;
+    }
+
+    /** Concurrent read transactions allowed (one per in-flight read request). */
+    public RevLogConfig maxReaders(int maxReaders) {
+        this.maxReaders = maxReaders;
+        return this;
+    }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    public long mapSizeBytes() {
+        return mapSizeBytes;
+    }
+
+    public int maxReaders() {
+        return maxReaders;
+    }
+
+    public RevLogConfig conclude() {
+        Objects.requireNonNull(dataDir, "dataDir");
+        if (mapSizeBytes < (1 << 20)) {
+            throw new IllegalArgumentException("mapSizeBytes must be at least 1 MiB, got " + mapSizeBytes);
+        }
+        if (maxReaders < 1) {
+            throw new IllegalArgumentException("maxReaders must be positive, got " + maxReaders);
+        }
+        return this;
+    }
+}

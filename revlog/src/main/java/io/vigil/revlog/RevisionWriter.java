@@ -1,0 +1,254 @@
+package io.vigil.revlog;
+
+import com.google.protobuf.ByteString;
+import io.vigil.proto.etcdserverpb.Compare;
+import io.vigil.proto.etcdserverpb.DeleteRangeRequest;
+import io.vigil.proto.etcdserverpb.DeleteRangeResponse;
+import io.vigil.proto.etcdserverpb.PutRequest;
+import io.vigil.proto.etcdserverpb.PutResponse;
+import io.vigil.proto.etcdserverpb.RangeRequest;
+import io.vigil.proto.etcdserverpb.RequestOp;
+import io.vigil.proto.etcdserverpb.ResponseHeader;
+import io.vigil.proto.etcdserverpb.ResponseOp;
+import io.vigil.proto.etcdserverpb.TxnRequest;
+import io.vigil.proto.etcdserverpb.TxnResponse;
+import io.vigil.proto.mvccpb.Event;
+import io.vigil.proto.mvccpb.KeyValue;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import org.lmdbjava.Txn;
+
+/**
+ * Applies one write request as (at most) one new revision, {@code beginRevision + 1}, inside the
+ * batch's LMDB write transaction. Sub revisions number the changes in order. Reads made while
+ * applying see the changes made so far (etcd: a txn's range sees its own earlier puts).
+ *
+ * <p>Precondition checks (ignore_value on a missing key, unknown lease, a txn range at a compacted
+ * or future revision) run before the first change, so a refused request leaves no trace.
+ */
+final class RevisionWriter {
+    private final LmdbStore store;
+    private final Txn<byte[]> txn;
+    private final KeyIndex index;
+    private final long beginRevision;
+    private final long compactRevision;
+    private final List<Event> events = new ArrayList<>();
+
+    RevisionWriter(LmdbStore store, Txn<byte[]> txn, KeyIndex index, long beginRevision, long compactRevision) {
+        this.store = store;
+        this.txn = txn;
+        this.index = index;
+        this.beginRevision = beginRevision;
+        this.compactRevision = compactRevision;
+    }
+
+    /** The events written, in sub-revision order; empty when nothing changed. */
+    List<Event> events() {
+        return events;
+    }
+
+    /** The revision the store is at once this request is applied. */
+    long endRevision() {
+        return events.isEmpty() ? beginRevision : beginRevision + 1;
+    }
+
+    // ---- Put ----
+
+    PutResponse put(PutRequest p) {
+        KeyValue prev = current(p.getKey().toByteArray());
+        if ((p.getIgnoreValue() || p.getIgnoreLease()) && prev == null) {
+            throw new RevLogException(RevLogException.Code.KEY_NOT_FOUND);
+        }
+        checkLease(p.getLease());
+        return doPut(p, prev);
+    }
+
+    private PutResponse doPut(PutRequest p, KeyValue prev) {
+        byte[] key = p.getKey().toByteArray();
+        long main = beginRevision + 1;
+        ByteString value = p.getIgnoreValue() ? prev.getValue() : p.getValue();
+        long lease = p.getIgnoreLease() ? prev.getLease() : p.getLease();
+        KeyValue kv = KeyValue.newBuilder()
+                .setKey(p.getKey())
+                .setCreateRevision(prev == null ? main : prev.getCreateRevision())
+                .setModRevision(main)
+                .setVersion(prev == null ? 1 : prev.getVersion() + 1)
+                .setValue(value)
+                .setLease(lease)
+                .build();
+        write(key, Records.PUT, kv);
+        events.add(Event.newBuilder().setType(Event.EventType.PUT).setKv(kv).build());
+        PutResponse.Builder resp = PutResponse.newBuilder().setHeader(header(main));
+        if (p.getPrevKv() && prev != null) {
+            resp.setPrevKv(prev);
+        }
+        return resp.build();
+    }
+
+    // ---- DeleteRange ----
+
+    DeleteRangeResponse deleteRange(DeleteRangeRequest d) {
+        List<KeyValue> live = RangeQuery.liveKeyValues(index, this::read, d.getKey().toByteArray(),
+                d.getRangeEnd().toByteArray(), Long.MAX_VALUE);
+        long main = beginRevision + 1;
+        for (KeyValue kv : live) {
+            KeyValue tombstone = KeyValue.newBuilder().setKey(kv.getKey()).setModRevision(main).build();
+            write(kv.getKey().toByteArray(), Records.TOMBSTONE, tombstone);
+            events.add(Event.newBuilder().setType(Event.EventType.DELETE).setKv(tombstone).build());
+        }
+        DeleteRangeResponse.Builder resp = DeleteRangeResponse.newBuilder()
+                .setHeader(header(endRevision()))
+                .setDeleted(live.size());
+        if (d.getPrevKv()) {
+            resp.addAllPrevKvs(live);
+        }
+        return resp.build();
+    }
+
+    // ---- Txn ----
+
+    /**
+     * etcd 3.4 order: every compare on the chosen path (nested txns included) is evaluated against
+     * the state before the txn; then the puts on that path are checked, then the ranges; only
+     * then are the operations applied, in order.
+     */
+    TxnResponse txn(TxnRequest t) {
+        List<Boolean> path = new ArrayList<>();
+        choosePath(t, path);
+        checkPath(t, path.iterator(), true);
+        checkPath(t, path.iterator(), false);
+        return execute(t, path.iterator(), true);
+    }
+
+    private void choosePath(TxnRequest t, List<Boolean> path) {
+        boolean succeeded = t.getCompareList().stream().allMatch(this::compare);
+        path.add(succeeded);
+        for (RequestOp op : succeeded ? t.getSuccessList() : t.getFailureList()) {
+            if (op.hasRequestTxn()) {
+                choosePath(op.getRequestTxn(), path);
+            }
+        }
+    }
+
+    private void checkPath(TxnRequest t, Iterator<Boolean> path, boolean puts) {
+        boolean succeeded = path.next();
+        for (RequestOp op : succeeded ? t.getSuccessList() : t.getFailureList()) {
+            if (op.hasRequestTxn()) {
+                checkPath(op.getRequestTxn(), path, puts);
+            } else if (puts && op.hasRequestPut()) {
+                PutRequest p = op.getRequestPut();
+                if ((p.getIgnoreValue() || p.getIgnoreLease()) && current(p.getKey().toByteArray()) == null) {
+                    throw new RevLogException(RevLogException.Code.KEY_NOT_FOUND);
+                }
+                checkLease(p.getLease());
+            } else if (!puts && op.hasRequestRange()) {
+                checkReadRevision(op.getRequestRange().getRevision(), beginRevision);
+            }
+        }
+    }
+
+    private TxnResponse execute(TxnRequest t, Iterator<Boolean> path, boolean outermost) {
+        boolean succeeded = path.next();
+        TxnResponse.Builder resp = TxnResponse.newBuilder().setSucceeded(succeeded);
+        for (RequestOp op : succeeded ? t.getSuccessList() : t.getFailureList()) {
+            ResponseOp.Builder r = ResponseOp.newBuilder();
+            switch (op.getRequestCase()) {
+                case REQUEST_RANGE -> r.setResponseRange(rangeInTxn(op.getRequestRange()));
+                case REQUEST_PUT -> {
+                    PutRequest p = op.getRequestPut();
+                    r.setResponsePut(doPut(p, current(p.getKey().toByteArray())));
+                }
+                case REQUEST_DELETE_RANGE -> r.setResponseDeleteRange(deleteRange(op.getRequestDeleteRange()));
+                case REQUEST_TXN -> r.setResponseTxn(execute(op.getRequestTxn(), path, false));
+                default -> throw new IllegalStateException("unvalidated empty RequestOp reached apply");
+            }
+            resp.addResponses(r);
+        }
+        // etcd leaves nested txn headers empty and stamps the outermost with the final revision
+        resp.setHeader(outermost ? header(endRevision()) : ResponseHeader.getDefaultInstance());
+        return resp.build();
+    }
+
+    private io.vigil.proto.etcdserverpb.RangeResponse rangeInTxn(RangeRequest r) {
+        long readRevision = endRevision();
+        long at = r.getRevision() <= 0 ? readRevision : r.getRevision();
+        return RangeQuery.run(index, this::read, r, at, readRevision);
+    }
+
+    private boolean compare(Compare c) {
+        List<KeyValue> kvs = RangeQuery.liveKeyValues(index, this::read, c.getKey().toByteArray(),
+                c.getRangeEnd().toByteArray(), beginRevision);
+        if (kvs.isEmpty()) {
+            // a missing key has no value to compare: etcd fails every VALUE compare on it
+            return c.getTarget() != Compare.CompareTarget.VALUE && compare(c, KeyValue.getDefaultInstance());
+        }
+        return kvs.stream().allMatch(kv -> compare(c, kv));
+    }
+
+    private static boolean compare(Compare c, KeyValue kv) {
+        int result = switch (c.getTarget()) {
+            case VERSION -> Long.compare(kv.getVersion(), c.getVersion());
+            case CREATE -> Long.compare(kv.getCreateRevision(), c.getCreateRevision());
+            case MOD -> Long.compare(kv.getModRevision(), c.getModRevision());
+            case VALUE -> Arrays.compareUnsigned(kv.getValue().toByteArray(), c.getValue().toByteArray());
+            case LEASE -> Long.compare(kv.getLease(), c.getLease());
+            default -> 0;
+        };
+        return switch (c.getResult()) {
+            case EQUAL -> result == 0;
+            case NOT_EQUAL -> result != 0;
+            case GREATER -> result > 0;
+            case LESS -> result < 0;
+            default -> true;
+        };
+    }
+
+    // ---- shared ----
+
+    void checkReadRevision(long revision, long currentRevision) {
+        if (revision > currentRevision) {
+            throw new RevLogException(RevLogException.Code.FUTURE_REVISION);
+        }
+        if (revision > 0 && revision < compactRevision) {
+            throw new RevLogException(RevLogException.Code.COMPACTED);
+        }
+    }
+
+    /**
+     * Leases arrive with the Lease service; until then no lease exists, so every non-zero lease
+     * is, truthfully, not found.
+     */
+    private static void checkLease(long lease) {
+        if (lease != 0) {
+            throw new RevLogException(RevLogException.Code.LEASE_NOT_FOUND);
+        }
+    }
+
+    /** The live KeyValue of key including this batch's changes so far, or null. */
+    private KeyValue current(byte[] key) {
+        KeyHistory h = index.get(key);
+        if (h == null) {
+            return null;
+        }
+        KeyHistory.Snapshot s = h.snapshot();
+        int i = s.liveAt(Long.MAX_VALUE);
+        return i == KeyHistory.NOT_FOUND ? null : Records.keyValue(read(s.mains()[i], s.subs()[i]));
+    }
+
+    private void write(byte[] key, byte kind, KeyValue kv) {
+        long main = beginRevision + 1;
+        int sub = events.size();
+        store.kv.put(txn, Records.revisionKey(main, sub), Records.encode(kind, kv));
+        index.getOrCreate(key).append(main, sub, kind == Records.TOMBSTONE);
+    }
+
+    private byte[] read(long main, int sub) {
+        return store.getRecord(txn, main, sub);
+    }
+
+    private static ResponseHeader header(long revision) {
+        return ResponseHeader.newBuilder().setRevision(revision).build();
+    }
+}
