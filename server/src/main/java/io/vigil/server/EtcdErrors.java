@@ -1,0 +1,54 @@
+package io.vigil.server;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.vigil.revlog.RevLogException;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * The one table from store refusals to etcd's gRPC status codes and messages. Clients match on
+ * these exact strings (clientv3's rpctypes), so they must stay byte-for-byte etcd's.
+ */
+final class EtcdErrors {
+    private static final Map<RevLogException.Code, Status.Code> CODES = new EnumMap<>(Map.of(
+            RevLogException.Code.COMPACTED, Status.Code.OUT_OF_RANGE,
+            RevLogException.Code.FUTURE_REVISION, Status.Code.OUT_OF_RANGE,
+            RevLogException.Code.KEY_NOT_FOUND, Status.Code.INVALID_ARGUMENT,
+            RevLogException.Code.LEASE_NOT_FOUND, Status.Code.NOT_FOUND,
+            RevLogException.Code.EMPTY_KEY, Status.Code.INVALID_ARGUMENT,
+            RevLogException.Code.VALUE_PROVIDED, Status.Code.INVALID_ARGUMENT,
+            RevLogException.Code.LEASE_PROVIDED, Status.Code.INVALID_ARGUMENT,
+            RevLogException.Code.TOO_MANY_OPS, Status.Code.INVALID_ARGUMENT,
+            RevLogException.Code.DUPLICATE_KEY, Status.Code.INVALID_ARGUMENT,
+            RevLogException.Code.NO_SPACE, Status.Code.RESOURCE_EXHAUSTED));
+
+    static final StatusRuntimeException REQUEST_TOO_LARGE =
+            Status.INVALID_ARGUMENT.withDescription("etcdserver: request is too large").asRuntimeException();
+    static final StatusRuntimeException STOPPING =
+            Status.UNAVAILABLE.withDescription("etcdserver: server stopped").asRuntimeException();
+
+    private EtcdErrors() {
+    }
+
+    static StatusRuntimeException of(RevLogException e) {
+        return Status.fromCode(CODES.get(e.code()))
+                .withDescription("etcdserver: " + e.code().etcdMessage())
+                .asRuntimeException();
+    }
+
+    /** Any failure of a request, as the status a client should see. */
+    static StatusRuntimeException toStatus(Throwable t) {
+        Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+        if (cause instanceof RevLogException e) {
+            return of(e);
+        }
+        if (cause instanceof StatusRuntimeException s) {
+            return s;
+        }
+        if (cause instanceof IllegalStateException) {
+            return STOPPING;
+        }
+        return Status.INTERNAL.withDescription(String.valueOf(cause.getMessage())).withCause(cause).asRuntimeException();
+    }
+}

@@ -1,0 +1,119 @@
+package io.vigil.server;
+
+import com.google.protobuf.Message;
+import io.grpc.stub.StreamObserver;
+import io.vigil.proto.etcdserverpb.CompactionRequest;
+import io.vigil.proto.etcdserverpb.CompactionResponse;
+import io.vigil.proto.etcdserverpb.DeleteRangeRequest;
+import io.vigil.proto.etcdserverpb.DeleteRangeResponse;
+import io.vigil.proto.etcdserverpb.KVGrpc;
+import io.vigil.proto.etcdserverpb.PutRequest;
+import io.vigil.proto.etcdserverpb.PutResponse;
+import io.vigil.proto.etcdserverpb.RangeRequest;
+import io.vigil.proto.etcdserverpb.RangeResponse;
+import io.vigil.proto.etcdserverpb.TxnRequest;
+import io.vigil.proto.etcdserverpb.TxnResponse;
+import io.vigil.proto.internal.InternalRequest;
+import io.vigil.revlog.ApplyResult;
+import io.vigil.revlog.RequestChecks;
+import io.vigil.revlog.RevLog;
+import io.vigil.revlog.RevLogException;
+import java.util.function.Function;
+
+/**
+ * etcd's KV service. Reads are served from the local revision log (on one member both
+ * serializable and linearizable reads see every acknowledged write). Writes are checked as etcd
+ * checks them, wrapped in an {@link InternalRequest}, refused if larger than the request limit,
+ * and proposed; the response is sent once the proposal is applied and durable.
+ */
+final class KvService extends KVGrpc.KVImplBase {
+    private final RevLog revLog;
+    private final Proposer proposer;
+    private final ResponseHeaders headers;
+    private final int maxRequestBytes;
+    private final int maxTxnOps;
+
+    KvService(RevLog revLog, Proposer proposer, ResponseHeaders headers, int maxRequestBytes, int maxTxnOps) {
+        this.revLog = revLog;
+        this.proposer = proposer;
+        this.headers = headers;
+        this.maxRequestBytes = maxRequestBytes;
+        this.maxTxnOps = maxTxnOps;
+    }
+
+    @Override
+    public void range(RangeRequest request, StreamObserver<RangeResponse> out) {
+        RangeResponse resp;
+        try {
+            RequestChecks.checkRange(request);
+            resp = revLog.range(request);
+        } catch (RevLogException e) {
+            out.onError(EtcdErrors.of(e));
+            return;
+        }
+        out.onNext(resp.toBuilder().setHeader(headers.at(resp.getHeader().getRevision())).build());
+        out.onCompleted();
+    }
+
+    @Override
+    public void put(PutRequest request, StreamObserver<PutResponse> out) {
+        try {
+            RequestChecks.checkPut(request);
+        } catch (RevLogException e) {
+            out.onError(EtcdErrors.of(e));
+            return;
+        }
+        write(InternalRequest.newBuilder().setPut(request).build(), out,
+                (PutResponse r) -> r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
+    }
+
+    @Override
+    public void deleteRange(DeleteRangeRequest request, StreamObserver<DeleteRangeResponse> out) {
+        try {
+            RequestChecks.checkDeleteRange(request);
+        } catch (RevLogException e) {
+            out.onError(EtcdErrors.of(e));
+            return;
+        }
+        write(InternalRequest.newBuilder().setDeleteRange(request).build(), out,
+                (DeleteRangeResponse r) -> r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
+    }
+
+    @Override
+    public void txn(TxnRequest request, StreamObserver<TxnResponse> out) {
+        try {
+            RequestChecks.checkTxn(request, maxTxnOps);
+        } catch (RevLogException e) {
+            out.onError(EtcdErrors.of(e));
+            return;
+        }
+        write(InternalRequest.newBuilder().setTxn(request).build(), out,
+                (TxnResponse r) -> r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
+    }
+
+    @Override
+    public void compact(CompactionRequest request, StreamObserver<CompactionResponse> out) {
+        write(InternalRequest.newBuilder().setCompaction(request).build(), out,
+                (CompactionResponse r) -> r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
+    }
+
+    /** Proposes a checked write and answers with its applied result, stamped by {@code stamp}. */
+    private <R extends Message> void write(InternalRequest request, StreamObserver<R> out, Function<R, R> stamp) {
+        if (request.getSerializedSize() > maxRequestBytes) {
+            out.onError(EtcdErrors.REQUEST_TOO_LARGE);
+            return;
+        }
+        proposer.propose(request).whenComplete((ApplyResult result, Throwable failure) -> {
+            if (failure != null) {
+                out.onError(EtcdErrors.toStatus(failure));
+            } else if (result.error() != null) {
+                out.onError(EtcdErrors.of(result.error()));
+            } else {
+                @SuppressWarnings("unchecked")
+                R response = (R) result.response();
+                out.onNext(stamp.apply(response));
+                out.onCompleted();
+            }
+        });
+    }
+}

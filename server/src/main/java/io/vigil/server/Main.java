@@ -1,0 +1,53 @@
+package io.vigil.server;
+
+import java.net.InetSocketAddress;
+
+/** The {@code vigil} command line: {@code vigil serve [flags]}. */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        String[] rest = args;
+        if (args.length > 0 && args[0].equals("serve")) {
+            rest = java.util.Arrays.copyOfRange(args, 1, args.length);
+        } else if (args.length > 0 && !args[0].startsWith("-")) {
+            System.err.println("vigil: unknown command \"" + args[0] + "\"\n\n" + ServerFlags.usage());
+            System.exit(2);
+        }
+        for (String a : rest) {
+            if (a.equals("--help") || a.equals("-h") || a.equals("-help")) {
+                System.out.print(ServerFlags.usage());
+                return;
+            }
+        }
+        ServerConfig config;
+        try {
+            config = ServerFlags.parse(rest);
+        } catch (ServerFlags.FlagException e) {
+            System.err.println("vigil: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        VigilServer server;
+        try {
+            server = VigilServer.start(config, fatal -> {
+                System.err.println("vigil: fatal storage failure, stopping: " + fatal);
+                fatal.printStackTrace();
+                Runtime.getRuntime().halt(70);
+            });
+        } catch (RuntimeException e) {
+            System.err.println("vigil: cannot start: " + e.getMessage());
+            System.exit(1);
+            return;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "vigil-shutdown"));
+        System.out.println("vigil: member " + config.name() + " using data dir " + config.dataDir().toAbsolutePath()
+                + " at revision " + server.currentRevision());
+        for (InetSocketAddress a : server.clientAddresses()) {
+            System.out.println("vigil: ready to serve client requests on http://" + a.getHostString() + ":" + a.getPort());
+        }
+        System.out.flush();
+        server.awaitTermination();
+    }
+}

@@ -1,0 +1,98 @@
+package io.vigil.server;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.BiConsumer;
+
+/**
+ * Parses {@code serve}'s command line with etcd's flag names: {@code --flag=value},
+ * {@code --flag value}, one or two dashes. Every mistake is reported naming the flag.
+ */
+final class ServerFlags {
+    static final class FlagException extends RuntimeException {
+        FlagException(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private record Flag(String help, BiConsumer<ServerConfig, String> apply) {
+    }
+
+    private static final Map<String, Flag> FLAGS = new LinkedHashMap<>();
+
+    static {
+        FLAGS.put("name", new Flag("human-readable name for this member (default \"default\")",
+                (c, v) -> c.name(v)));
+        FLAGS.put("data-dir", new Flag("path to the data directory (default \"vigil.data\")",
+                (c, v) -> c.dataDir(Path.of(v))));
+        FLAGS.put("listen-client-urls", new Flag("URLs to listen on for client traffic (default \"http://127.0.0.1:2379\")",
+                (c, v) -> c.listenClientUrls(ClientUrls.parse(v))));
+        FLAGS.put("advertise-client-urls", new Flag("client URLs to advertise (default: the listen URLs)",
+                (c, v) -> c.advertiseClientUrls(ClientUrls.parse(v))));
+        FLAGS.put("max-request-bytes", new Flag("largest client request accepted, in bytes (default 1572864)",
+                (c, v) -> c.maxRequestBytes(positiveInt(v))));
+        FLAGS.put("max-txn-ops", new Flag("most operations in one txn request (default 128)",
+                (c, v) -> c.maxTxnOps(positiveInt(v))));
+    }
+
+    private ServerFlags() {
+    }
+
+    static ServerConfig parse(String[] args) {
+        ServerConfig config = new ServerConfig();
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (!arg.startsWith("-") || arg.equals("-") || arg.equals("--")) {
+                throw new FlagException("unexpected argument \"" + arg + "\": serve takes only flags");
+            }
+            String body = arg.startsWith("--") ? arg.substring(2) : arg.substring(1);
+            String name = body;
+            String value = null;
+            int eq = body.indexOf('=');
+            if (eq >= 0) {
+                name = body.substring(0, eq);
+                value = body.substring(eq + 1);
+            }
+            Flag flag = FLAGS.get(name);
+            if (flag == null) {
+                throw new FlagException("unknown flag --" + name + " (see vigil serve --help)");
+            }
+            if (value == null) {
+                if (i + 1 >= args.length) {
+                    throw new FlagException("flag --" + name + " needs a value");
+                }
+                value = args[++i];
+            }
+            try {
+                flag.apply().accept(config, value);
+            } catch (IllegalArgumentException e) {
+                throw new FlagException("invalid value \"" + value + "\" for flag --" + name + ": " + e.getMessage());
+            }
+        }
+        try {
+            return config.conclude();
+        } catch (IllegalArgumentException e) {
+            throw new FlagException(e.getMessage());
+        }
+    }
+
+    static String usage() {
+        StringBuilder sb = new StringBuilder("usage: vigil serve [flags]\n\nflags:\n");
+        FLAGS.forEach((name, flag) -> sb.append(String.format("  --%-24s %s%n", name, flag.help())));
+        return sb.toString();
+    }
+
+    private static int positiveInt(String v) {
+        int n;
+        try {
+            n = Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not a whole number");
+        }
+        if (n <= 0) {
+            throw new IllegalArgumentException("must be positive");
+        }
+        return n;
+    }
+}

@@ -1,0 +1,96 @@
+package io.vigil.server;
+
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.vigil.revlog.RevLog;
+import io.vigil.revlog.RevLogConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * One Vigil member: the revision log, the write path, and the gRPC services on the client URLs.
+ * Services not built yet (Watch, Lease, Cluster, Maintenance, Auth) are not registered, so gRPC
+ * answers their calls with UNIMPLEMENTED.
+ */
+public final class VigilServer implements AutoCloseable {
+    private final RevLog revLog;
+    private final Proposer proposer;
+    private final Server grpc;
+
+    private VigilServer(ServerConfig config, Consumer<Throwable> onFatal) throws IOException {
+        config.conclude();
+        revLog = RevLog.open(new RevLogConfig().dataDir(config.dataDir()));
+        try {
+            proposer = new SingleNodeLog(revLog, config.maxBatchEntries(), onFatal);
+            // single member: its id is the store's; the cluster id is derived from it
+            long memberId = revLog.storeId();
+            long clusterId = Long.rotateLeft(memberId * 0x9E3779B97F4A7C15L, 17) & Long.MAX_VALUE;
+            ResponseHeaders headers = new ResponseHeaders(clusterId, memberId, 1);
+            NettyServerBuilder builder = null;
+            for (var url : config.listenClientUrls()) {
+                InetSocketAddress address = ClientUrls.address(url);
+                builder = builder == null ? NettyServerBuilder.forAddress(address) : builder.addListenAddress(address);
+            }
+            grpc = builder
+                    .maxInboundMessageSize(config.maxRequestBytes() + ServerConfig.GRPC_OVERHEAD_BYTES)
+                    // etcd clients ping every few seconds; do not answer that with GOAWAY
+                    .permitKeepAliveTime(1, TimeUnit.SECONDS)
+                    .permitKeepAliveWithoutCalls(true)
+                    .addService(new KvService(revLog, proposer, headers, config.maxRequestBytes(), config.maxTxnOps()))
+                    .build()
+                    .start();
+        } catch (IOException | RuntimeException e) {
+            revLog.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Starts a member. {@code onFatal} is told of a storage failure after which the member must not
+     * go on serving (the process should exit).
+     */
+    public static VigilServer start(ServerConfig config, Consumer<Throwable> onFatal) {
+        try {
+            return new VigilServer(config, onFatal);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot listen on " + config.listenClientUrls() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The addresses actually bound (port 0 in a listen URL is replaced by the chosen port). */
+    public List<InetSocketAddress> clientAddresses() {
+        List<InetSocketAddress> out = new ArrayList<>();
+        for (SocketAddress a : grpc.getListenSockets()) {
+            out.add((InetSocketAddress) a);
+        }
+        return out;
+    }
+
+    public long currentRevision() {
+        return revLog.currentRevision();
+    }
+
+    public void awaitTermination() throws InterruptedException {
+        grpc.awaitTermination();
+    }
+
+    /** Stops taking requests, applies what was already proposed, then closes the store. */
+    @Override
+    public void close() {
+        grpc.shutdown();
+        try {
+            grpc.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        grpc.shutdownNow();
+        proposer.close();
+        revLog.close();
+    }
+}
