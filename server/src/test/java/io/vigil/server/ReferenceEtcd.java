@@ -1,0 +1,106 @@
+package io.vigil.server;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * A real etcd (Debian's etcd-server, 3.4) on loopback, the reference Vigil is compared with.
+ * Where etcd is not installed the calling test is skipped, unless -Dvigil.requireEtcd=true (CI)
+ * makes that a failure.
+ */
+final class ReferenceEtcd implements AutoCloseable {
+    private final Process process;
+    private final String endpoint;
+
+    private ReferenceEtcd(Path dataDir) throws IOException, InterruptedException {
+        Process started = null;
+        String ep = null;
+        // the ports are free when chosen; if another process takes one first, etcd exits and we choose again
+        for (int attempt = 0; attempt < 5 && started == null; attempt++) {
+            int client = freePort();
+            int peer = freePort();
+            ep = "127.0.0.1:" + client;
+            Path dir = Files.createTempDirectory(dataDir, "etcd");
+            Process p = new ProcessBuilder("etcd", "--name", "ref", "--data-dir", dir.toString(),
+                    "--listen-client-urls", "http://" + ep, "--advertise-client-urls", "http://" + ep,
+                    "--listen-peer-urls", "http://127.0.0.1:" + peer,
+                    "--initial-advertise-peer-urls", "http://127.0.0.1:" + peer,
+                    "--initial-cluster", "ref=http://127.0.0.1:" + peer, "--log-level", "error")
+                    .redirectErrorStream(true)
+                    .redirectOutput(dataDir.resolve("etcd-" + attempt + ".log").toFile())
+                    .start();
+            if (awaitHealthy(p, ep)) {
+                started = p;
+            } else {
+                p.destroyForcibly();
+                p.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+        if (started == null) {
+            throw new IllegalStateException("reference etcd did not start; logs in " + dataDir);
+        }
+        process = started;
+        endpoint = ep;
+    }
+
+    static void assumeInstalled() {
+        boolean installed = onPath("etcd") && onPath("etcdctl");
+        if (Boolean.getBoolean("vigil.requireEtcd")) {
+            if (!installed) {
+                throw new IllegalStateException("etcd and etcdctl must be installed (apt-get install etcd-server etcd-client)");
+            }
+        }
+        Assumptions.assumeTrue(installed, "etcd/etcdctl not installed: apt-get install etcd-server etcd-client");
+    }
+
+    static ReferenceEtcd start(Path dataDir) throws IOException, InterruptedException {
+        assumeInstalled();
+        return new ReferenceEtcd(dataDir);
+    }
+
+    String endpoint() {
+        return endpoint;
+    }
+
+    private static boolean awaitHealthy(Process p, String ep) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline && p.isAlive()) {
+            Etcdctl.Result r = Etcdctl.run(ep, null, "endpoint", "health");
+            if (r.exitCode() == 0) {
+                return true;
+            }
+            Thread.sleep(100);
+        }
+        return false;
+    }
+
+    static boolean onPath(String program) {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+            if (Files.isExecutable(Path.of(dir, program))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+        }
+    }
+}

@@ -1,0 +1,108 @@
+package io.vigil.server;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A real Vigil server process, started with the same main class as bin/vigil and this JVM's
+ * class path, listening on a port the kernel picks (the process prints it).
+ */
+final class VigilProcess implements AutoCloseable {
+    private static final Pattern READY = Pattern.compile("ready to serve client requests on http://([^:]+):(\\d+)");
+
+    private final Process process;
+    private final String endpoint;
+    private final List<String> output = java.util.Collections.synchronizedList(new ArrayList<>());
+
+    private VigilProcess(Path dataDir, String... extraFlags) {
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-opens", "java.base/java.nio=ALL-UNNAMED",
+                "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
+                "-Xmx512m",
+                "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "serve",
+                "--data-dir", dataDir.toString(),
+                "--listen-client-urls", "http://127.0.0.1:0"));
+        cmd.addAll(List.of(extraFlags));
+        try {
+            process = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        CompletableFuture<String> ready = new CompletableFuture<>();
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    output.add(line);
+                    Matcher m = READY.matcher(line);
+                    if (m.find()) {
+                        ready.complete(m.group(1) + ":" + m.group(2));
+                    }
+                }
+            } catch (IOException ignored) {
+                // the process went away; what it printed is in output
+            }
+            ready.completeExceptionally(new IllegalStateException("vigil exited before it was ready: " + output));
+        }, "vigil-output");
+        reader.setDaemon(true);
+        reader.start();
+        try {
+            endpoint = ready.get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            process.destroyForcibly();
+            throw new IllegalStateException("vigil did not start: " + output, e);
+        }
+    }
+
+    static VigilProcess start(Path dataDir, String... extraFlags) {
+        return new VigilProcess(dataDir, extraFlags);
+    }
+
+    /** host:port, as etcdctl's --endpoints wants it. */
+    String endpoint() {
+        return endpoint;
+    }
+
+    String host() {
+        return endpoint.substring(0, endpoint.lastIndexOf(':'));
+    }
+
+    int port() {
+        return Integer.parseInt(endpoint.substring(endpoint.lastIndexOf(':') + 1));
+    }
+
+    List<String> output() {
+        return List.copyOf(output);
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** SIGKILL: no shutdown hook, no flush, nothing the process can do about it. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            process.waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+}
