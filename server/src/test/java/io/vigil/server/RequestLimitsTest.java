@@ -1,0 +1,102 @@
+package io.vigil.server;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KV;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.options.GetOption;
+import java.nio.file.Path;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Through jetcd, a real etcd Java client: keys and values of any bytes, empty values, requests up
+ * to etcd's 1.5 MiB default limit; larger ones refused with etcd's error while the server keeps
+ * serving and keeps what it had.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class RequestLimitsTest {
+    private static final int LIMIT_BYTES = ServerConfig.MAX_REQUEST_BYTES_DEFAULT;
+
+    private VigilProcess vigil;
+    private Client client;
+    private KV kv;
+
+    @BeforeAll
+    void start(@TempDir Path tmp) {
+        vigil = VigilProcess.start(tmp.resolve("data"));
+        client = Client.builder().endpoints("http://" + vigil.endpoint()).build();
+        kv = client.getKVClient();
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        client.close();
+        vigil.close();
+    }
+
+    @Test
+    void everyByteWorksInKeysAndValues() throws Exception {
+        byte[] all = new byte[256];
+        for (int i = 0; i < 256; i++) {
+            all[i] = (byte) i;
+        }
+        ByteSequence key = ByteSequence.from(all);
+        ByteSequence value = ByteSequence.from(reversed(all));
+        kv.put(key, value).get(10, TimeUnit.SECONDS);
+        GetResponse got = kv.get(key).get(10, TimeUnit.SECONDS);
+        assertEquals(1, got.getKvs().size());
+        assertArrayEquals(reversed(all), got.getKvs().get(0).getValue().getBytes());
+
+        // a prefix scan over binary keys: 0xff bytes at the end have no "next" prefix but the end
+        ByteSequence prefix = ByteSequence.from(new byte[] {(byte) 0xff, (byte) 0xff});
+        kv.put(ByteSequence.from(new byte[] {(byte) 0xff, (byte) 0xff, 0}), ByteSequence.EMPTY).get(10, TimeUnit.SECONDS);
+        kv.put(ByteSequence.from(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff}), ByteSequence.EMPTY).get(10, TimeUnit.SECONDS);
+        GetResponse scan = kv.get(prefix, GetOption.builder().isPrefix(true).build()).get(10, TimeUnit.SECONDS);
+        assertEquals(2, scan.getCount());
+        assertEquals(0, scan.getKvs().get(0).getValue().size(), "empty values stay empty");
+    }
+
+    @Test
+    void requestsUpToTheLimitAreServedAndLargerOnesRefused() throws Exception {
+        ByteSequence key = ByteSequence.from(new byte[] {'b', 'i', 'g'});
+        byte[] nearLimit = new byte[LIMIT_BYTES - 1024];
+        nearLimit[nearLimit.length - 1] = 7;
+        kv.put(key, ByteSequence.from(nearLimit)).get(30, TimeUnit.SECONDS);
+        assertArrayEquals(nearLimit, kv.get(key).get(30, TimeUnit.SECONDS).getKvs().get(0).getValue().getBytes());
+
+        ExecutionException tooLarge = assertThrows(ExecutionException.class,
+                () -> kv.put(key, ByteSequence.from(new byte[LIMIT_BYTES + 1024])).get(30, TimeUnit.SECONDS));
+        assertTrue(String.valueOf(tooLarge.getCause().getMessage()).contains("etcdserver: request is too large"),
+                tooLarge.getCause().toString());
+
+        // far beyond the limit gRPC itself refuses the message; the server goes on either way
+        assertThrows(ExecutionException.class,
+                () -> kv.put(key, ByteSequence.from(new byte[4 * LIMIT_BYTES])).get(30, TimeUnit.SECONDS));
+
+        assertTrue(vigil.isAlive());
+        assertArrayEquals(nearLimit, kv.get(key).get(30, TimeUnit.SECONDS).getKvs().get(0).getValue().getBytes(),
+                "the refused writes changed nothing");
+        ByteSequence after = ByteSequence.from(new byte[] {'o', 'k'});
+        kv.put(after, after).get(10, TimeUnit.SECONDS);
+        assertEquals(1, kv.get(after).get(10, TimeUnit.SECONDS).getCount());
+    }
+
+    private static byte[] reversed(byte[] b) {
+        byte[] r = new byte[b.length];
+        for (int i = 0; i < b.length; i++) {
+            r[i] = b[b.length - 1 - i];
+        }
+        return r;
+    }
+}
