@@ -67,9 +67,19 @@ final class LmdbStore implements AutoCloseable {
     byte[] getRecord(Txn<byte[]> txn, long main, int sub) {
         byte[] r = kv.get(txn, Records.revisionKey(main, sub));
         if (r == null) {
-            throw new IllegalStateException("revision " + main + "." + sub + " is in the index but not in the log");
+            throw new MissingRecordException(main, sub);
         }
         return r;
+    }
+
+    /**
+     * The index named a revision the log does not hold. For a reader this means a compaction
+     * removed it after the reader looked it up (the reader retries); for the writer it is corruption.
+     */
+    static final class MissingRecordException extends IllegalStateException {
+        MissingRecordException(long main, int sub) {
+            super("revision " + main + "." + sub + " is in the index but not in the log");
+        }
     }
 
     @Override

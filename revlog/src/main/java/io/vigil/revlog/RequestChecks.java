@@ -47,6 +47,16 @@ public final class RequestChecks {
         checkIntervals(t.getFailureList());
     }
 
+    /** True when no branch of the txn, at any depth, puts or deletes. */
+    public static boolean isReadOnly(TxnRequest t) {
+        return t.getSuccessList().stream().allMatch(RequestChecks::isReadOnly)
+                && t.getFailureList().stream().allMatch(RequestChecks::isReadOnly);
+    }
+
+    private static boolean isReadOnly(RequestOp op) {
+        return op.hasRequestRange() || (op.hasRequestTxn() && isReadOnly(op.getRequestTxn()));
+    }
+
     private static void checkTxnOps(TxnRequest t, int maxTxnOps) {
         int ops = Math.max(t.getCompareCount(), Math.max(t.getSuccessCount(), t.getFailureCount()));
         if (ops > maxTxnOps) {

@@ -99,8 +99,7 @@ public final class RevLog implements AutoCloseable {
             RangeResponse resp;
             try (Txn<byte[]> txn = store.env.txnRead()) {
                 resp = RangeQuery.run(index, (m, s) -> store.getRecord(txn, m, s), request, at, head);
-            } catch (IllegalStateException missingRecord) {
-                // a concurrent compaction removed a record this read was about to fetch
+            } catch (LmdbStore.MissingRecordException compactedMeanwhile) {
                 resp = null;
             }
             if (at >= compactingRevision && resp != null) {
@@ -110,6 +109,34 @@ public final class RevLog implements AutoCloseable {
                 throw new RevLogException(RevLogException.Code.COMPACTED);
             }
             // a read of the head raced with a compaction past that head: read the newer head
+        }
+    }
+
+    /**
+     * A txn none of whose branches writes, evaluated at the current revision without going through
+     * the log; the caller checked {@link RequestChecks#isReadOnly}. Any thread.
+     */
+    public io.vigil.proto.etcdserverpb.TxnResponse readOnlyTxn(io.vigil.proto.etcdserverpb.TxnRequest request) {
+        while (true) {
+            // compactingRevision first: the writer raises it before touching the index
+            long compacting = compactingRevision;
+            long head = currentRevision;
+            if (head < compacting) {
+                // a compaction past the published head is being applied with the writes before it;
+                // their commit publishes a newer head
+                Thread.onSpinWait();
+                continue;
+            }
+            io.vigil.proto.etcdserverpb.TxnResponse resp;
+            try (Txn<byte[]> txn = store.env.txnRead()) {
+                resp = RevisionWriter.forRead(store, txn, index, head, compacting).txn(request);
+            } catch (LmdbStore.MissingRecordException compactedMeanwhile) {
+                resp = null;
+            }
+            if (resp != null && compactingRevision == compacting) {
+                return resp;
+            }
+            // a compaction started meanwhile and may have removed what was read: evaluate again
         }
     }
 
@@ -184,7 +211,7 @@ public final class RevLog implements AutoCloseable {
         if (req.hasCompaction()) {
             return compact(txn, e.index(), req.getCompaction().getRevision(), revision, compacted);
         }
-        RevisionWriter w = new RevisionWriter(store, txn, index, revision, compacted);
+        RevisionWriter w = RevisionWriter.forWrite(store, txn, index, revision, compacted);
         try {
             Message response = switch (req.getRequestCase()) {
                 case PUT -> w.put(req.getPut());

@@ -34,14 +34,36 @@ final class RevisionWriter {
     private final KeyIndex index;
     private final long beginRevision;
     private final long compactRevision;
+    /**
+     * Index entries above this revision are invisible. Applying a write it is beginRevision + 1
+     * (this request's own changes); evaluating a read-only txn beside the writer it is the
+     * published head, so that a batch being applied concurrently stays out of sight.
+     */
+    private final long visibleRevision;
     private final List<Event> events = new ArrayList<>();
 
-    RevisionWriter(LmdbStore store, Txn<byte[]> txn, KeyIndex index, long beginRevision, long compactRevision) {
+    private RevisionWriter(LmdbStore store, Txn<byte[]> txn, KeyIndex index, long beginRevision,
+                           long compactRevision, long visibleRevision) {
         this.store = store;
         this.txn = txn;
         this.index = index;
         this.beginRevision = beginRevision;
         this.compactRevision = compactRevision;
+        this.visibleRevision = visibleRevision;
+    }
+
+    /** For the apply thread, in the batch's write transaction. */
+    static RevisionWriter forWrite(LmdbStore store, Txn<byte[]> txn, KeyIndex index, long beginRevision,
+                                   long compactRevision) {
+        return new RevisionWriter(store, txn, index, beginRevision, compactRevision, beginRevision + 1);
+    }
+
+    /**
+     * For a txn that writes nothing, evaluated in a read transaction at the published head on any
+     * thread. Calling a write method on it is a bug.
+     */
+    static RevisionWriter forRead(LmdbStore store, Txn<byte[]> txn, KeyIndex index, long head, long compactRevision) {
+        return new RevisionWriter(store, txn, index, head, compactRevision, head);
     }
 
     /** The events written, in sub-revision order; empty when nothing changed. */
@@ -91,7 +113,7 @@ final class RevisionWriter {
 
     DeleteRangeResponse deleteRange(DeleteRangeRequest d) {
         List<KeyValue> live = RangeQuery.liveKeyValues(index, this::read, d.getKey().toByteArray(),
-                d.getRangeEnd().toByteArray(), Long.MAX_VALUE);
+                d.getRangeEnd().toByteArray(), visibleRevision);
         long main = beginRevision + 1;
         for (KeyValue kv : live) {
             KeyValue tombstone = KeyValue.newBuilder().setKey(kv.getKey()).setModRevision(main).build();
@@ -226,18 +248,21 @@ final class RevisionWriter {
         }
     }
 
-    /** The live KeyValue of key including this batch's changes so far, or null. */
+    /** The live KeyValue of key including this request's changes so far, or null. */
     private KeyValue current(byte[] key) {
         KeyHistory h = index.get(key);
         if (h == null) {
             return null;
         }
         KeyHistory.Snapshot s = h.snapshot();
-        int i = s.liveAt(Long.MAX_VALUE);
+        int i = s.liveAt(visibleRevision);
         return i == KeyHistory.NOT_FOUND ? null : Records.keyValue(read(s.mains()[i], s.subs()[i]));
     }
 
     private void write(byte[] key, byte kind, KeyValue kv) {
+        if (visibleRevision == beginRevision) {
+            throw new IllegalStateException("a read-only txn evaluation tried to write");
+        }
         long main = beginRevision + 1;
         int sub = events.size();
         store.kv.put(txn, Records.revisionKey(main, sub), Records.encode(kind, kv));

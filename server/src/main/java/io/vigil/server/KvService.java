@@ -83,6 +83,13 @@ final class KvService extends KVGrpc.KVImplBase {
     public void txn(TxnRequest request, StreamObserver<TxnResponse> out) {
         try {
             RequestChecks.checkTxn(request, maxTxnOps);
+            if (RequestChecks.isReadOnly(request)) {
+                // nothing to order against other writes: evaluate at the head, off the log
+                TxnResponse resp = revLog.readOnlyTxn(request);
+                out.onNext(resp.toBuilder().setHeader(headers.at(resp.getHeader().getRevision())).build());
+                out.onCompleted();
+                return;
+            }
         } catch (RevLogException e) {
             out.onError(EtcdErrors.of(e));
             return;
