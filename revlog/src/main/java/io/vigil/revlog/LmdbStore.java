@@ -16,7 +16,7 @@ import org.lmdbjava.Txn;
  * The LMDB environment: database {@code kv} is the revision log (see {@link Records}), database
  * {@code meta} holds the counters that must move atomically with it (applied index, current and
  * compacted revision, store id). Every write happens in one write transaction per applied batch;
- * a commit is durable when it returns (LMDB syncs on commit with these flags).
+ * a commit is durable when it returns (LMDB syncs on commit unless syncOnCommit is off).
  */
 final class LmdbStore implements AutoCloseable {
     static final String META_APPLIED_INDEX = "appliedIndex";
@@ -28,7 +28,7 @@ final class LmdbStore implements AutoCloseable {
     final Dbi<byte[]> kv;
     final Dbi<byte[]> meta;
 
-    LmdbStore(Path dir, long mapSizeBytes, int maxReaders) {
+    LmdbStore(Path dir, long mapSizeBytes, int maxReaders, boolean syncOnCommit) {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
@@ -39,7 +39,9 @@ final class LmdbStore implements AutoCloseable {
                 .setMaxDbs(4)
                 .setMaxReaders(maxReaders)
                 // NOTLS: read transactions are not tied to the thread that opened them.
-                .open(dir.toFile(), EnvFlags.MDB_NOTLS);
+                .open(dir.toFile(), syncOnCommit
+                        ? new EnvFlags[] {EnvFlags.MDB_NOTLS}
+                        : new EnvFlags[] {EnvFlags.MDB_NOTLS, EnvFlags.MDB_NOSYNC});
         kv = env.openDbi("kv", DbiFlags.MDB_CREATE);
         meta = env.openDbi("meta", DbiFlags.MDB_CREATE);
     }

@@ -67,7 +67,8 @@ public final class RevLog implements AutoCloseable {
 
     public static RevLog open(RevLogConfig config) {
         config.conclude();
-        return new RevLog(new LmdbStore(config.dataDir(), config.mapSizeBytes(), config.maxReaders()));
+        return new RevLog(new LmdbStore(config.dataDir(), config.mapSizeBytes(), config.maxReaders(),
+                config.syncOnCommit()));
     }
 
     /** A random id made when the store was created; stable across restarts. */

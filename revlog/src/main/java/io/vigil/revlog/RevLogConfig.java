@@ -11,6 +11,7 @@ public final class RevLogConfig {
     private Path dataDir;
     private long mapSizeBytes = MAP_SIZE_BYTES_DEFAULT;
     private int maxReaders = MAX_READERS_DEFAULT;
+    private boolean syncOnCommit = true;
 
     /** The directory holding the LMDB environment; created when missing. */
     public RevLogConfig dataDir(Path dataDir) {
@@ -28,6 +29,20 @@ public final class RevLogConfig {
     public RevLogConfig maxReaders(int maxReaders) {
         this.maxReaders = maxReaders;
         return this;
+    }
+
+    /**
+     * Whether each applied batch is synced to disk before {@link RevLog#apply} returns (default).
+     * Off, a commit survives a process crash but not a machine crash: for tests, and for when a
+     * write-ahead log in front of the store is the durability point.
+     */
+    public RevLogConfig syncOnCommit(boolean syncOnCommit) {
+        this.syncOnCommit = syncOnCommit;
+        return this;
+    }
+
+    public boolean syncOnCommit() {
+        return syncOnCommit;
     }
 
     public Path dataDir() {

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ConcurrentReadTest {
     private static final int KEYS = 10;
-    private static final int REVISIONS = 1500;
+    private static final int REVISIONS = 4000;
     private static final int READERS = 3;
 
     @TempDir
@@ -38,7 +38,7 @@ class ConcurrentReadTest {
 
     @Test
     void readersSeeWholeRevisionsWhileWritingAndCompacting() throws Exception {
-        try (RevLog log = RevLog.open(new RevLogConfig().dataDir(dir).mapSizeBytes(256L << 20))) {
+        try (RevLog log = RevLog.open(new RevLogConfig().dataDir(dir).mapSizeBytes(256L << 20).syncOnCommit(false))) {
             AtomicBoolean done = new AtomicBoolean();
             ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
             AtomicLong reads = new AtomicLong();

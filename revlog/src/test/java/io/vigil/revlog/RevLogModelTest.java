@@ -153,7 +153,7 @@ class RevLogModelTest {
         }
 
         RevLog open() {
-            return RevLog.open(new RevLogConfig().dataDir(dir).mapSizeBytes(64L << 20));
+            return RevLog.open(new RevLogConfig().dataDir(dir).mapSizeBytes(64L << 20).syncOnCommit(false));
         }
 
         ApplyResult apply(InternalRequest req) {
