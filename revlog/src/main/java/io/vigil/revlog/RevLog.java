@@ -57,7 +57,8 @@ public final class RevLog implements AutoCloseable {
             }
             storeId = id;
             currentRevision = store.getMeta(txn, LmdbStore.META_CURRENT_REVISION, 1);
-            compactRevision = store.getMeta(txn, LmdbStore.META_COMPACT_REVISION, 0);
+            // never compacted is -1, as in etcd, so that a first compaction at 0 succeeds
+            compactRevision = store.getMeta(txn, LmdbStore.META_COMPACT_REVISION, -1);
             compactingRevision = compactRevision;
             appliedIndex = store.getMeta(txn, LmdbStore.META_APPLIED_INDEX, 0);
             index = loadIndex(txn);
@@ -80,6 +81,7 @@ public final class RevLog implements AutoCloseable {
         return currentRevision;
     }
 
+    /** The revision of the last compaction; -1 when the store was never compacted. */
     public long compactRevision() {
         return compactRevision;
     }

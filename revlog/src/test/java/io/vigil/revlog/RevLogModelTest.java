@@ -65,7 +65,7 @@ class RevLogModelTest {
         final Map<Long, TreeMap<String, KeyValue>> states = new HashMap<>();
         TreeMap<String, KeyValue> current = new TreeMap<>();
         long revision = 1;
-        long compacted = 0;
+        long compacted = -1;
 
         Model() {
             states.put(1L, new TreeMap<>());
@@ -251,7 +251,7 @@ class RevLogModelTest {
         }
 
         void compact() {
-            long target = 1 + (long) rnd.nextInt((int) model.revision + 2);
+            long target = rnd.nextInt((int) model.revision + 3) - 1;
             ApplyResult r = apply(InternalRequest.newBuilder()
                     .setCompaction(CompactionRequest.newBuilder().setRevision(target)).build());
             if (target > model.revision) {

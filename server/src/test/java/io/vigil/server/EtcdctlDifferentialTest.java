@@ -86,6 +86,8 @@ class EtcdctlDifferentialTest {
             Step.of("get", "--from-key", "", "-w", "json"),
             // compaction and history
             Step.of("get", "k2", "--rev=9", "-w", "json"),
+            Step.of("compaction", "0"),
+            Step.of("compaction", "0"),
             Step.of("compaction", "5"),
             Step.of("get", "foo", "--rev=4"),
             Step.of("get", "foo", "--rev=5", "-w", "json"),

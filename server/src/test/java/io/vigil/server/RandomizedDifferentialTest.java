@@ -79,7 +79,7 @@ class RandomizedDifferentialTest {
                     same(step, seed, t, s -> s.txn(t));
                 } else if (dice < 68) {
                     CompactionRequest c = CompactionRequest.newBuilder()
-                            .setRevision(1 + rnd.nextInt((int) revisionGuess + 3)).build();
+                            .setRevision(rnd.nextInt((int) revisionGuess + 4) - 1).build();
                     same(step, seed, c, s -> s.compact(c));
                 } else {
                     RangeRequest r = range();
@@ -136,8 +136,16 @@ class RandomizedDifferentialTest {
         }
 
         PutRequest put() {
+            return put(true);
+        }
+
+        /**
+         * Inside txns no ignore_value: etcd 3.4 panics on a from-key delete followed by an
+         * ignore_value put of a key it deleted (RevisionWriter documents Vigil's answer).
+         */
+        PutRequest put(boolean mayIgnoreValue) {
             PutRequest.Builder p = PutRequest.newBuilder().setKey(key()).setPrevKv(rnd.nextBoolean());
-            if (rnd.nextInt(8) == 0) {
+            if (mayIgnoreValue && rnd.nextInt(8) == 0) {
                 p.setIgnoreValue(true);
                 if (rnd.nextInt(4) == 0) {
                     p.setValue(value());
@@ -212,7 +220,7 @@ class RandomizedDifferentialTest {
             if (dice < 3) {
                 op.setRequestRange(range());
             } else if (dice < 6) {
-                op.setRequestPut(put());
+                op.setRequestPut(put(false));
             } else if (dice < 9) {
                 op.setRequestDeleteRange(delete());
             } else {
