@@ -4,6 +4,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.StandardOpenOption;
 import java.io.UncheckedIOException;
 import org.lmdbjava.ByteArrayProxy;
 import org.lmdbjava.Dbi;
@@ -27,6 +31,12 @@ final class LmdbStore implements AutoCloseable {
     final Env<byte[]> env;
     final Dbi<byte[]> kv;
     final Dbi<byte[]> meta;
+    /**
+     * LMDB lets several processes open one environment, but the key index lives in this process's
+     * memory, so a second writer would silently diverge from it: hold an exclusive lock instead.
+     * The kernel drops it when the process dies, SIGKILL included.
+     */
+    private final FileChannel lockChannel;
 
     LmdbStore(Path dir, long mapSizeBytes, int maxReaders, boolean syncOnCommit) {
         try {
@@ -34,7 +44,33 @@ final class LmdbStore implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create data directory " + dir, e);
         }
-        env = Env.create(ByteArrayProxy.PROXY_BA)
+        FileLock lock;
+        try {
+            lockChannel = FileChannel.open(dir.resolve("vigil.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot lock data directory " + dir, e);
+        }
+        try {
+            lock = lockChannel.tryLock();
+        } catch (IOException | OverlappingFileLockException e) {
+            lock = null;
+        }
+        if (lock == null) {
+            closeQuietly(lockChannel);
+            throw new IllegalStateException("data directory " + dir + " is in use by another Vigil process");
+        }
+        try {
+            env = openEnv(dir, mapSizeBytes, maxReaders, syncOnCommit);
+            kv = env.openDbi("kv", DbiFlags.MDB_CREATE);
+            meta = env.openDbi("meta", DbiFlags.MDB_CREATE);
+        } catch (RuntimeException e) {
+            closeQuietly(lockChannel);
+            throw e;
+        }
+    }
+
+    private static Env<byte[]> openEnv(Path dir, long mapSizeBytes, int maxReaders, boolean syncOnCommit) {
+        return Env.create(ByteArrayProxy.PROXY_BA)
                 .setMapSize(mapSizeBytes)
                 .setMaxDbs(4)
                 .setMaxReaders(maxReaders)
@@ -42,8 +78,6 @@ final class LmdbStore implements AutoCloseable {
                 .open(dir.toFile(), syncOnCommit
                         ? new EnvFlags[] {EnvFlags.MDB_NOTLS}
                         : new EnvFlags[] {EnvFlags.MDB_NOTLS, EnvFlags.MDB_NOSYNC});
-        kv = env.openDbi("kv", DbiFlags.MDB_CREATE);
-        meta = env.openDbi("meta", DbiFlags.MDB_CREATE);
     }
 
     long getMeta(Txn<byte[]> txn, String name, long absent) {
@@ -87,5 +121,14 @@ final class LmdbStore implements AutoCloseable {
     @Override
     public void close() {
         env.close();
+        closeQuietly(lockChannel);
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // closing releases the lock; nothing else is at stake
+        }
     }
 }

@@ -95,23 +95,31 @@ public final class RevLog implements AutoCloseable {
 
     /** A Range at request.revision (or the current revision when it is <= 0). Any thread. */
     public RangeResponse range(RangeRequest request) {
+        boolean atHead = request.getRevision() <= 0;
         while (true) {
             long head = currentRevision;
-            long at = request.getRevision() <= 0 ? head : request.getRevision();
-            checkReadable(at, head);
-            RangeResponse resp;
-            try (Txn<byte[]> txn = store.env.txnRead()) {
-                resp = RangeQuery.run(index, (m, s) -> store.getRecord(txn, m, s), request, at, head);
-            } catch (LmdbStore.MissingRecordException compactedMeanwhile) {
-                resp = null;
+            long at = atHead ? head : request.getRevision();
+            if (at > head) {
+                throw new RevLogException(RevLogException.Code.FUTURE_REVISION);
             }
-            if (at >= compactingRevision && resp != null) {
-                return resp;
-            }
-            if (request.getRevision() > 0) {
+            if (at < compactRevision && !atHead) {
                 throw new RevLogException(RevLogException.Code.COMPACTED);
             }
-            // a read of the head raced with a compaction past that head: read the newer head
+            RangeResponse resp = null;
+            if (at >= compactRevision) {
+                try (Txn<byte[]> txn = store.env.txnRead()) {
+                    resp = RangeQuery.run(index, (m, s) -> store.getRecord(txn, m, s), request, at, head);
+                } catch (LmdbStore.MissingRecordException compactedMeanwhile) {
+                    resp = null;
+                }
+            }
+            if (resp != null && at >= compactingRevision) {
+                return resp;
+            }
+            if (!atHead) {
+                throw new RevLogException(RevLogException.Code.COMPACTED);
+            }
+            // a read of the head was overtaken by a compaction past that head: read the newer head
         }
     }
 
@@ -140,15 +148,6 @@ public final class RevLog implements AutoCloseable {
                 return resp;
             }
             // a compaction started meanwhile and may have removed what was read: evaluate again
-        }
-    }
-
-    private void checkReadable(long at, long head) {
-        if (at > head) {
-            throw new RevLogException(RevLogException.Code.FUTURE_REVISION);
-        }
-        if (at < compactRevision) {
-            throw new RevLogException(RevLogException.Code.COMPACTED);
         }
     }
 
