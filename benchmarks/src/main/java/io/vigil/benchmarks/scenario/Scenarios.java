@@ -1,0 +1,34 @@
+package io.vigil.benchmarks.scenario;
+
+import io.vigil.benchmarks.BenchConfig;
+
+/** Creates scenarios by name. Keys live under {@code vb/RUN/NAME/}, so runs never collide. */
+public final class Scenarios {
+  private Scenarios() {}
+
+  public static Scenario create(String name, BenchConfig config, String runId) {
+    String prefix = "vb/" + runId + "/" + shortName(name) + "/";
+    return switch (name) {
+      case "put" -> new PutScenario(config, prefix);
+      case "range-linearizable" -> new RangeScenario(config, prefix, false);
+      case "range-serializable" -> new RangeScenario(config, prefix, true);
+      case "txn-put" -> new TxnPutScenario(config, prefix);
+      case "watch-fanout" -> new WatchFanoutScenario(config, prefix);
+      case "watch-catchup" -> new WatchCatchupScenario(config, prefix);
+      case "lease-keepalive" -> new LeaseKeepaliveScenario(config);
+      case "mixed" -> new MixedScenario(config, prefix);
+      default -> throw new IllegalArgumentException("scenario '" + name + "' is not built yet");
+    };
+  }
+
+  private static String shortName(String name) {
+    return switch (name) {
+      case "range-linearizable" -> "rl";
+      case "range-serializable" -> "rs";
+      case "watch-fanout" -> "wf";
+      case "watch-catchup" -> "wc";
+      case "txn-put" -> "tx";
+      default -> name.substring(0, Math.min(3, name.length()));
+    };
+  }
+}
