@@ -42,6 +42,9 @@ public final class VigilServer implements AutoCloseable {
                     // etcd clients ping every few seconds; do not answer that with GOAWAY
                     .permitKeepAliveTime(1, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)
+                    // handlers never block: reads are memory-mapped lookups, writes only enqueue,
+                    // so they run on the transport threads without a hand-off per call
+                    .directExecutor()
                     .addService(new KvService(revLog, proposer, headers, config.maxRequestBytes(), config.maxTxnOps()))
                     .build()
                     .start();
