@@ -1,0 +1,146 @@
+package io.vigil.consensus.raft;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The public API: the Ready handoff, its acknowledgement, restarts and config validation. */
+class RawNodeTest {
+
+  private static RawNode single(MemoryStorage s) {
+    return new RawNode(Config.builder().id(1).randomSeed(7).build(), s);
+  }
+
+  /** Persists, applies and acknowledges, returning what was applied. */
+  private static List<Entry> handle(RawNode n, MemoryStorage s) {
+    List<Entry> applied = new ArrayList<>();
+    while (n.hasReady()) {
+      Ready rd = n.ready();
+      rd.snapshot().ifPresent(s::applySnapshot);
+      s.append(rd.entries());
+      rd.hardState().ifPresent(s::setHardState);
+      applied.addAll(rd.committedEntries());
+      n.advance(rd);
+    }
+    return applied;
+  }
+
+  @Test
+  void singleNodeElectsItselfAndCommitsThroughReady() {
+    MemoryStorage s = MemoryStorage.bootstrap(ConfState.ofVoters(1L), null);
+    RawNode n = single(s);
+    n.campaign();
+    Ready rd = n.ready();
+    assertEquals(new SoftState(1, StateRole.LEADER), rd.softState().orElseThrow());
+    assertEquals(2, rd.hardState().orElseThrow().term());
+    assertTrue(rd.mustSync());
+    assertEquals(1, rd.entries().size(), "the no-op");
+    s.append(rd.entries());
+    s.setHardState(rd.hardState().get());
+    n.advance(rd);
+    handle(n, s);
+    assertTrue(n.propose("a".getBytes()));
+    List<Entry> applied = handle(n, s);
+    assertEquals("a", new String(applied.get(applied.size() - 1).data()));
+    assertFalse(n.hasReady());
+    assertEquals(3, s.hardState().commit());
+  }
+
+  @Test
+  void unchangedStateIsNotHandedOutAgain() {
+    MemoryStorage s = MemoryStorage.bootstrap(ConfState.ofVoters(1L), null);
+    RawNode n = single(s);
+    n.campaign();
+    handle(n, s);
+    n.tick(); // a lone leader's heartbeat has no one to go to
+    assertFalse(n.hasReady());
+  }
+
+  @Test
+  void readyMustBeAdvancedBeforeTheNext() {
+    MemoryStorage s = MemoryStorage.bootstrap(ConfState.ofVoters(1L), null);
+    RawNode n = single(s);
+    n.campaign();
+    Ready rd = n.ready();
+    assertFalse(n.hasReady());
+    assertThrows(IllegalStateException.class, n::ready);
+    n.advance(rd);
+    assertThrows(IllegalStateException.class, () -> n.advance(rd));
+  }
+
+  @Test
+  void localMessageTypesCannotArriveFromPeers() {
+    RawNode n = single(MemoryStorage.bootstrap(ConfState.ofVoters(1L), null));
+    assertThrows(IllegalArgumentException.class,
+        () -> n.step(Message.builder(MessageType.HUP).from(2).build()));
+  }
+
+  @Test
+  void restartResumesFromPersistedStateWithoutReapplying() {
+    MemoryStorage s = MemoryStorage.bootstrap(ConfState.ofVoters(1L), null);
+    RawNode n = single(s);
+    n.campaign();
+    handle(n, s);
+    n.propose("a".getBytes());
+    n.propose("b".getBytes());
+    handle(n, s);
+    RawNode restarted = new RawNode(Config.builder().id(1).randomSeed(8).applied(3).build(), s);
+    Status st = restarted.status();
+    assertEquals(s.hardState(), st.hardState());
+    assertEquals(StateRole.FOLLOWER, st.softState().role());
+    List<Entry> applied = handle(restarted, s);
+    assertEquals(List.of(4L), applied.stream().map(Entry::index).toList(),
+        "only entries after Config.applied are handed out again");
+  }
+
+  @Test
+  void restartToleratesASnapshotPersistedWithoutItsHardState() {
+    // Crash after the snapshot of a Ready was written but before its hard state (commit 10).
+    MemoryStorage s = MemoryStorage.bootstrap(ConfState.ofVoters(1L, 2L), null);
+    s.applySnapshot(new Snapshot(10, 2, ConfState.ofVoters(1L, 2L), null));
+    RawNode n = new RawNode(Config.builder().id(1).randomSeed(1).build(), s);
+    assertEquals(10, n.status().hardState().commit());
+    assertEquals(10, n.status().applied());
+  }
+
+  @Test
+  void readIndexOnSingleNodeIsAnsweredInTheNextReady() {
+    MemoryStorage s = MemoryStorage.bootstrap(ConfState.ofVoters(1L), null);
+    RawNode n = single(s);
+    n.campaign();
+    handle(n, s);
+    n.readIndex("q".getBytes());
+    Ready rd = n.ready();
+    assertEquals(1, rd.readStates().size());
+    assertEquals(2, rd.readStates().get(0).index());
+    n.advance(rd);
+  }
+
+  @Test
+  void configValidationNamesTheValue() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Config.builder().id(1).electionTicks(2).heartbeatTicks(2).build());
+    assertTrue(e.getMessage().contains("electionTicks (2)"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> Config.builder().build(), "id 0");
+    assertThrows(IllegalArgumentException.class,
+        () -> Config.builder().id(1).maxInflightMsgs(0).build());
+    assertThrows(IllegalArgumentException.class,
+        () -> Config.builder().id(1).maxSizePerMsgBytes(100).maxInflightBytes(10).build());
+  }
+
+  @Test
+  void statusShowsLeaderProgress() {
+    MemoryStorage s = MemoryStorage.bootstrap(ConfState.ofVoters(1L), null);
+    RawNode n = single(s);
+    n.campaign();
+    handle(n, s);
+    Status st = n.status();
+    assertEquals(StateRole.LEADER, st.softState().role());
+    assertEquals(2, st.progress().get(1L).match());
+  }
+}
