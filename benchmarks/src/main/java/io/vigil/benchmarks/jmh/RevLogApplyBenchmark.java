@@ -1,21 +1,13 @@
 package io.vigil.benchmarks.jmh;
 
 import com.google.protobuf.ByteString;
-import io.vigil.proto.etcdserverpb.PutRequest;
-import io.vigil.proto.internal.InternalRequest;
 import io.vigil.revlog.ApplyResult;
 import io.vigil.revlog.LogEntry;
-import io.vigil.revlog.RevLog;
-import io.vigil.revlog.RevLogConfig;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -51,31 +43,17 @@ public class RevLogApplyBenchmark {
     @Param({"100000"})
     int keys;
 
-    private Path dir;
-    private RevLog log;
-    private long index;
+    private BenchStore store;
     private final SplittableRandom rnd = new SplittableRandom(42);
-    private final ByteString value = ByteString.copyFrom(new byte[256]);
 
     @Setup(Level.Trial)
     public void open() throws IOException {
-        dir = Files.createTempDirectory("revlog-bench");
-        log = RevLog.open(new RevLogConfig().dataDir(dir).syncOnCommit(syncOnCommit));
-        for (int i = 0; i < keys; i += 1000) {
-            List<LogEntry> batch = new ArrayList<>();
-            for (int k = i; k < Math.min(keys, i + 1000); k++) {
-                batch.add(put(k));
-            }
-            log.apply(batch);
-        }
+        store = new BenchStore(keys, syncOnCommit);
     }
 
     @TearDown(Level.Trial)
     public void close() throws IOException {
-        log.close();
-        try (Stream<Path> files = Files.walk(dir)) {
-            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        store.close();
     }
 
     /** One group commit of batchEntries puts to random existing keys. */
@@ -83,18 +61,8 @@ public class RevLogApplyBenchmark {
     public List<ApplyResult> applyBatch() {
         List<LogEntry> batch = new ArrayList<>(batchEntries);
         for (int i = 0; i < batchEntries; i++) {
-            batch.add(put(rnd.nextInt(keys)));
+            batch.add(store.put(rnd.nextInt(keys)));
         }
-        return log.apply(batch);
-    }
-
-    private LogEntry put(int k) {
-        return new LogEntry(++index, InternalRequest.newBuilder()
-                .setPut(PutRequest.newBuilder().setKey(key(k)).setValue(value)).build());
-    }
-
-    /** "bench/key/" + 8 digits: keys k..k+99 with k a multiple of 100 share a 16-byte prefix. */
-    private static ByteString key(int k) {
-        return ByteString.copyFromUtf8(String.format("bench/key/%08d", k));
+        return store.log.apply(batch);
     }
 }
