@@ -9,9 +9,7 @@ import io.vigil.proto.internal.InternalRequest;
 import io.vigil.proto.mvccpb.KeyValue;
 import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import org.lmdbjava.CursorIterable;
 import org.lmdbjava.Env;
 import org.lmdbjava.KeyRange;
@@ -236,15 +234,7 @@ public final class RevLog implements AutoCloseable {
             return ApplyResult.failed(entryIndex, revision, new RevLogException(RevLogException.Code.COMPACTED));
         }
         compactingRevision = target;
-        Iterator<Map.Entry<byte[], KeyHistory>> it = index.all().entrySet().iterator();
-        while (it.hasNext()) {
-            Map.Entry<byte[], KeyHistory> k = it.next();
-            boolean empty = k.getValue().compact(target,
-                    (main, sub) -> store.kv.delete(txn, Records.revisionKey(main, sub)));
-            if (empty) {
-                it.remove();
-            }
-        }
+        index.compact(target, (main, sub) -> store.kv.delete(txn, Records.revisionKey(main, sub)));
         CompactionResponse resp = CompactionResponse.newBuilder()
                 .setHeader(ResponseHeader.newBuilder().setRevision(revision))
                 .build();
