@@ -10,6 +10,7 @@ import io.vigil.proto.mvccpb.KeyValue;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.LockSupport;
 import org.lmdbjava.CursorIterable;
 import org.lmdbjava.Env;
 import org.lmdbjava.KeyRange;
@@ -37,11 +38,17 @@ public final class RevLog implements AutoCloseable {
     private volatile long currentRevision;
     private volatile long compactRevision;
     /**
-     * Raised to the target of a compaction before the writer starts removing history, lowered back
-     * to compactRevision only if it fails. Readers validate against it after reading: a read at a
-     * revision below it may have seen half-removed history and must not be trusted.
+     * The lowest revision readers may read at: the target of a compaction from the moment the
+     * writer starts removing history, else compactRevision. Lowered back only if that batch fails.
      */
     private volatile long compactingRevision;
+    /**
+     * Bumped by the writer before it removes history from the index (a compaction) and after it
+     * replaces the index (a failed batch rolled back). A reader notes it before reading and trusts
+     * what it read only if it is unchanged afterwards: anything removed or rolled back meanwhile
+     * could have been half-seen.
+     */
+    private volatile long indexEpoch;
     private long appliedIndex;
 
     private RevLog(LmdbStore store) {
@@ -95,29 +102,30 @@ public final class RevLog implements AutoCloseable {
     public RangeResponse range(RangeRequest request) {
         boolean atHead = request.getRevision() <= 0;
         while (true) {
+            long epoch = indexEpoch;
+            long floor = compactingRevision;
             long head = currentRevision;
             long at = atHead ? head : request.getRevision();
             if (at > head) {
                 throw new RevLogException(RevLogException.Code.FUTURE_REVISION);
             }
-            if (at < compactRevision && !atHead) {
-                throw new RevLogException(RevLogException.Code.COMPACTED);
-            }
-            RangeResponse resp = null;
-            if (at >= compactRevision) {
-                try (Txn<byte[]> txn = store.env.txnRead()) {
-                    resp = RangeQuery.run(index, (m, s) -> store.getRecord(txn, m, s), request, at, head);
-                } catch (LmdbStore.MissingRecordException compactedMeanwhile) {
-                    resp = null;
+            if (at < floor) {
+                if (!atHead) {
+                    throw new RevLogException(RevLogException.Code.COMPACTED);
                 }
+                awaitPublication();
+                continue;
             }
-            if (resp != null && at >= compactingRevision) {
-                return resp;
+            try (Txn<byte[]> txn = store.env.txnRead()) {
+                RangeResponse resp = RangeQuery.run(index, (m, s) -> store.getRecord(txn, m, s), request, at, head);
+                if (indexEpoch == epoch) {
+                    return resp;
+                }
+            } catch (LmdbStore.MissingRecordException compactedMeanwhile) {
+                // the epoch has moved too; decided below
             }
-            if (!atHead) {
-                throw new RevLogException(RevLogException.Code.COMPACTED);
-            }
-            // a read of the head was overtaken by a compaction past that head: read the newer head
+            // history was removed while reading: read again (an explicit revision it removed
+            // is then refused as compacted)
         }
     }
 
@@ -127,26 +135,32 @@ public final class RevLog implements AutoCloseable {
      */
     public io.vigil.proto.etcdserverpb.TxnResponse readOnlyTxn(io.vigil.proto.etcdserverpb.TxnRequest request) {
         while (true) {
-            // compactingRevision first: the writer raises it before touching the index
-            long compacting = compactingRevision;
+            long epoch = indexEpoch;
+            long floor = compactingRevision;
             long head = currentRevision;
-            if (head < compacting) {
-                // a compaction past the published head is being applied with the writes before it;
-                // their commit publishes a newer head
-                Thread.onSpinWait();
+            if (head < floor) {
+                awaitPublication();
                 continue;
             }
-            io.vigil.proto.etcdserverpb.TxnResponse resp;
             try (Txn<byte[]> txn = store.env.txnRead()) {
-                resp = RevisionWriter.forRead(store, txn, index, head, compacting).txn(request);
+                io.vigil.proto.etcdserverpb.TxnResponse resp =
+                        RevisionWriter.forRead(store, txn, index, head, floor).txn(request);
+                if (indexEpoch == epoch) {
+                    return resp;
+                }
             } catch (LmdbStore.MissingRecordException compactedMeanwhile) {
-                resp = null;
+                // the epoch has moved too: evaluate again
             }
-            if (resp != null && compactingRevision == compacting) {
-                return resp;
-            }
-            // a compaction started meanwhile and may have removed what was read: evaluate again
         }
+    }
+
+    /**
+     * The writer is applying a compaction past the published head, together with the writes
+     * before it; the batch's commit (or its failure) moves the head or the floor. Wait briefly
+     * rather than spin on a transport thread.
+     */
+    private static void awaitPublication() {
+        LockSupport.parkNanos(50_000);
     }
 
     // ---- writes ----
@@ -196,6 +210,7 @@ public final class RevLog implements AutoCloseable {
             index = loadIndex(txn);
         }
         compactingRevision = compactRevision;
+        indexEpoch++;
         List<ApplyResult> refused = new ArrayList<>();
         for (LogEntry e : entries) {
             if (e.index() > appliedIndex) {
@@ -234,6 +249,7 @@ public final class RevLog implements AutoCloseable {
             return ApplyResult.failed(entryIndex, revision, new RevLogException(RevLogException.Code.COMPACTED));
         }
         compactingRevision = target;
+        indexEpoch++;
         index.compact(target, (main, sub) -> store.kv.delete(txn, Records.revisionKey(main, sub)));
         CompactionResponse resp = CompactionResponse.newBuilder()
                 .setHeader(ResponseHeader.newBuilder().setRevision(revision))
