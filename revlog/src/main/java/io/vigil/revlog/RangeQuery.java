@@ -47,7 +47,9 @@ final class RangeQuery {
                 || r.getMinModRevision() != 0 || r.getMaxModRevision() != 0
                 || r.getMinCreateRevision() != 0 || r.getMaxCreateRevision() != 0;
         // one past the limit, so that "more" can be told
-        long fetchLimit = wholeRange || r.getLimit() <= 0 ? Long.MAX_VALUE : r.getLimit() + 1;
+        // (a limit of Long.MAX_VALUE overflows limit+1; etcd then reads everything, and so do we)
+        long fetchLimit = wholeRange || r.getLimit() <= 0 || r.getLimit() == Long.MAX_VALUE
+                ? Long.MAX_VALUE : r.getLimit() + 1;
 
         long count = 0;
         List<KeyValue> kvs = new ArrayList<>();

@@ -79,11 +79,12 @@ final class RevisionWriter {
     // ---- Put ----
 
     PutResponse put(PutRequest p) {
+        // etcd checks a plain put's lease before the key; inside a txn the other way round
+        checkLease(p.getLease());
         KeyValue prev = current(p.getKey().toByteArray());
         if ((p.getIgnoreValue() || p.getIgnoreLease()) && prev == null) {
             throw new RevLogException(RevLogException.Code.KEY_NOT_FOUND);
         }
-        checkLease(p.getLease());
         return doPut(p, prev);
     }
 

@@ -1,0 +1,53 @@
+package io.vigil.revlog;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.vigil.proto.etcdserverpb.PutRequest;
+import io.vigil.proto.etcdserverpb.RangeRequest;
+import io.vigil.proto.etcdserverpb.RangeResponse;
+import io.vigil.proto.internal.InternalRequest;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A store that runs out of space refuses the batch with etcd's "database space exceeded", keeps
+ * every acknowledged write, keeps its revision, and goes on serving reads.
+ */
+class StoreFullTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aFullStoreRefusesWritesAndKeepsWhatItHad() {
+        try (RevLog log = RevLog.open(new RevLogConfig().dataDir(dir).mapSizeBytes(2L << 20).syncOnCommit(false))) {
+            ByteString value = ByteString.copyFrom(new byte[32 * 1024]);
+            long index = 0;
+            int acknowledged = 0;
+            ApplyResult last = null;
+            for (int i = 0; i < 1000; i++) {
+                last = log.apply(List.of(new LogEntry(++index, InternalRequest.newBuilder().setPut(
+                        PutRequest.newBuilder().setKey(ByteString.copyFromUtf8("k" + i)).setValue(value)).build()))).get(0);
+                if (last.error() != null) {
+                    break;
+                }
+                acknowledged++;
+            }
+            assertTrue(acknowledged > 0 && acknowledged < 1000, "acknowledged " + acknowledged);
+            assertEquals(RevLogException.Code.NO_SPACE, last.error().code());
+            assertEquals(1 + acknowledged, log.currentRevision(), "a refused batch makes no revision");
+
+            RangeResponse all = log.range(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8("k"))
+                    .setRangeEnd(ByteString.copyFromUtf8("l")).setCountOnly(true).build());
+            assertEquals(acknowledged, all.getCount());
+            RangeResponse one = log.range(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8("k0")).build());
+            assertEquals(value, one.getKvs(0).getValue());
+            assertNull(log.range(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8("k" + acknowledged)).build())
+                    .getKvsList().stream().findAny().orElse(null), "the refused put left nothing behind");
+        }
+    }
+}
