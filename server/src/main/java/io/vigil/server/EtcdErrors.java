@@ -25,6 +25,8 @@ final class EtcdErrors {
 
     static final StatusRuntimeException REQUEST_TOO_LARGE =
             Status.INVALID_ARGUMENT.withDescription("etcdserver: request is too large").asRuntimeException();
+    static final StatusRuntimeException TOO_MANY_REQUESTS =
+            Status.RESOURCE_EXHAUSTED.withDescription("etcdserver: too many requests").asRuntimeException();
     static final StatusRuntimeException STOPPING =
             Status.UNAVAILABLE.withDescription("etcdserver: server stopped").asRuntimeException();
 

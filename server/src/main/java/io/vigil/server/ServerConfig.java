@@ -26,6 +26,7 @@ public final class ServerConfig {
     private int maxRequestBytes = MAX_REQUEST_BYTES_DEFAULT;
     private int maxTxnOps = io.vigil.revlog.RequestChecks.MAX_TXN_OPS_DEFAULT;
     private int maxBatchEntries = MAX_BATCH_ENTRIES_DEFAULT;
+    private long quotaBackendBytes = io.vigil.revlog.RevLogConfig.MAP_SIZE_BYTES_DEFAULT;
 
     public ServerConfig name(String name) {
         this.name = name;
@@ -63,6 +64,19 @@ public final class ServerConfig {
     public ServerConfig maxBatchEntries(int maxBatchEntries) {
         this.maxBatchEntries = maxBatchEntries;
         return this;
+    }
+
+    /**
+     * The most the store may hold (the LMDB map size); past it writes fail with etcd's
+     * "database space exceeded". etcd's flag of the same name.
+     */
+    public ServerConfig quotaBackendBytes(long quotaBackendBytes) {
+        this.quotaBackendBytes = quotaBackendBytes;
+        return this;
+    }
+
+    public long quotaBackendBytes() {
+        return quotaBackendBytes;
     }
 
     public String name() {
@@ -110,6 +124,9 @@ public final class ServerConfig {
         }
         if (maxTxnOps <= 0) {
             throw new IllegalArgumentException("maxTxnOps must be positive, got " + maxTxnOps);
+        }
+        if (quotaBackendBytes < (1 << 20)) {
+            throw new IllegalArgumentException("quotaBackendBytes must be at least 1 MiB, got " + quotaBackendBytes);
         }
         if (maxBatchEntries <= 0) {
             throw new IllegalArgumentException("maxBatchEntries must be positive, got " + maxBatchEntries);

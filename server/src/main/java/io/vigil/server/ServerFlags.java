@@ -32,6 +32,8 @@ final class ServerFlags {
                 (c, v) -> c.advertiseClientUrls(ClientUrls.parse(v))));
         FLAGS.put("max-request-bytes", new Flag("largest client request accepted, in bytes (default 1572864)",
                 (c, v) -> c.maxRequestBytes(positiveInt(v))));
+        FLAGS.put("quota-backend-bytes", new Flag("most bytes the store may hold (default 8 GiB)",
+                (c, v) -> c.quotaBackendBytes(positiveLong(v))));
         FLAGS.put("max-txn-ops", new Flag("most operations in one txn request (default 128)",
                 (c, v) -> c.maxTxnOps(positiveInt(v))));
     }
@@ -81,6 +83,19 @@ final class ServerFlags {
         StringBuilder sb = new StringBuilder("usage: vigil serve [flags]\n\nflags:\n");
         FLAGS.forEach((name, flag) -> sb.append(String.format("  --%-24s %s%n", name, flag.help())));
         return sb.toString();
+    }
+
+    private static long positiveLong(String v) {
+        long n;
+        try {
+            n = Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not a whole number");
+        }
+        if (n <= 0) {
+            throw new IllegalArgumentException("must be positive");
+        }
+        return n;
     }
 
     private static int positiveInt(String v) {

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
@@ -19,17 +20,25 @@ import java.util.function.Consumer;
  *
  * <p>Ordering contract: entries are applied, and their futures completed, in the order
  * {@link #propose} accepted them.
+ *
+ * <p>Bounds: at most {@link #MAX_PENDING_ENTRIES} proposals wait (more are refused with etcd's
+ * "too many requests"), and a batch stops growing at {@link #MAX_BATCH_BYTES}.
  */
 final class SingleNodeLog implements Proposer {
     private record Pending(InternalRequest request, CompletableFuture<ApplyResult> done) {
     }
 
-    private static final Pending STOP = new Pending(null, null);
+    private static final Pending STOP = new Pending(InternalRequest.getDefaultInstance(), null);
+    /** etcd refuses new proposals once this many are waiting to be applied. */
+    static final int MAX_PENDING_ENTRIES = 5000;
+    /** A batch stops growing past this many request bytes (LMDB holds its dirty pages in memory). */
+    static final long MAX_BATCH_BYTES = 64L << 20;
 
     private final RevLog revLog;
     private final int maxBatchEntries;
     private final Consumer<Throwable> onFatal;
     private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+    private final AtomicInteger pending = new AtomicInteger();
     private final Thread applier;
     private volatile boolean closed;
 
@@ -48,6 +57,11 @@ final class SingleNodeLog implements Proposer {
             done.completeExceptionally(new IllegalStateException("server is stopping"));
             return done;
         }
+        if (pending.incrementAndGet() > MAX_PENDING_ENTRIES) {
+            pending.decrementAndGet();
+            done.completeExceptionally(EtcdErrors.TOO_MANY_REQUESTS);
+            return done;
+        }
         queue.add(new Pending(request, done));
         return done;
     }
@@ -58,9 +72,9 @@ final class SingleNodeLog implements Proposer {
         try {
             while (true) {
                 batch.clear();
-                batch.add(queue.take());
-                queue.drainTo(batch, maxBatchEntries - 1);
+                takeBatch(batch);
                 boolean stop = batch.remove(STOP);
+                pending.addAndGet(-batch.size());
                 List<LogEntry> entries = new ArrayList<>(batch.size());
                 for (Pending p : batch) {
                     entries.add(new LogEntry(nextIndex++, p.request()));
@@ -85,6 +99,18 @@ final class SingleNodeLog implements Proposer {
             onFatal.accept(storageFailure);
         }
         failRemaining();
+    }
+
+    /** Blocks for one entry, then takes what is queued up to the entry and byte limits. */
+    private void takeBatch(List<Pending> batch) throws InterruptedException {
+        Pending first = queue.take();
+        batch.add(first);
+        long bytes = first.request().getSerializedSize();
+        Pending next;
+        while (batch.size() < maxBatchEntries && bytes < MAX_BATCH_BYTES && (next = queue.poll()) != null) {
+            batch.add(next);
+            bytes += next.request().getSerializedSize();
+        }
     }
 
     private void failRemaining() {

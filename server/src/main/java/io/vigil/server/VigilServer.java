@@ -25,9 +25,9 @@ public final class VigilServer implements AutoCloseable {
 
     private VigilServer(ServerConfig config, Consumer<Throwable> onFatal) throws IOException {
         config.conclude();
-        revLog = RevLog.open(new RevLogConfig().dataDir(config.dataDir()));
+        revLog = RevLog.open(new RevLogConfig().dataDir(config.dataDir()).mapSizeBytes(config.quotaBackendBytes()));
+        proposer = new SingleNodeLog(revLog, config.maxBatchEntries(), onFatal);
         try {
-            proposer = new SingleNodeLog(revLog, config.maxBatchEntries(), onFatal);
             // single member: its id is the store's; the cluster id is derived from it
             long memberId = revLog.storeId();
             long clusterId = Long.rotateLeft(memberId * 0x9E3779B97F4A7C15L, 17) & Long.MAX_VALUE;
@@ -38,7 +38,8 @@ public final class VigilServer implements AutoCloseable {
                 builder = builder == null ? NettyServerBuilder.forAddress(address) : builder.addListenAddress(address);
             }
             grpc = builder
-                    .maxInboundMessageSize(config.maxRequestBytes() + ServerConfig.GRPC_OVERHEAD_BYTES)
+                    .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE,
+                            (long) config.maxRequestBytes() + ServerConfig.GRPC_OVERHEAD_BYTES))
                     // etcd clients ping every few seconds; do not answer that with GOAWAY
                     .permitKeepAliveTime(1, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)
@@ -49,6 +50,7 @@ public final class VigilServer implements AutoCloseable {
                     .build()
                     .start();
         } catch (IOException | RuntimeException e) {
+            proposer.close();
             revLog.close();
             throw e;
         }
@@ -93,6 +95,12 @@ public final class VigilServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         grpc.shutdownNow();
+        try {
+            // a read still running on a transport thread must be out of LMDB before it is unmapped
+            grpc.awaitTermination(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         proposer.close();
         revLog.close();
     }

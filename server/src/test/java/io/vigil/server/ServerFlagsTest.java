@@ -24,12 +24,14 @@ class ServerFlagsTest {
     void acceptsEtcdFlagSpellings() {
         ServerConfig c = ServerFlags.parse(new String[] {
             "--name=n1", "-data-dir", "/tmp/x", "--listen-client-urls", "http://127.0.0.1:1,http://localhost:2",
-            "--advertise-client-urls=http://10.0.0.1:2379", "--max-txn-ops", "64"});
+            "--advertise-client-urls=http://10.0.0.1:2379", "--max-txn-ops", "64",
+            "--quota-backend-bytes=2147483648"});
         assertEquals("n1", c.name());
         assertEquals(Path.of("/tmp/x"), c.dataDir());
         assertEquals(2, c.listenClientUrls().size());
         assertEquals(List.of(URI.create("http://10.0.0.1:2379")), c.advertiseClientUrls());
         assertEquals(64, c.maxTxnOps());
+        assertEquals(2L << 30, c.quotaBackendBytes());
     }
 
     @Test
@@ -41,6 +43,8 @@ class ServerFlagsTest {
         assertMessage("for flag --advertise-client-urls", "--advertise-client-urls", "http://h:1/path");
         assertMessage("for flag --max-request-bytes", "--max-request-bytes=lots");
         assertMessage("for flag --max-txn-ops", "--max-txn-ops=0");
+        assertMessage("for flag --quota-backend-bytes", "--quota-backend-bytes=-5");
+        assertMessage("quotaBackendBytes must be at least 1 MiB", "--quota-backend-bytes=1000");
         assertMessage("unexpected argument \"stray\"", "stray");
     }
 
