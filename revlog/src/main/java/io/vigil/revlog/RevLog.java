@@ -5,6 +5,8 @@ import io.vigil.proto.etcdserverpb.CompactionResponse;
 import io.vigil.proto.etcdserverpb.RangeRequest;
 import io.vigil.proto.etcdserverpb.RangeResponse;
 import io.vigil.proto.etcdserverpb.ResponseHeader;
+import io.vigil.proto.etcdserverpb.TxnRequest;
+import io.vigil.proto.etcdserverpb.TxnResponse;
 import io.vigil.proto.internal.InternalRequest;
 import io.vigil.proto.mvccpb.KeyValue;
 import java.security.SecureRandom;
@@ -121,8 +123,8 @@ public final class RevLog implements AutoCloseable {
                 if (indexEpoch == epoch) {
                     return resp;
                 }
-            } catch (LmdbStore.MissingRecordException compactedMeanwhile) {
-                // the epoch has moved too; decided below
+            } catch (LmdbStore.MissingRecordException missing) {
+                rethrowUnlessCompactedMeanwhile(missing, epoch);
             }
             // history was removed while reading: read again (an explicit revision it removed
             // is then refused as compacted)
@@ -133,7 +135,7 @@ public final class RevLog implements AutoCloseable {
      * A txn none of whose branches writes, evaluated at the current revision without going through
      * the log; the caller checked {@link RequestChecks#isReadOnly}. Any thread.
      */
-    public io.vigil.proto.etcdserverpb.TxnResponse readOnlyTxn(io.vigil.proto.etcdserverpb.TxnRequest request) {
+    public TxnResponse readOnlyTxn(TxnRequest request) {
         while (true) {
             long epoch = indexEpoch;
             long floor = compactingRevision;
@@ -143,14 +145,24 @@ public final class RevLog implements AutoCloseable {
                 continue;
             }
             try (Txn<byte[]> txn = store.env.txnRead()) {
-                io.vigil.proto.etcdserverpb.TxnResponse resp =
+                TxnResponse resp =
                         RevisionWriter.forRead(store, txn, index, head, floor).txn(request);
                 if (indexEpoch == epoch) {
                     return resp;
                 }
-            } catch (LmdbStore.MissingRecordException compactedMeanwhile) {
-                // the epoch has moved too: evaluate again
+            } catch (LmdbStore.MissingRecordException missing) {
+                rethrowUnlessCompactedMeanwhile(missing, epoch);
             }
+        }
+    }
+
+    /**
+     * Only a compaction removes records, and it bumps the epoch first: a record missing while the
+     * epoch stood still means the store and the index disagree, which retrying would not mend.
+     */
+    private void rethrowUnlessCompactedMeanwhile(LmdbStore.MissingRecordException missing, long epoch) {
+        if (indexEpoch == epoch) {
+            throw missing;
         }
     }
 
