@@ -16,7 +16,10 @@ class DataDirLockTest {
     void aSecondServerOnTheSameDataDirRefusesToStart() throws Exception {
         Path dir = tmp.resolve("data");
         try (VigilProcess first = VigilProcess.start(dir)) {
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> VigilProcess.start(dir));
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> {
+                // should it start after all, stop it rather than leave it running past the test
+                VigilProcess.start(dir).close();
+            });
             assertTrue(e.getMessage().contains("is in use by another Vigil process"), e.getMessage());
             assertTrue(first.isAlive());
         }
