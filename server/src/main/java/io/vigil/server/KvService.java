@@ -57,25 +57,13 @@ final class KvService extends KVGrpc.KVImplBase {
 
     @Override
     public void put(PutRequest request, StreamObserver<PutResponse> out) {
-        try {
-            RequestChecks.checkPut(request);
-        } catch (RevLogException e) {
-            out.onError(EtcdErrors.of(e));
-            return;
-        }
-        write(InternalRequest.newBuilder().setPut(request).build(), out,
+        write(() -> RequestChecks.checkPut(request), InternalRequest.newBuilder().setPut(request).build(), out,
                 (PutResponse r) -> r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
     }
 
     @Override
     public void deleteRange(DeleteRangeRequest request, StreamObserver<DeleteRangeResponse> out) {
-        try {
-            RequestChecks.checkDeleteRange(request);
-        } catch (RevLogException e) {
-            out.onError(EtcdErrors.of(e));
-            return;
-        }
-        write(InternalRequest.newBuilder().setDeleteRange(request).build(), out,
+        write(() -> RequestChecks.checkDeleteRange(request), InternalRequest.newBuilder().setDeleteRange(request).build(), out,
                 (DeleteRangeResponse r) -> r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
     }
 
@@ -94,18 +82,28 @@ final class KvService extends KVGrpc.KVImplBase {
             out.onError(EtcdErrors.of(e));
             return;
         }
-        write(InternalRequest.newBuilder().setTxn(request).build(), out,
+        write(() -> { }, InternalRequest.newBuilder().setTxn(request).build(), out,
                 (TxnResponse r) -> r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
     }
 
     @Override
     public void compact(CompactionRequest request, StreamObserver<CompactionResponse> out) {
-        write(InternalRequest.newBuilder().setCompaction(request).build(), out,
+        write(() -> { }, InternalRequest.newBuilder().setCompaction(request).build(), out,
                 (CompactionResponse r) -> r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
     }
 
-    /** Proposes a checked write and answers with its applied result, stamped by {@code stamp}. */
-    private <R extends Message> void write(InternalRequest request, StreamObserver<R> out, Function<R, R> stamp) {
+    /**
+     * Runs etcd's checks, then proposes the write and answers with its applied result, stamped by
+     * {@code stamp}.
+     */
+    private <R extends Message> void write(Runnable check, InternalRequest request, StreamObserver<R> out,
+                                           Function<R, R> stamp) {
+        try {
+            check.run();
+        } catch (RevLogException e) {
+            out.onError(EtcdErrors.of(e));
+            return;
+        }
         if (request.getSerializedSize() > maxRequestBytes) {
             out.onError(EtcdErrors.REQUEST_TOO_LARGE);
             return;
