@@ -9,17 +9,24 @@ import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.StandardOpenOption;
 import java.io.UncheckedIOException;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.vigil.proto.internal.LeaseRecord;
+import java.util.HashMap;
+import java.util.Map;
 import org.lmdbjava.ByteArrayProxy;
+import org.lmdbjava.CursorIterable;
 import org.lmdbjava.Dbi;
 import org.lmdbjava.DbiFlags;
 import org.lmdbjava.Env;
 import org.lmdbjava.EnvFlags;
+import org.lmdbjava.KeyRange;
 import org.lmdbjava.Txn;
 
 /**
  * The LMDB environment: database {@code kv} is the revision log (see {@link Records}), database
  * {@code meta} holds the counters that must move atomically with it (applied index, current and
- * compacted revision, store id). Every write happens in one write transaction per applied batch;
+ * compacted revision, store id), database {@code lease} the granted leases (8-byte big-endian ID
+ * → {@link LeaseRecord}). Every write happens in one write transaction per applied batch;
  * a commit is durable when it returns (LMDB syncs on commit unless syncOnCommit is off).
  */
 final class LmdbStore implements AutoCloseable {
@@ -31,6 +38,7 @@ final class LmdbStore implements AutoCloseable {
     final Env<byte[]> env;
     final Dbi<byte[]> kv;
     final Dbi<byte[]> meta;
+    final Dbi<byte[]> lease;
     /**
      * LMDB lets several processes open one environment, but the key index lives in this process's
      * memory, so a second writer would silently diverge from it: hold an exclusive lock instead.
@@ -63,6 +71,7 @@ final class LmdbStore implements AutoCloseable {
             env = openEnv(dir, mapSizeBytes, maxReaders, syncOnCommit);
             kv = env.openDbi("kv", DbiFlags.MDB_CREATE);
             meta = env.openDbi("meta", DbiFlags.MDB_CREATE);
+            lease = env.openDbi("lease", DbiFlags.MDB_CREATE);
         } catch (RuntimeException e) {
             closeQuietly(lockChannel);
             throw e;
@@ -98,6 +107,38 @@ final class LmdbStore implements AutoCloseable {
             v[i] = (byte) (value >>> (56 - 8 * i));
         }
         meta.put(txn, name.getBytes(StandardCharsets.US_ASCII), v);
+    }
+
+    void putLease(Txn<byte[]> txn, long id, long ttlSeconds) {
+        lease.put(txn, leaseKey(id), LeaseRecord.newBuilder().setID(id).setTTL(ttlSeconds).build().toByteArray());
+    }
+
+    void deleteLease(Txn<byte[]> txn, long id) {
+        lease.delete(txn, leaseKey(id));
+    }
+
+    /** Every stored lease: ID → granted TTL in seconds. */
+    Map<Long, Long> loadLeases(Txn<byte[]> txn) {
+        Map<Long, Long> out = new HashMap<>();
+        try (CursorIterable<byte[]> all = lease.iterate(txn, KeyRange.all())) {
+            for (CursorIterable.KeyVal<byte[]> r : all) {
+                try {
+                    LeaseRecord rec = LeaseRecord.parseFrom(r.val());
+                    out.put(rec.getID(), rec.getTTL());
+                } catch (InvalidProtocolBufferException e) {
+                    throw new IllegalStateException("corrupt lease record", e);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static byte[] leaseKey(long id) {
+        byte[] k = new byte[8];
+        for (int i = 0; i < 8; i++) {
+            k[i] = (byte) (id >>> (56 - 8 * i));
+        }
+        return k;
     }
 
     byte[] getRecord(Txn<byte[]> txn, long main, int sub) {

@@ -1,5 +1,6 @@
 package io.vigil.revlog;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.Message;
 import io.vigil.proto.etcdserverpb.CompactionResponse;
 import io.vigil.proto.etcdserverpb.RangeRequest;
@@ -11,7 +12,9 @@ import io.vigil.proto.internal.InternalRequest;
 import io.vigil.proto.mvccpb.KeyValue;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
 import org.lmdbjava.CursorIterable;
 import org.lmdbjava.Env;
@@ -36,6 +39,7 @@ import org.lmdbjava.Txn;
 public final class RevLog implements AutoCloseable {
     private final LmdbStore store;
     private final long storeId;
+    private final Lessor lessor;
     private volatile KeyIndex index;
     private volatile long currentRevision;
     private volatile long compactRevision;
@@ -53,8 +57,9 @@ public final class RevLog implements AutoCloseable {
     private volatile long indexEpoch;
     private long appliedIndex;
 
-    private RevLog(LmdbStore store) {
+    private RevLog(LmdbStore store, MonotonicClock clock) {
         this.store = store;
+        this.lessor = new Lessor(clock);
         try (Txn<byte[]> txn = store.env.txnWrite()) {
             long id = store.getMeta(txn, LmdbStore.META_STORE_ID, 0);
             if (id == 0) {
@@ -68,15 +73,18 @@ public final class RevLog implements AutoCloseable {
             compactRevision = store.getMeta(txn, LmdbStore.META_COMPACT_REVISION, -1);
             compactingRevision = compactRevision;
             appliedIndex = store.getMeta(txn, LmdbStore.META_APPLIED_INDEX, 0);
-            index = loadIndex(txn);
+            index = loadState(txn);
             txn.commit();
         }
+        // etcd's promote on start: whatever was left of a lease before the restart, it now has
+        // its whole TTL again, so no lease expires because the member was down
+        lessor.promote();
     }
 
     public static RevLog open(RevLogConfig config) {
         config.conclude();
         return new RevLog(new LmdbStore(config.dataDir(), config.mapSizeBytes(), config.maxReaders(),
-                config.syncOnCommit()));
+                config.syncOnCommit()), config.clock());
     }
 
     /** A random id made when the store was created; stable across restarts. */
@@ -91,6 +99,11 @@ public final class RevLog implements AutoCloseable {
     /** The revision of the last compaction; -1 when the store was never compacted. */
     public long compactRevision() {
         return compactRevision;
+    }
+
+    /** The leases: existence, attached keys and expiry. */
+    public Lessor lessor() {
+        return lessor;
     }
 
     /** Index of the last applied log entry (apply thread, or after apply returned). */
@@ -146,7 +159,7 @@ public final class RevLog implements AutoCloseable {
             }
             try (Txn<byte[]> txn = store.env.txnRead()) {
                 TxnResponse resp =
-                        RevisionWriter.forRead(store, txn, index, head, floor).txn(request);
+                        RevisionWriter.forRead(store, txn, index, lessor, head, floor).txn(request);
                 if (indexEpoch == epoch) {
                     return resp;
                 }
@@ -219,7 +232,7 @@ public final class RevLog implements AutoCloseable {
      */
     private List<ApplyResult> refuseBatch(List<LogEntry> entries, Env.MapFullException cause) {
         try (Txn<byte[]> txn = store.env.txnRead()) {
-            index = loadIndex(txn);
+            index = loadState(txn);
         }
         compactingRevision = compactRevision;
         indexEpoch++;
@@ -238,12 +251,14 @@ public final class RevLog implements AutoCloseable {
         if (req.hasCompaction()) {
             return compact(txn, e.index(), req.getCompaction().getRevision(), revision, compacted);
         }
-        RevisionWriter w = RevisionWriter.forWrite(store, txn, index, revision, compacted);
+        RevisionWriter w = RevisionWriter.forWrite(store, txn, index, lessor, revision, compacted);
         try {
             Message response = switch (req.getRequestCase()) {
                 case PUT -> w.put(req.getPut());
                 case DELETE_RANGE -> w.deleteRange(req.getDeleteRange());
                 case TXN -> w.txn(req.getTxn());
+                case LEASE_GRANT -> w.leaseGrant(req.getLeaseGrant());
+                case LEASE_REVOKE -> w.leaseRevoke(req.getLeaseRevoke());
                 default -> throw new IllegalArgumentException("log entry " + e.index() + " holds no request");
             };
             return ApplyResult.ok(e.index(), w.endRevision(), response, w.events());
@@ -269,15 +284,34 @@ public final class RevLog implements AutoCloseable {
         return ApplyResult.ok(entryIndex, revision, resp, List.of());
     }
 
-    private KeyIndex loadIndex(Txn<byte[]> txn) {
+    /**
+     * Rebuilds the key index by one scan of the revision log, and the lessor from the lease table
+     * plus the scan. Attachments are not stored separately: a key's lease is already durable in its
+     * newest KeyValue, so a second copy could only disagree with it. The scan is in revision order,
+     * so the last record seen of a key is its current state.
+     */
+    private KeyIndex loadState(Txn<byte[]> txn) {
         KeyIndex idx = new KeyIndex();
+        Map<ByteString, Long> leaseOfLiveKey = new HashMap<>();
         try (CursorIterable<byte[]> records = store.kv.iterate(txn, KeyRange.all())) {
             for (CursorIterable.KeyVal<byte[]> r : records) {
                 KeyValue kv = Records.keyValue(r.val());
+                boolean tombstone = Records.isTombstone(r.val());
                 idx.getOrCreate(kv.getKey().toByteArray())
-                        .append(Records.mainRevision(r.key()), Records.subRevision(r.key()), Records.isTombstone(r.val()));
+                        .append(Records.mainRevision(r.key()), Records.subRevision(r.key()), tombstone);
+                if (!tombstone && kv.getLease() != 0) {
+                    leaseOfLiveKey.put(kv.getKey(), kv.getLease());
+                } else {
+                    leaseOfLiveKey.remove(kv.getKey());
+                }
             }
         }
+        Map<Long, List<byte[]>> attached = new HashMap<>();
+        for (Map.Entry<ByteString, Long> e : leaseOfLiveKey.entrySet()) {
+            attached.computeIfAbsent(e.getValue(), id -> new ArrayList<>()).add(e.getKey().toByteArray());
+        }
+        // a key naming a lease the table lacks stays unattached, as etcd's restore logs and skips it
+        lessor.restore(store.loadLeases(txn), attached);
         return idx;
     }
 

@@ -12,6 +12,7 @@ public final class RevLogConfig {
     private long mapSizeBytes = MAP_SIZE_BYTES_DEFAULT;
     private int maxReaders = MAX_READERS_DEFAULT;
     private boolean syncOnCommit = true;
+    private MonotonicClock clock = MonotonicClock.SYSTEM;
 
     /** The directory holding the LMDB environment; created when missing. */
     public RevLogConfig dataDir(Path dataDir) {
@@ -41,6 +42,16 @@ public final class RevLogConfig {
         return this;
     }
 
+    /** The clock lease expiry is measured on; System.nanoTime unless a test fakes it. */
+    public RevLogConfig clock(MonotonicClock clock) {
+        this.clock = clock;
+        return this;
+    }
+
+    public MonotonicClock clock() {
+        return clock;
+    }
+
     public boolean syncOnCommit() {
         return syncOnCommit;
     }
@@ -59,6 +70,7 @@ public final class RevLogConfig {
 
     public RevLogConfig conclude() {
         Objects.requireNonNull(dataDir, "dataDir");
+        Objects.requireNonNull(clock, "clock");
         if (mapSizeBytes < (1 << 20)) {
             throw new IllegalArgumentException("mapSizeBytes must be at least 1 MiB, got " + mapSizeBytes);
         }

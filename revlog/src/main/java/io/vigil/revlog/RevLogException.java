@@ -11,6 +11,8 @@ public final class RevLogException extends RuntimeException {
         FUTURE_REVISION("mvcc: required revision is a future revision"),
         KEY_NOT_FOUND("key not found"),
         LEASE_NOT_FOUND("requested lease not found"),
+        LEASE_EXISTS("lease already exists"),
+        LEASE_TTL_TOO_LARGE("too large lease TTL"),
         EMPTY_KEY("key is not provided"),
         VALUE_PROVIDED("value is provided"),
         LEASE_PROVIDED("lease is provided"),

@@ -4,6 +4,10 @@ import com.google.protobuf.ByteString;
 import io.vigil.proto.etcdserverpb.Compare;
 import io.vigil.proto.etcdserverpb.DeleteRangeRequest;
 import io.vigil.proto.etcdserverpb.DeleteRangeResponse;
+import io.vigil.proto.etcdserverpb.LeaseGrantRequest;
+import io.vigil.proto.etcdserverpb.LeaseGrantResponse;
+import io.vigil.proto.etcdserverpb.LeaseRevokeRequest;
+import io.vigil.proto.etcdserverpb.LeaseRevokeResponse;
 import io.vigil.proto.etcdserverpb.PutRequest;
 import io.vigil.proto.etcdserverpb.PutResponse;
 import io.vigil.proto.etcdserverpb.RangeRequest;
@@ -32,6 +36,7 @@ final class RevisionWriter {
     private final LmdbStore store;
     private final Txn<byte[]> txn;
     private final KeyIndex index;
+    private final Lessor lessor;
     private final long beginRevision;
     private final long compactRevision;
     /**
@@ -42,28 +47,30 @@ final class RevisionWriter {
     private final long visibleRevision;
     private final List<Event> events = new ArrayList<>();
 
-    private RevisionWriter(LmdbStore store, Txn<byte[]> txn, KeyIndex index, long beginRevision,
+    private RevisionWriter(LmdbStore store, Txn<byte[]> txn, KeyIndex index, Lessor lessor, long beginRevision,
                            long compactRevision, long visibleRevision) {
         this.store = store;
         this.txn = txn;
         this.index = index;
+        this.lessor = lessor;
         this.beginRevision = beginRevision;
         this.compactRevision = compactRevision;
         this.visibleRevision = visibleRevision;
     }
 
     /** For the apply thread, in the batch's write transaction. */
-    static RevisionWriter forWrite(LmdbStore store, Txn<byte[]> txn, KeyIndex index, long beginRevision,
-                                   long compactRevision) {
-        return new RevisionWriter(store, txn, index, beginRevision, compactRevision, beginRevision + 1);
+    static RevisionWriter forWrite(LmdbStore store, Txn<byte[]> txn, KeyIndex index, Lessor lessor,
+                                   long beginRevision, long compactRevision) {
+        return new RevisionWriter(store, txn, index, lessor, beginRevision, compactRevision, beginRevision + 1);
     }
 
     /**
      * For a txn that writes nothing, evaluated in a read transaction at the published head on any
      * thread. Calling a write method on it is a bug.
      */
-    static RevisionWriter forRead(LmdbStore store, Txn<byte[]> txn, KeyIndex index, long head, long compactRevision) {
-        return new RevisionWriter(store, txn, index, head, compactRevision, head);
+    static RevisionWriter forRead(LmdbStore store, Txn<byte[]> txn, KeyIndex index, Lessor lessor, long head,
+                                  long compactRevision) {
+        return new RevisionWriter(store, txn, index, lessor, head, compactRevision, head);
     }
 
     /** The events written, in sub-revision order; empty when nothing changed. */
@@ -102,6 +109,13 @@ final class RevisionWriter {
                 .setLease(lease)
                 .build();
         write(key, Records.PUT, kv);
+        // etcd's attach/detach: the key leaves its old lease unless it keeps it, and joins the new
+        if (prev != null && prev.getLease() != 0 && prev.getLease() != lease) {
+            lessor.detach(prev.getLease(), key);
+        }
+        if (lease != 0) {
+            lessor.attach(lease, key);
+        }
         events.add(Event.newBuilder().setType(Event.EventType.PUT).setKv(kv).build());
         PutResponse.Builder resp = PutResponse.newBuilder().setHeader(header(main));
         if (p.getPrevKv() && prev != null) {
@@ -115,11 +129,8 @@ final class RevisionWriter {
     DeleteRangeResponse deleteRange(DeleteRangeRequest d) {
         List<KeyValue> live = RangeQuery.liveKeyValues(index, this::read, d.getKey().toByteArray(),
                 d.getRangeEnd().toByteArray(), visibleRevision);
-        long main = beginRevision + 1;
         for (KeyValue kv : live) {
-            KeyValue tombstone = KeyValue.newBuilder().setKey(kv.getKey()).setModRevision(main).build();
-            write(kv.getKey().toByteArray(), Records.TOMBSTONE, tombstone);
-            events.add(Event.newBuilder().setType(Event.EventType.DELETE).setKv(tombstone).build());
+            delete(kv);
         }
         DeleteRangeResponse.Builder resp = DeleteRangeResponse.newBuilder()
                 .setHeader(header(endRevision()))
@@ -128,6 +139,62 @@ final class RevisionWriter {
             resp.addAllPrevKvs(live);
         }
         return resp.build();
+    }
+
+    /** Deletes one live key: a tombstone, a DELETE event, and the key leaves its lease. */
+    private void delete(KeyValue kv) {
+        byte[] key = kv.getKey().toByteArray();
+        KeyValue tombstone = KeyValue.newBuilder().setKey(kv.getKey()).setModRevision(beginRevision + 1).build();
+        write(key, Records.TOMBSTONE, tombstone);
+        if (kv.getLease() != 0) {
+            lessor.detach(kv.getLease(), key);
+        }
+        events.add(Event.newBuilder().setType(Event.EventType.DELETE).setKv(tombstone).build());
+    }
+
+    // ---- Leases ----
+
+    /**
+     * etcd's lessor.Grant at apply: the id must be non-zero and free and the TTL at most
+     * {@link Lessor#MAX_TTL_SECONDS} (the server raised it to the minimum before proposing). No
+     * revision: the header carries the current one.
+     */
+    LeaseGrantResponse leaseGrant(LeaseGrantRequest g) {
+        // etcd's order of checks
+        if (g.getID() == 0) {
+            throw new RevLogException(RevLogException.Code.LEASE_NOT_FOUND);
+        }
+        if (g.getTTL() > Lessor.MAX_TTL_SECONDS) {
+            throw new RevLogException(RevLogException.Code.LEASE_TTL_TOO_LARGE);
+        }
+        if (lessor.exists(g.getID())) {
+            throw new RevLogException(RevLogException.Code.LEASE_EXISTS);
+        }
+        store.putLease(txn, g.getID(), g.getTTL());
+        lessor.grant(g.getID(), g.getTTL());
+        return LeaseGrantResponse.newBuilder().setHeader(header(beginRevision))
+                .setID(g.getID()).setTTL(g.getTTL()).build();
+    }
+
+    /**
+     * etcd's lessor.Revoke: every attached key is deleted, in key order, in one new revision (none
+     * when no key is attached), with the DELETE events a DeleteRange makes; then the lease is gone.
+     */
+    LeaseRevokeResponse leaseRevoke(LeaseRevokeRequest r) {
+        List<byte[]> keys = lessor.keys(r.getID());
+        if (keys == null) {
+            throw new RevLogException(RevLogException.Code.LEASE_NOT_FOUND);
+        }
+        for (byte[] key : keys) {
+            // attached keys are live by invariant; etcd's DeleteRange of a missing key is a no-op too
+            KeyValue kv = current(key);
+            if (kv != null) {
+                delete(kv);
+            }
+        }
+        lessor.revoke(r.getID());
+        store.deleteLease(txn, r.getID());
+        return LeaseRevokeResponse.newBuilder().setHeader(header(endRevision())).build();
     }
 
     // ---- Txn ----
@@ -254,12 +321,9 @@ final class RevisionWriter {
         }
     }
 
-    /**
-     * Leases arrive with the Lease service; until then no lease exists, so every non-zero lease
-     * is, truthfully, not found.
-     */
-    private static void checkLease(long lease) {
-        if (lease != 0) {
+    /** A put's lease must exist when the put is applied (lease 0 is no lease). */
+    private void checkLease(long lease) {
+        if (lease != 0 && !lessor.exists(lease)) {
             throw new RevLogException(RevLogException.Code.LEASE_NOT_FOUND);
         }
     }
