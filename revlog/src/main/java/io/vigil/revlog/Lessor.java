@@ -11,7 +11,6 @@ import java.util.PriorityQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The leases in memory: which exist (with their granted TTL), which keys are attached to each,
@@ -43,8 +42,6 @@ public final class Lessor {
     public static final long MAX_TTL_SECONDS = 9_000_000_000L;
     /** etcd's expiredLeaseRetryInterval: an expired lease whose revoke failed is offered again after this. */
     static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(3);
-    /** A deadline value no clock reading takes: the lease is claimed for revocation. */
-    private static final long REVOKING = Long.MIN_VALUE;
 
     /** What LeaseTimeToLive reports of an existing lease. */
     public record TimeToLive(long id, long remainingSeconds, long grantedTtl, List<ByteString> keys) {
@@ -53,9 +50,10 @@ public final class Lessor {
     private final MonotonicClock clock;
     private volatile Map<Long, Lease> leases = new ConcurrentHashMap<>();
     /**
-     * Every lease that is neither revoked nor claimed has at least one item due at or before its
-     * deadline; items of renewed leases are left in place and skipped when they come due (as in
-     * etcd's lease heap), so there are about (renewals per TTL) items per lease. Guarded by itself.
+     * Each lease that is not claimed has exactly one current item ({@code Lease.due}), due at its
+     * deadline (or at its retry time once handed back). Items superseded by a renewal stay in
+     * place and are skipped when they come due, as in etcd's lease heap, so there are about
+     * (renewals per TTL) items per lease. Guarded by itself.
      */
     private final PriorityQueue<Due> queue = new PriorityQueue<>(Due.ORDER);
 
@@ -65,42 +63,80 @@ public final class Lessor {
 
     /** One queue item: look at {@code lease} when the clock reaches {@code at}. */
     private record Due(long at, Lease lease) {
+        /** Clock readings compare by difference, so a clock that wraps around still orders. */
         static final Comparator<Due> ORDER = (a, b) -> Long.signum(a.at - b.at);
     }
 
     private static final class Lease {
         final long id;
         final long ttlSeconds;
-        /** Deadline on the clock, or REVOKING once claimed. */
-        final AtomicLong deadline;
-        /** The deadline that passed; meaningful once deadline is REVOKING (written before the CAS). */
-        volatile long expiredAt;
         /** Attached keys in etcd's order (unsigned bytes), which is the order revoke deletes them in. */
         final ConcurrentSkipListSet<byte[]> keys = new ConcurrentSkipListSet<>(Arrays::compareUnsigned);
+        // expiry state, guarded by this
+        private long deadline;
+        private boolean claimed;
+        /** The queue item that counts for this lease; null while claimed. */
+        private Due due;
 
-        Lease(long id, long ttlSeconds, long deadline) {
+        Lease(long id, long ttlSeconds) {
             this.id = id;
             this.ttlSeconds = ttlSeconds;
-            this.deadline = new AtomicLong(deadline);
         }
 
         long ttlNanos() {
             return TimeUnit.SECONDS.toNanos(ttlSeconds);
         }
 
-        /** The deadline, also while claimed. */
-        long effectiveDeadline() {
-            long d = deadline.get();
-            return d == REVOKING ? expiredAt : d;
+        synchronized long deadline() {
+            return deadline;
         }
 
-        boolean claim(long now) {
-            long d = deadline.get();
-            if (d == REVOKING || d - now > 0) {
+        /** Sets a new deadline, unclaimed; returns the item to queue for it. */
+        synchronized Due expireAt(long at) {
+            deadline = at;
+            claimed = false;
+            due = new Due(at, this);
+            return due;
+        }
+
+        /** Keep-alive: null when expired or claimed, else the item to queue for the new deadline. */
+        synchronized Due renew(long now) {
+            if (claimed || deadline - now <= 0) {
+                return null;
+            }
+            return expireAt(now + ttlNanos());
+        }
+
+        /** Claims the lease if {@code d} is its current item and its deadline has passed. */
+        synchronized boolean claim(Due d, long now) {
+            if (claimed || d != due || deadline - now > 0) {
                 return false;
             }
-            expiredAt = d;
-            return deadline.compareAndSet(d, REVOKING);
+            claimed = true;
+            due = null;
+            return true;
+        }
+
+        /** Hands a claimed lease back, to come due again at {@code retryAt}; null if not claimed. */
+        synchronized Due unclaim(long retryAt) {
+            if (!claimed) {
+                return null;
+            }
+            claimed = false;
+            due = new Due(retryAt, this);
+            return due;
+        }
+
+        synchronized void copyExpiryOf(Lease old) {
+            synchronized (old) {
+                deadline = old.deadline;
+                claimed = old.claimed;
+                due = old.claimed ? null : new Due(old.due.at, this);
+            }
+        }
+
+        synchronized Due due() {
+            return due;
         }
     }
 
@@ -112,11 +148,10 @@ public final class Lessor {
 
     /** A new lease expiring TTL from now. The caller checked that the id is free. */
     void grant(long id, long ttlSeconds) {
-        long now = clock.nanoTime();
-        Lease l = new Lease(id, ttlSeconds, 0);
-        l.deadline.set(now + l.ttlNanos());
+        Lease l = new Lease(id, ttlSeconds);
+        Due d = l.expireAt(clock.nanoTime() + l.ttlNanos());
         leases.put(id, l);
-        enqueue(l.deadline.get(), l);
+        enqueue(d);
     }
 
     /** Removes the lease; returns its attached keys in deletion order, or null if it did not exist. */
@@ -150,7 +185,8 @@ public final class Lessor {
     /**
      * Replaces the replicated state with what the store holds: at open, and after a batch was
      * rolled back. A lease that already existed keeps its deadline (a rollback must not extend
-     * it); a new one expires TTL from now.
+     * it); a new one expires TTL from now. A keep-alive racing with a rollback may be lost, which
+     * at worst lets that lease expire one renewal early; a rollback needs a full store.
      */
     void restore(Map<Long, Long> ttls, Map<Long, List<byte[]>> attached) {
         long now = clock.nanoTime();
@@ -158,18 +194,17 @@ public final class Lessor {
         Map<Long, Lease> after = new ConcurrentHashMap<>();
         for (Map.Entry<Long, Long> e : ttls.entrySet()) {
             Lease old = before.get(e.getKey());
-            Lease l = new Lease(e.getKey(), e.getValue(), 0);
+            Lease l = new Lease(e.getKey(), e.getValue());
             if (old != null && old.ttlSeconds == l.ttlSeconds) {
-                l.deadline.set(old.deadline.get());
-                l.expiredAt = old.expiredAt;
+                l.copyExpiryOf(old);
             } else {
-                l.deadline.set(now + l.ttlNanos());
+                l.expireAt(now + l.ttlNanos());
             }
             l.keys.addAll(attached.getOrDefault(e.getKey(), List.of()));
             after.put(l.id, l);
         }
         leases = after;
-        requeueAll(now);
+        requeueAll();
     }
 
     // ---- expiry: any thread ----
@@ -181,21 +216,11 @@ public final class Lessor {
      */
     public long renew(long id) {
         Lease l = leases.get(id);
-        if (l == null) {
+        Due d = l == null ? null : l.renew(clock.nanoTime());
+        if (d == null) {
             return 0;
         }
-        long now = clock.nanoTime();
-        long next = now + l.ttlNanos();
-        while (true) {
-            long d = l.deadline.get();
-            if (d == REVOKING || d - now <= 0) {
-                return 0;
-            }
-            if (l.deadline.compareAndSet(d, next)) {
-                break;
-            }
-        }
-        enqueue(next, l);
+        enqueue(d);
         return l.ttlSeconds;
     }
 
@@ -209,7 +234,7 @@ public final class Lessor {
         if (l == null) {
             return Optional.empty();
         }
-        long remaining = (l.effectiveDeadline() - clock.nanoTime()) / 1_000_000_000L;
+        long remaining = (l.deadline() - clock.nanoTime()) / 1_000_000_000L;
         List<ByteString> keys = withKeys ? l.keys.stream().map(ByteString::copyFrom).toList() : List.of();
         return Optional.of(new TimeToLive(id, remaining, l.ttlSeconds, keys));
     }
@@ -220,7 +245,7 @@ public final class Lessor {
         List<Lease> all = new ArrayList<>(leases.values());
         List<long[]> byExpiry = new ArrayList<>(all.size());
         for (Lease l : all) {
-            byExpiry.add(new long[] {l.effectiveDeadline() - now, l.id});
+            byExpiry.add(new long[] {l.deadline() - now, l.id});
         }
         byExpiry.sort(Comparator.<long[]>comparingLong(a -> a[0]).thenComparingLong(a -> a[1]));
         return byExpiry.stream().map(a -> a[1]).toList();
@@ -242,8 +267,8 @@ public final class Lessor {
             Due d;
             while (claimed.size() < max && (d = queue.peek()) != null && d.at - now <= 0) {
                 queue.poll();
-                // skip items of revoked leases, of leases renewed since, and of claimed ones
-                if (leases.get(d.lease.id) == d.lease && d.lease.claim(now)) {
+                // skip items of revoked leases and items a renewal or a claim superseded
+                if (leases.get(d.lease.id) == d.lease && d.lease.claim(d, now)) {
                     claimed.add(d.lease.id);
                 }
             }
@@ -254,8 +279,9 @@ public final class Lessor {
     /** The revoke of a claimed lease could not be proposed: offer it again after a while. */
     public void unclaim(long id) {
         Lease l = leases.get(id);
-        if (l != null && l.deadline.compareAndSet(REVOKING, l.expiredAt)) {
-            enqueue(clock.nanoTime() + RETRY_NANOS, l);
+        Due d = l == null ? null : l.unclaim(clock.nanoTime() + RETRY_NANOS);
+        if (d != null) {
+            enqueue(d);
         }
     }
 
@@ -266,24 +292,26 @@ public final class Lessor {
     public void promote() {
         long now = clock.nanoTime();
         for (Lease l : leases.values()) {
-            l.deadline.set(now + l.ttlNanos());
+            l.expireAt(now + l.ttlNanos());
         }
-        requeueAll(now);
+        requeueAll();
     }
 
-    private void requeueAll(long now) {
+    private void requeueAll() {
         synchronized (queue) {
             queue.clear();
             for (Lease l : leases.values()) {
-                long d = l.deadline.get();
-                queue.add(new Due(d == REVOKING ? now + RETRY_NANOS : d, l));
+                Due d = l.due();
+                if (d != null) {
+                    queue.add(d);
+                }
             }
         }
     }
 
-    private void enqueue(long at, Lease l) {
+    private void enqueue(Due d) {
         synchronized (queue) {
-            queue.add(new Due(at, l));
+            queue.add(d);
         }
     }
 }
