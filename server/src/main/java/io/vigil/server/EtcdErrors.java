@@ -11,17 +11,19 @@ import java.util.Map;
  * these exact strings (clientv3's rpctypes), so they must stay byte-for-byte etcd's.
  */
 final class EtcdErrors {
-    private static final Map<RevLogException.Code, Status.Code> CODES = new EnumMap<>(Map.of(
-            RevLogException.Code.COMPACTED, Status.Code.OUT_OF_RANGE,
-            RevLogException.Code.FUTURE_REVISION, Status.Code.OUT_OF_RANGE,
-            RevLogException.Code.KEY_NOT_FOUND, Status.Code.INVALID_ARGUMENT,
-            RevLogException.Code.LEASE_NOT_FOUND, Status.Code.NOT_FOUND,
-            RevLogException.Code.EMPTY_KEY, Status.Code.INVALID_ARGUMENT,
-            RevLogException.Code.VALUE_PROVIDED, Status.Code.INVALID_ARGUMENT,
-            RevLogException.Code.LEASE_PROVIDED, Status.Code.INVALID_ARGUMENT,
-            RevLogException.Code.TOO_MANY_OPS, Status.Code.INVALID_ARGUMENT,
-            RevLogException.Code.DUPLICATE_KEY, Status.Code.INVALID_ARGUMENT,
-            RevLogException.Code.NO_SPACE, Status.Code.RESOURCE_EXHAUSTED));
+    private static final Map<RevLogException.Code, Status.Code> CODES = new EnumMap<>(Map.ofEntries(
+            Map.entry(RevLogException.Code.COMPACTED, Status.Code.OUT_OF_RANGE),
+            Map.entry(RevLogException.Code.FUTURE_REVISION, Status.Code.OUT_OF_RANGE),
+            Map.entry(RevLogException.Code.KEY_NOT_FOUND, Status.Code.INVALID_ARGUMENT),
+            Map.entry(RevLogException.Code.LEASE_NOT_FOUND, Status.Code.NOT_FOUND),
+            Map.entry(RevLogException.Code.LEASE_EXISTS, Status.Code.FAILED_PRECONDITION),
+            Map.entry(RevLogException.Code.LEASE_TTL_TOO_LARGE, Status.Code.OUT_OF_RANGE),
+            Map.entry(RevLogException.Code.EMPTY_KEY, Status.Code.INVALID_ARGUMENT),
+            Map.entry(RevLogException.Code.VALUE_PROVIDED, Status.Code.INVALID_ARGUMENT),
+            Map.entry(RevLogException.Code.LEASE_PROVIDED, Status.Code.INVALID_ARGUMENT),
+            Map.entry(RevLogException.Code.TOO_MANY_OPS, Status.Code.INVALID_ARGUMENT),
+            Map.entry(RevLogException.Code.DUPLICATE_KEY, Status.Code.INVALID_ARGUMENT),
+            Map.entry(RevLogException.Code.NO_SPACE, Status.Code.RESOURCE_EXHAUSTED)));
 
     static final StatusRuntimeException REQUEST_TOO_LARGE =
             Status.INVALID_ARGUMENT.withDescription("etcdserver: request is too large").asRuntimeException();

@@ -14,7 +14,6 @@ import io.vigil.proto.etcdserverpb.RangeResponse;
 import io.vigil.proto.etcdserverpb.TxnRequest;
 import io.vigil.proto.etcdserverpb.TxnResponse;
 import io.vigil.proto.internal.InternalRequest;
-import io.vigil.revlog.ApplyResult;
 import io.vigil.revlog.RequestChecks;
 import io.vigil.revlog.RevLog;
 import io.vigil.revlog.RevLogException;
@@ -108,17 +107,6 @@ final class KvService extends KVGrpc.KVImplBase {
             out.onError(EtcdErrors.REQUEST_TOO_LARGE);
             return;
         }
-        proposer.propose(request).whenComplete((ApplyResult result, Throwable failure) -> {
-            if (failure != null) {
-                out.onError(EtcdErrors.toStatus(failure));
-            } else if (result.error() != null) {
-                out.onError(EtcdErrors.of(result.error()));
-            } else {
-                @SuppressWarnings("unchecked")
-                R response = (R) result.response();
-                out.onNext(stamp.apply(response));
-                out.onCompleted();
-            }
-        });
+        Replies.whenApplied(proposer.propose(request), out, stamp);
     }
 }

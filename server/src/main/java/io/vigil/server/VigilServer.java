@@ -14,19 +14,22 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * One Vigil member: the revision log, the write path, and the gRPC services on the client URLs.
- * Services not built yet (Watch, Lease, Cluster, Maintenance, Auth) are not registered, so gRPC
- * answers their calls with UNIMPLEMENTED.
+ * One Vigil member: the revision log, the write path, the lease expiry loop, and the gRPC services
+ * on the client URLs. Services not built yet (Watch, Cluster, Maintenance, Auth) are not
+ * registered, so gRPC answers their calls with UNIMPLEMENTED.
  */
 public final class VigilServer implements AutoCloseable {
     private final RevLog revLog;
     private final Proposer proposer;
+    private final LeaseExpiry leaseExpiry;
     private final Server grpc;
 
     private VigilServer(ServerConfig config, Consumer<Throwable> onFatal) throws IOException {
         config.conclude();
         revLog = RevLog.open(new RevLogConfig().dataDir(config.dataDir()).mapSizeBytes(config.quotaBackendBytes()));
         proposer = new SingleNodeLog(revLog, config.maxBatchEntries(), onFatal);
+        // single member: always the leader, so it expires leases from the start
+        leaseExpiry = new LeaseExpiry(revLog.lessor(), proposer, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT);
         try {
             // single member: its id is the store's; the cluster id is derived from it
             long memberId = revLog.storeId();
@@ -47,9 +50,13 @@ public final class VigilServer implements AutoCloseable {
                     // so they run on the transport threads without a hand-off per call
                     .directExecutor()
                     .addService(new KvService(revLog, proposer, headers, config.maxRequestBytes(), config.maxTxnOps()))
+                    .addService(new LeaseService(revLog, proposer, headers,
+                            new LeaseIds(memberId, System.currentTimeMillis())))
                     .build()
                     .start();
+            leaseExpiry.start();
         } catch (IOException | RuntimeException e) {
+            leaseExpiry.close();
             proposer.close();
             revLog.close();
             throw e;
@@ -85,7 +92,11 @@ public final class VigilServer implements AutoCloseable {
         grpc.awaitTermination();
     }
 
-    /** Stops taking requests, applies what was already proposed, then closes the store. */
+    /**
+     * Stops taking requests and expiring leases, applies what was already proposed, then closes
+     * the store. The expiry loop stops before the proposer closes, so it never proposes into a
+     * closed log.
+     */
     @Override
     public void close() {
         grpc.shutdown();
@@ -101,6 +112,7 @@ public final class VigilServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        leaseExpiry.close();
         proposer.close();
         revLog.close();
     }

@@ -1,0 +1,111 @@
+package io.vigil.server;
+
+import io.vigil.proto.etcdserverpb.LeaseRevokeRequest;
+import io.vigil.proto.internal.InternalRequest;
+import io.vigil.revlog.Lessor;
+import io.vigil.revlog.RevLogException;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The leader's expiry loop: every {@link #TICK_MILLIS} it claims the leases whose deadline passed
+ * and proposes a LeaseRevoke for each, through the log like a client's revoke.
+ *
+ * <p>Bound: at most {@code revokesPerSecond / 2} revokes are in flight (proposed, not yet
+ * applied), and a tick proposes only what brings them back to that, so a mass expiry reaches
+ * the apply queue at most a few hundred entries at a time and client writes queue behind at most
+ * that many revokes. etcd bounds it the same way (leaseRevokeRate = 1000/s, checked every 500 ms),
+ * and the default here is etcd's; what it does not revoke this tick stays expired (keep-alive
+ * refuses it) and is taken by a later tick.
+ *
+ * <p>A revoke that could not be proposed or applied (queue full, store full, stopping) is handed
+ * back to the lessor, which offers it again a few seconds later. A revoke that finds the lease
+ * gone (the client revoked it meanwhile) is done.
+ *
+ * <p>Single member: this member is always the leader. With Raft it runs on the leader only, and a
+ * new leader first calls {@link Lessor#promote}.
+ */
+final class LeaseExpiry implements AutoCloseable {
+    /** etcd's default leaseRevokeRate. */
+    static final int REVOKES_PER_SECOND_DEFAULT = 1000;
+    /** etcd's lessor checks for expired leases every 500 ms. */
+    static final long TICK_MILLIS = 500;
+
+    private final Lessor lessor;
+    private final Proposer proposer;
+    private final int maxInFlight;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private ScheduledExecutorService timer;
+
+    LeaseExpiry(Lessor lessor, Proposer proposer, int revokesPerSecond) {
+        this.lessor = lessor;
+        this.proposer = proposer;
+        this.maxInFlight = Math.max(1, (int) (revokesPerSecond * TICK_MILLIS / 1000));
+    }
+
+    /** Starts ticking on its own thread. */
+    void start() {
+        timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "vigil-lease-expiry");
+            t.setDaemon(true);
+            return t;
+        });
+        timer.scheduleWithFixedDelay(this::tickSafely, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    private void tickSafely() {
+        try {
+            tick();
+        } catch (RuntimeException e) {
+            // a failed tick must not end the schedule; the claimed leases were handed back
+            System.err.println("vigil: lease expiry tick failed: " + e);
+        }
+    }
+
+    /** One round: proposes revokes of expired leases up to the in-flight bound; returns how many. */
+    int tick() {
+        int room = maxInFlight - inFlight.get();
+        if (room <= 0) {
+            return 0;
+        }
+        List<Long> expired = lessor.claimExpired(room);
+        for (long id : expired) {
+            inFlight.incrementAndGet();
+            proposer.propose(InternalRequest.newBuilder()
+                            .setLeaseRevoke(LeaseRevokeRequest.newBuilder().setID(id)).build())
+                    .whenComplete((result, failure) -> {
+                        inFlight.decrementAndGet();
+                        boolean gone = failure == null && (result.error() == null
+                                || result.error().code() == RevLogException.Code.LEASE_NOT_FOUND);
+                        if (!gone) {
+                            lessor.unclaim(id);
+                        }
+                    });
+        }
+        return expired.size();
+    }
+
+    int inFlight() {
+        return inFlight.get();
+    }
+
+    /** Stops ticking; revokes already proposed are left to the proposer, which is closed after. */
+    @Override
+    public void close() {
+        if (timer == null) {
+            return;
+        }
+        timer.shutdown();
+        try {
+            if (!timer.awaitTermination(10, TimeUnit.SECONDS)) {
+                timer.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            timer.shutdownNow();
+        }
+    }
+}
