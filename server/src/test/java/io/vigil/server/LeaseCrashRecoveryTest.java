@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * revision.
  */
 class LeaseCrashRecoveryTest {
-    private static final long TTL = 3;
+    /** Long enough that the restarted server answers well within it, short enough to wait out. */
+    private static final long TTL = 5;
 
     @TempDir
     Path tmp;
