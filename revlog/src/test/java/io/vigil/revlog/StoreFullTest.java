@@ -50,4 +50,32 @@ class StoreFullTest {
                     .getKvsList().stream().findAny().orElse(null), "the refused put left nothing behind");
         }
     }
+
+    @Test
+    void aRefusedBatchLeavesNoLeaseOrAttachmentBehind() {
+        try (RevLog log = RevLog.open(new RevLogConfig().dataDir(dir).mapSizeBytes(2L << 20).syncOnCommit(false))) {
+            ByteString value = ByteString.copyFrom(new byte[32 * 1024]);
+            long index = 0;
+            log.apply(List.of(new LogEntry(++index, LeaseTest.grant(1, 100))));
+            int acknowledged = 0;
+            List<ApplyResult> last = null;
+            for (int i = 0; i < 1000; i++) {
+                // one batch: a grant, then a put attaching a key to lease 1
+                last = log.apply(List.of(
+                        new LogEntry(++index, LeaseTest.grant(100 + i, 100)),
+                        new LogEntry(++index, InternalRequest.newBuilder().setPut(PutRequest.newBuilder()
+                                .setKey(ByteString.copyFromUtf8("k" + i)).setValue(value).setLease(1)).build())));
+                if (last.get(0).error() != null) {
+                    break;
+                }
+                acknowledged++;
+            }
+            assertTrue(acknowledged > 0 && acknowledged < 1000, "acknowledged " + acknowledged);
+            assertEquals(RevLogException.Code.NO_SPACE, last.get(1).error().code());
+            assertEquals(acknowledged + 1, log.lessor().size(), "the refused grant left no lease");
+            assertTrue(log.lessor().timeToLive(100 + acknowledged, false).isEmpty());
+            assertEquals(acknowledged, log.lessor().timeToLive(1, true).orElseThrow().keys().size(),
+                    "the refused put left no attachment");
+        }
+    }
 }
