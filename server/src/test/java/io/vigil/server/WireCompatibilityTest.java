@@ -120,7 +120,7 @@ class WireCompatibilityTest {
             ManagedChannel ch = CrashRecoveryTest.channel(vigil);
             try {
                 StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
-                        () -> LeaseGrpc.newBlockingStub(ch).leaseGrant(LeaseGrantRequest.newBuilder().setTTL(5).build()));
+                        () -> ClusterGrpc.newBlockingStub(ch).memberList(MemberListRequest.getDefaultInstance()));
                 assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
                 e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
                         () -> MaintenanceGrpc.newBlockingStub(ch).status(StatusRequest.getDefaultInstance()));
