@@ -22,7 +22,8 @@ import org.lmdbjava.KeyRange;
 import org.lmdbjava.Txn;
 
 /**
- * The MVCC store: an append-only revision log on LMDB plus an in-memory key index.
+ * The MVCC store: an append-only revision log on LMDB plus an in-memory key index, and the leases
+ * (a table in the same LMDB environment plus the in-memory {@link Lessor}).
  *
  * <p>Revisions: the empty store is at revision 1; every entry that changes something creates
  * exactly one new revision; entries that change nothing (a read-only txn, a delete of nothing, a
