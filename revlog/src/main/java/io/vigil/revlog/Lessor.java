@@ -140,11 +140,12 @@ public final class Lessor {
         }
     }
 
-    // ---- replicated state: apply thread only ----
-
-    boolean exists(long id) {
+    /** Whether the lease exists (granted, not yet revoked; possibly expired). Any thread. */
+    public boolean exists(long id) {
         return leases.containsKey(id);
     }
+
+    // ---- replicated state: apply thread only ----
 
     /** A new lease expiring TTL from now. The caller checked that the id is free. */
     void grant(long id, long ttlSeconds) {

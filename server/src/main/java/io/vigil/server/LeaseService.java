@@ -56,7 +56,7 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
             long id;
             do {
                 id = ids.next();
-            } while (lessor.timeToLive(id, false).isPresent());
+            } while (lessor.exists(id));
             grant.setID(id);
         }
         if (grant.getTTL() < MIN_TTL_SECONDS) {
