@@ -19,11 +19,13 @@ public final class BenchConfig {
   public static final List<String> SCENARIOS = List.of(
       "put", "range-linearizable", "range-serializable", "txn-put",
       "watch-fanout", "watch-catchup", "lease-keepalive", "mixed");
+  /** Scenarios run only when named: a round of lease-expiry takes minutes (etcd revokes 1000 leases/s). */
+  public static final List<String> OPT_IN_SCENARIOS = List.of("lease-expiry");
 
   static final List<Flag> FLAGS = List.of(
       Flag.of("scenarios", "put,range,txn-put,watch-fanout,watch-catchup,lease-keepalive,mixed",
           "comma-separated: put, range (= range-linearizable,range-serializable), txn-put, watch-fanout, "
-              + "watch-catchup, lease-keepalive, mixed"),
+              + "watch-catchup, lease-keepalive, mixed; lease-expiry only when named"),
       Flag.of("sides", "vigil,etcd", "servers to measure, in round order: vigil, etcd or both"),
       Flag.quick("rounds", "3", "2", "measured rounds per side; sides interleave A/B, B/A, A/B, ..."),
       Flag.quick("duration-ms", "10000", "800", "measured time of one round"),
@@ -62,6 +64,8 @@ public final class BenchConfig {
       Flag.quick("leases", "1000", "200", "lease-keepalive: leases kept alive"),
       Flag.quick("keepalive-streams", "16", "4", "lease-keepalive: keep-alive streams, one request in flight each"),
       Flag.of("lease-ttl-s", "60", "lease-keepalive: lease TTL"),
+      Flag.quick("expiry-leases", "100000", "2000", "lease-expiry: leases (one key each) expiring together each round"),
+      Flag.quick("expiry-ttl-s", "60", "10", "lease-expiry: their TTL; must cover granting them all"),
       Flag.quick("mixed-resources", "10", "4", "mixed: resource types (key prefixes)"),
       Flag.quick("mixed-objects", "500", "100", "mixed: objects per resource, pre-filled"),
       Flag.quick("mixed-informers", "50", "10", "mixed: informers (list, then watch from the list revision)"),
@@ -106,6 +110,8 @@ public final class BenchConfig {
   public final int leases;
   public final int keepaliveStreams;
   public final int leaseTtlS;
+  public final int expiryLeases;
+  public final int expiryTtlS;
   public final int mixedResources;
   public final int mixedObjects;
   public final int mixedInformers;
@@ -155,6 +161,8 @@ public final class BenchConfig {
     leases = v.intAtLeast("leases", 1);
     keepaliveStreams = v.intAtLeast("keepalive-streams", 1);
     leaseTtlS = v.intAtLeast("lease-ttl-s", 5);
+    expiryLeases = v.intAtLeast("expiry-leases", 1);
+    expiryTtlS = v.intAtLeast("expiry-ttl-s", 5);
     mixedResources = v.intAtLeast("mixed-resources", 1);
     mixedObjects = v.intAtLeast("mixed-objects", 1);
     mixedInformers = v.intAtLeast("mixed-informers", 1);
@@ -190,11 +198,11 @@ public final class BenchConfig {
       if (name.equals("range")) {
         chosen.add("range-linearizable");
         chosen.add("range-serializable");
-      } else if (SCENARIOS.contains(name)) {
+      } else if (SCENARIOS.contains(name) || OPT_IN_SCENARIOS.contains(name)) {
         chosen.add(name);
       } else if (!name.isEmpty()) {
         throw new IllegalArgumentException("--scenarios: unknown scenario '" + name + "' (known: range, "
-            + String.join(", ", SCENARIOS) + ")");
+            + String.join(", ", SCENARIOS) + ", " + String.join(", ", OPT_IN_SCENARIOS) + ")");
       }
     }
     check(!chosen.isEmpty(), "--scenarios is empty");

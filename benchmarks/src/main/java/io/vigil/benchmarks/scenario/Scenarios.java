@@ -16,6 +16,7 @@ public final class Scenarios {
       case "watch-fanout" -> new WatchFanoutScenario(config, prefix);
       case "watch-catchup" -> new WatchCatchupScenario(config, prefix);
       case "lease-keepalive" -> new LeaseKeepaliveScenario(config);
+      case "lease-expiry" -> new LeaseExpiryScenario(config, prefix);
       case "mixed" -> new MixedScenario(config, prefix);
       default -> throw new IllegalArgumentException("scenario '" + name + "' is not built yet");
     };
@@ -28,6 +29,7 @@ public final class Scenarios {
       case "watch-fanout" -> "wf";
       case "watch-catchup" -> "wc";
       case "txn-put" -> "tx";
+      case "lease-expiry" -> "lx";
       default -> name.substring(0, Math.min(3, name.length()));
     };
   }
