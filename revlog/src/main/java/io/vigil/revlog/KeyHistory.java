@@ -72,7 +72,7 @@ final class KeyHistory {
     /**
      * Writer only. Drops every entry superseded at or before compactRevision: all entries older
      * than the newest one with mainRevision <= compactRevision, and that one too if it is a
-     * tombstone. Reports each dropped entry to {@code removed}.
+     * tombstone older than compactRevision. Reports each dropped entry to {@code removed}.
      *
      * @return true when nothing is left, so the key can leave the index
      */
@@ -82,7 +82,9 @@ final class KeyHistory {
         if (keep == NOT_FOUND) {
             return s.size == 0;
         }
-        int firstKept = s.tombstones[keep] ? keep + 1 : keep;
+        // a tombstone at compactRevision itself stays until a later compaction: ranges cannot tell,
+        // and a watch from compactRevision (allowed, as in etcd) still gets that delete
+        int firstKept = s.tombstones[keep] && s.mains[keep] < compactRevision ? keep + 1 : keep;
         if (firstKept == 0) {
             return false;
         }

@@ -9,6 +9,7 @@ import io.vigil.proto.etcdserverpb.ResponseHeader;
 import io.vigil.proto.etcdserverpb.TxnRequest;
 import io.vigil.proto.etcdserverpb.TxnResponse;
 import io.vigil.proto.internal.InternalRequest;
+import io.vigil.proto.mvccpb.Event;
 import io.vigil.proto.mvccpb.KeyValue;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -168,6 +169,78 @@ public final class RevLog implements AutoCloseable {
                 rethrowUnlessCompactedMeanwhile(missing, epoch);
             }
         }
+    }
+
+    /**
+     * The events of fromRevision and later, in order, read from one consistent snapshot of the
+     * log: whole revisions only, ending with the revision in which the maxEvents-th event falls (a
+     * revision with more events than that still comes whole). With {@code withPrevKv}, each event
+     * that is not a create carries the key as it was before its revision, when the log still holds
+     * it (as etcd, which reads it at mod_revision - 1 and leaves it out once compacted). Any thread.
+     *
+     * <p>A compaction at C keeps, for each key, its newest record at or below C, so reading from C
+     * itself is allowed (as in etcd), although deletes at C are gone with the tombstones.
+     */
+    public History readHistory(long fromRevision, int maxEvents, boolean withPrevKv) {
+        try (Txn<byte[]> txn = store.env.txnRead()) {
+            // the counters come from the same snapshot as the records, so they agree with them
+            long compacted = store.getMeta(txn, LmdbStore.META_COMPACT_REVISION, -1);
+            long head = store.getMeta(txn, LmdbStore.META_CURRENT_REVISION, 1);
+            if (fromRevision < compacted) {
+                return new History(true, compacted, fromRevision - 1, List.of());
+            }
+            List<Event> events = new ArrayList<>();
+            long through = head;
+            long lastMain = -1;
+            byte[] start = Records.revisionKey(Math.max(fromRevision, 1), 0);
+            try (CursorIterable<byte[]> records = store.kv.iterate(txn, KeyRange.atLeast(start))) {
+                for (CursorIterable.KeyVal<byte[]> r : records) {
+                    long main = Records.mainRevision(r.key());
+                    if (events.size() >= maxEvents && main != lastMain) {
+                        through = lastMain;
+                        break;
+                    }
+                    lastMain = main;
+                    events.add(historyEvent(txn, main, r.val(), withPrevKv));
+                }
+            }
+            return new History(false, compacted, through, events);
+        }
+    }
+
+    private Event historyEvent(Txn<byte[]> txn, long main, byte[] record, boolean withPrevKv) {
+        KeyValue kv = Records.keyValue(record);
+        boolean tombstone = Records.isTombstone(record);
+        Event.Builder e = Event.newBuilder()
+                .setType(tombstone ? Event.EventType.DELETE : Event.EventType.PUT)
+                .setKv(kv);
+        if (withPrevKv && (tombstone || kv.getVersion() > 1)) {
+            KeyValue prev = keyBefore(txn, kv.getKey().toByteArray(), main);
+            if (prev != null) {
+                e.setPrevKv(prev);
+            }
+        }
+        return e.build();
+    }
+
+    /**
+     * The live KeyValue of key just before revision main, or null. The read transaction is older
+     * than (or as old as) the index snapshot consulted here, and compaction removes index entries
+     * before committing the removal of their records, so every record the index names is in txn;
+     * one missing anyway counts as compacted.
+     */
+    private KeyValue keyBefore(Txn<byte[]> txn, byte[] key, long main) {
+        KeyHistory h = index.get(key);
+        if (h == null) {
+            return null;
+        }
+        KeyHistory.Snapshot s = h.snapshot();
+        int i = s.floor(main - 1);
+        if (i == KeyHistory.NOT_FOUND || s.tombstones()[i]) {
+            return null;
+        }
+        byte[] record = store.kv.get(txn, Records.revisionKey(s.mains()[i], s.subs()[i]));
+        return record == null ? null : Records.keyValue(record);
     }
 
     /**

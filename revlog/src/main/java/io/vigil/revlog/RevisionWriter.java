@@ -73,7 +73,11 @@ final class RevisionWriter {
         return new RevisionWriter(store, txn, index, lessor, head, compactRevision, head);
     }
 
-    /** The events written, in sub-revision order; empty when nothing changed. */
+    /**
+     * The events written, in sub-revision order; empty when nothing changed. Each carries prev_kv:
+     * the key as it was before this revision (etcd's watch reads it at mod_revision - 1), absent
+     * for a create. Watchers that did not ask for it get the event without.
+     */
     List<Event> events() {
         return events;
     }
@@ -108,6 +112,8 @@ final class RevisionWriter {
                 .setValue(value)
                 .setLease(lease)
                 .build();
+        // the event's prev_kv is the key before this revision; a create has none (etcd: IsCreateEvent)
+        KeyValue before = kv.getVersion() == 1 ? null : beforeThisRevision(key, prev);
         write(key, Records.PUT, kv);
         // etcd's attach/detach: the key leaves its old lease unless it keeps it, and joins the new
         if (prev != null && prev.getLease() != 0 && prev.getLease() != lease) {
@@ -116,7 +122,7 @@ final class RevisionWriter {
         if (lease != 0) {
             lessor.attach(lease, key);
         }
-        events.add(Event.newBuilder().setType(Event.EventType.PUT).setKv(kv).build());
+        events.add(event(Event.EventType.PUT, kv, before));
         PutResponse.Builder resp = PutResponse.newBuilder().setHeader(header(main));
         if (p.getPrevKv() && prev != null) {
             resp.setPrevKv(prev);
@@ -141,15 +147,19 @@ final class RevisionWriter {
         return resp.build();
     }
 
-    /** Deletes one live key: a tombstone, a DELETE event, and the key leaves its lease. */
+    /**
+     * Deletes one live key: a tombstone, a DELETE event carrying the key as it was before this
+     * revision, and the key leaves its lease. DeleteRange and lease revocation both delete here.
+     */
     private void delete(KeyValue kv) {
         byte[] key = kv.getKey().toByteArray();
         KeyValue tombstone = KeyValue.newBuilder().setKey(kv.getKey()).setModRevision(beginRevision + 1).build();
+        KeyValue before = beforeThisRevision(key, kv);
         write(key, Records.TOMBSTONE, tombstone);
         if (kv.getLease() != 0) {
             lessor.detach(kv.getLease(), key);
         }
-        events.add(Event.newBuilder().setType(Event.EventType.DELETE).setKv(tombstone).build());
+        events.add(event(Event.EventType.DELETE, tombstone, before));
     }
 
     // ---- Leases ----
@@ -330,13 +340,34 @@ final class RevisionWriter {
 
     /** The live KeyValue of key including this request's changes so far, or null. */
     private KeyValue current(byte[] key) {
+        return liveAt(key, visibleRevision);
+    }
+
+    private KeyValue liveAt(byte[] key, long revision) {
         KeyHistory h = index.get(key);
         if (h == null) {
             return null;
         }
         KeyHistory.Snapshot s = h.snapshot();
-        int i = s.liveAt(visibleRevision);
+        int i = s.liveAt(revision);
         return i == KeyHistory.NOT_FOUND ? null : Records.keyValue(read(s.mains()[i], s.subs()[i]));
+    }
+
+    /**
+     * The live KeyValue of key before this revision. {@code current} is its value including this
+     * request's changes so far, which is the same thing unless this request already changed
+     * something (a txn's earlier operations).
+     */
+    private KeyValue beforeThisRevision(byte[] key, KeyValue current) {
+        return events.isEmpty() ? current : liveAt(key, beginRevision);
+    }
+
+    private static Event event(Event.EventType type, KeyValue kv, KeyValue prev) {
+        Event.Builder e = Event.newBuilder().setType(type).setKv(kv);
+        if (prev != null) {
+            e.setPrevKv(prev);
+        }
+        return e.build();
     }
 
     private void write(byte[] key, byte kind, KeyValue kv) {

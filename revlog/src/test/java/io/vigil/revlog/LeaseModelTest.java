@@ -190,7 +190,12 @@ class LeaseModelTest {
             } else {
                 assertNull(r.error());
                 modelPut(p, prev);
-                assertEquals(List.of(Event.newBuilder().setType(Event.EventType.PUT).setKv(keys.get(k)).build()), r.events());
+                // the event carries the key as it was before, unless this put created it
+                Event.Builder e = Event.newBuilder().setType(Event.EventType.PUT).setKv(keys.get(k));
+                if (prev != null) {
+                    e.setPrevKv(prev);
+                }
+                assertEquals(List.of(e.build()), r.events());
             }
             assertEquals(revision, r.revision());
         }
@@ -310,9 +315,9 @@ class LeaseModelTest {
             if (!attached.isEmpty()) {
                 revision++;
                 for (String k : attached) {
-                    keys.remove(k);
+                    KeyValue gone = keys.remove(k);
                     expected.add(Event.newBuilder().setType(Event.EventType.DELETE).setKv(
-                            KeyValue.newBuilder().setKey(bytes(k)).setModRevision(revision)).build());
+                            KeyValue.newBuilder().setKey(bytes(k)).setModRevision(revision)).setPrevKv(gone).build());
                 }
             }
             assertEquals(expected, r.events());

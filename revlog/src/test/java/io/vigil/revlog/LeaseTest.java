@@ -118,16 +118,22 @@ class LeaseTest {
         apply(InternalRequest.newBuilder().setPut(put("m", "1", 1)).build());
         apply(InternalRequest.newBuilder().setPut(put("other", "1", 0)).build());
         long before = log.currentRevision();
+        io.vigil.proto.mvccpb.KeyValue m = log.range(RangeRequest.newBuilder().setKey(bytes("m")).build()).getKvs(0);
+        io.vigil.proto.mvccpb.KeyValue z = log.range(RangeRequest.newBuilder().setKey(bytes("z")).build()).getKvs(0);
         ApplyResult r = apply(revoke(1));
         LeaseRevokeResponse resp = (LeaseRevokeResponse) r.response();
         assertEquals(before + 1, resp.getHeader().getRevision());
         assertEquals(before + 1, log.currentRevision());
+        // DeleteRange's events: a tombstone each, with the key as it was (its lease included)
         assertEquals(List.of(
                 Event.newBuilder().setType(Event.EventType.DELETE).setKv(
-                        io.vigil.proto.mvccpb.KeyValue.newBuilder().setKey(bytes("m")).setModRevision(before + 1)).build(),
+                        io.vigil.proto.mvccpb.KeyValue.newBuilder().setKey(bytes("m")).setModRevision(before + 1))
+                        .setPrevKv(m).build(),
                 Event.newBuilder().setType(Event.EventType.DELETE).setKv(
-                        io.vigil.proto.mvccpb.KeyValue.newBuilder().setKey(bytes("z")).setModRevision(before + 1)).build()),
+                        io.vigil.proto.mvccpb.KeyValue.newBuilder().setKey(bytes("z")).setModRevision(before + 1))
+                        .setPrevKv(z).build()),
                 r.events());
+        assertEquals(1, m.getLease());
         assertEquals(1, log.range(RangeRequest.newBuilder().setKey(bytes("a")).setRangeEnd(bytes("zz")).build()).getCount());
         assertTrue(log.lessor().timeToLive(1, false).isEmpty());
         assertEquals(RevLogException.Code.LEASE_NOT_FOUND, apply(revoke(1)).error().code());

@@ -198,8 +198,11 @@ class RevLogModelTest {
             PutResponse resp = (PutResponse) r.response();
             assertEquals(model.revision, resp.getHeader().getRevision());
             assertEquals(prev == null ? KeyValue.getDefaultInstance() : prev, resp.getPrevKv());
-            assertEquals(List.of(Event.newBuilder().setType(Event.EventType.PUT)
-                    .setKv(model.current.get(k)).build()), r.events());
+            Event.Builder event = Event.newBuilder().setType(Event.EventType.PUT).setKv(model.current.get(k));
+            if (prev != null) {
+                event.setPrevKv(prev);
+            }
+            assertEquals(List.of(event.build()), r.events());
         }
 
         void delete() {

@@ -44,6 +44,9 @@ public final class Main {
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "vigil-shutdown"));
         System.out.println("vigil: member " + config.name() + " using data dir " + config.dataDir().toAbsolutePath()
                 + " at revision " + server.currentRevision());
+        for (InetSocketAddress a : server.metricsAddresses()) {
+            System.out.println("vigil: serving metrics on http://" + a.getHostString() + ":" + a.getPort() + "/metrics");
+        }
         for (InetSocketAddress a : server.clientAddresses()) {
             System.out.println("vigil: ready to serve client requests on http://" + a.getHostString() + ":" + a.getPort());
         }

@@ -27,6 +27,30 @@ public final class ServerConfig {
     private int maxTxnOps = io.vigil.revlog.RequestChecks.MAX_TXN_OPS_DEFAULT;
     private int maxBatchEntries = MAX_BATCH_ENTRIES_DEFAULT;
     private long quotaBackendBytes = io.vigil.revlog.RevLogConfig.MAP_SIZE_BYTES_DEFAULT;
+    /** etcd's default progress_notify interval. */
+    public static final java.time.Duration WATCH_PROGRESS_NOTIFY_INTERVAL_DEFAULT = java.time.Duration.ofMinutes(10);
+    private java.time.Duration watchProgressNotifyInterval = WATCH_PROGRESS_NOTIFY_INTERVAL_DEFAULT;
+    private List<URI> listenMetricsUrls = List.of();
+
+    /** How often watchers created with progress_notify get an empty response when idle. */
+    public ServerConfig watchProgressNotifyInterval(java.time.Duration interval) {
+        this.watchProgressNotifyInterval = interval;
+        return this;
+    }
+
+    public java.time.Duration watchProgressNotifyInterval() {
+        return watchProgressNotifyInterval;
+    }
+
+    /** Where to serve Prometheus metrics at /metrics (none by default). */
+    public ServerConfig listenMetricsUrls(List<URI> urls) {
+        this.listenMetricsUrls = List.copyOf(urls);
+        return this;
+    }
+
+    public List<URI> listenMetricsUrls() {
+        return listenMetricsUrls;
+    }
 
     public ServerConfig name(String name) {
         this.name = name;
@@ -127,6 +151,12 @@ public final class ServerConfig {
         }
         if (quotaBackendBytes < (1 << 20)) {
             throw new IllegalArgumentException("quotaBackendBytes must be at least 1 MiB, got " + quotaBackendBytes);
+        }
+        for (URI u : listenMetricsUrls) {
+            ClientUrls.check(u);
+        }
+        if (watchProgressNotifyInterval.isNegative() || watchProgressNotifyInterval.isZero()) {
+            throw new IllegalArgumentException("the watch progress notify interval must be positive");
         }
         if (maxBatchEntries <= 0) {
             throw new IllegalArgumentException("maxBatchEntries must be positive, got " + maxBatchEntries);

@@ -36,6 +36,11 @@ final class ServerFlags {
                 (c, v) -> c.quotaBackendBytes(positiveLong(v))));
         FLAGS.put("max-txn-ops", new Flag("most operations in one txn request (default 128)",
                 (c, v) -> c.maxTxnOps(positiveInt(v))));
+        FLAGS.put("experimental-watch-progress-notify-interval", new Flag(
+                "how often idle watchers with progress_notify get a progress response (default 10m)",
+                (c, v) -> c.watchProgressNotifyInterval(goDuration(v))));
+        FLAGS.put("listen-metrics-urls", new Flag("URLs to serve Prometheus metrics on, at /metrics (default: none)",
+                (c, v) -> c.listenMetricsUrls(ClientUrls.parse(v))));
     }
 
     private ServerFlags() {
@@ -83,6 +88,36 @@ final class ServerFlags {
         StringBuilder sb = new StringBuilder("usage: vigil serve [flags]\n\nflags:\n");
         FLAGS.forEach((name, flag) -> sb.append(String.format("  --%-24s %s%n", name, flag.help())));
         return sb.toString();
+    }
+
+    private static final java.util.regex.Pattern GO_DURATION_PART =
+            java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?)(ns|us|µs|ms|s|m|h)");
+
+    /** A Go duration as etcd's flags take it: "10m", "100ms", "1h30m", "2.5s". */
+    static java.time.Duration goDuration(String v) {
+        String s = v.trim();
+        java.util.regex.Matcher m = GO_DURATION_PART.matcher(s);
+        double nanos = 0;
+        int at = 0;
+        while (at < s.length() && m.find(at) && m.start() == at) {
+            double n = Double.parseDouble(m.group(1));
+            nanos += n * switch (m.group(2)) {
+                case "ns" -> 1L;
+                case "us", "µs" -> 1_000L;
+                case "ms" -> 1_000_000L;
+                case "s" -> 1_000_000_000L;
+                case "m" -> 60_000_000_000L;
+                default -> 3_600_000_000_000L;
+            };
+            at = m.end();
+        }
+        if (s.isEmpty() || at != s.length()) {
+            throw new IllegalArgumentException("not a duration like 10m, 100ms or 1h30m");
+        }
+        if (nanos <= 0) {
+            throw new IllegalArgumentException("must be positive");
+        }
+        return java.time.Duration.ofNanos((long) nanos);
     }
 
     private static long positiveLong(String v) {

@@ -37,15 +37,21 @@ final class SingleNodeLog implements Proposer {
     private final RevLog revLog;
     private final int maxBatchEntries;
     private final Consumer<Throwable> onFatal;
+    private final Consumer<List<ApplyResult>> onApplied;
     private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
     private final AtomicInteger pending = new AtomicInteger();
     private final Thread applier;
     private volatile boolean closed;
 
-    SingleNodeLog(RevLog revLog, int maxBatchEntries, Consumer<Throwable> onFatal) {
+    /**
+     * @param onApplied told of every applied batch, in apply order, once it is committed and its
+     *                  proposers answered (the watch hub's feed)
+     */
+    SingleNodeLog(RevLog revLog, int maxBatchEntries, Consumer<Throwable> onFatal, Consumer<List<ApplyResult>> onApplied) {
         this.revLog = revLog;
         this.maxBatchEntries = maxBatchEntries;
         this.onFatal = onFatal;
+        this.onApplied = onApplied;
         this.applier = new Thread(this::run, "vigil-apply");
         applier.start();
     }
@@ -82,6 +88,9 @@ final class SingleNodeLog implements Proposer {
                 List<ApplyResult> results = entries.isEmpty() ? List.of() : revLog.apply(entries);
                 for (int i = 0; i < results.size(); i++) {
                     batch.get(i).done().complete(results.get(i));
+                }
+                if (!results.isEmpty()) {
+                    onApplied.accept(results);
                 }
                 if (stop) {
                     break;

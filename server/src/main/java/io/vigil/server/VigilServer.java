@@ -2,8 +2,12 @@ package io.vigil.server;
 
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vigil.revlog.RevLog;
 import io.vigil.revlog.RevLogConfig;
+import io.vigil.watch.WatchHub;
+import io.vigil.watch.WatchHubThreads;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -14,27 +18,39 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * One Vigil member: the revision log, the write path, the lease expiry loop, and the gRPC services
- * on the client URLs. Services not built yet (Watch, Cluster, Maintenance, Auth) are not
- * registered, so gRPC answers their calls with UNIMPLEMENTED.
+ * One Vigil member: the revision log, the write path, the watch hub, the lease expiry loop, and
+ * the gRPC services on the client URLs. Services not built yet (Cluster, Maintenance, Auth) are
+ * not registered, so gRPC answers their calls with UNIMPLEMENTED.
+ *
+ * <p>Shutdown order: stop the transport (no new requests, watch and keep-alive streams cancelled),
+ * stop the lease expiry loop (nothing more is proposed), apply what was proposed, stop the watch
+ * threads (nothing more is published), then close the store.
  */
 public final class VigilServer implements AutoCloseable {
     private final RevLog revLog;
+    private final PrometheusMeterRegistry meters;
+    private final WatchHubThreads watch;
     private final Proposer proposer;
     private final LeaseExpiry leaseExpiry;
+    private final MetricsEndpoint metrics;
     private final Server grpc;
 
     private VigilServer(ServerConfig config, Consumer<Throwable> onFatal) throws IOException {
         config.conclude();
         revLog = RevLog.open(new RevLogConfig().dataDir(config.dataDir()).mapSizeBytes(config.quotaBackendBytes()));
-        proposer = new SingleNodeLog(revLog, config.maxBatchEntries(), onFatal);
+        // single member: its id is the store's; the cluster id is derived from it
+        long memberId = revLog.storeId();
+        long clusterId = Long.rotateLeft(memberId * 0x9E3779B97F4A7C15L, 17) & Long.MAX_VALUE;
+        ResponseHeaders headers = new ResponseHeaders(clusterId, memberId, 1);
+        meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        watch = new WatchHubThreads(revLog, new WatchHub.Config().maxRequestBytes(config.maxRequestBytes()),
+                headers::at, meters, config.watchProgressNotifyInterval());
+        proposer = new SingleNodeLog(revLog, config.maxBatchEntries(), onFatal, watch::published);
         // single member: always the leader, so it expires leases from the start
         leaseExpiry = new LeaseExpiry(revLog.lessor(), proposer, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT);
+        MetricsEndpoint endpoint = null;
         try {
-            // single member: its id is the store's; the cluster id is derived from it
-            long memberId = revLog.storeId();
-            long clusterId = Long.rotateLeft(memberId * 0x9E3779B97F4A7C15L, 17) & Long.MAX_VALUE;
-            ResponseHeaders headers = new ResponseHeaders(clusterId, memberId, 1);
+            endpoint = new MetricsEndpoint(config.listenMetricsUrls(), meters);
             NettyServerBuilder builder = null;
             for (var url : config.listenClientUrls()) {
                 InetSocketAddress address = ClientUrls.address(url);
@@ -46,10 +62,11 @@ public final class VigilServer implements AutoCloseable {
                     // etcd clients ping every few seconds; do not answer that with GOAWAY
                     .permitKeepAliveTime(1, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)
-                    // handlers never block: reads are memory-mapped lookups, writes only enqueue,
-                    // so they run on the transport threads without a hand-off per call
+                    // handlers never block: reads are memory-mapped lookups, writes and watch
+                    // requests only enqueue, so they run on the transport threads without a hand-off
                     .directExecutor()
                     .addService(new KvService(revLog, proposer, headers, config.maxRequestBytes(), config.maxTxnOps()))
+                    .addService(WatchService.definition(watch.hub()))
                     .addService(new LeaseService(revLog, proposer, headers,
                             new LeaseIds(memberId, System.currentTimeMillis())))
                     .build()
@@ -57,10 +74,15 @@ public final class VigilServer implements AutoCloseable {
             leaseExpiry.start();
         } catch (IOException | RuntimeException e) {
             leaseExpiry.close();
+            if (endpoint != null) {
+                endpoint.close();
+            }
             proposer.close();
+            watch.close();
             revLog.close();
             throw e;
         }
+        metrics = endpoint;
     }
 
     /**
@@ -82,6 +104,11 @@ public final class VigilServer implements AutoCloseable {
             out.add((InetSocketAddress) a);
         }
         return out;
+    }
+
+    /** The addresses serving /metrics. */
+    public List<InetSocketAddress> metricsAddresses() {
+        return metrics.addresses();
     }
 
     public long currentRevision() {
@@ -113,7 +140,9 @@ public final class VigilServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         leaseExpiry.close();
+        metrics.close();
         proposer.close();
+        watch.close();
         revLog.close();
     }
 }

@@ -1,0 +1,161 @@
+package io.vigil.server;
+
+import io.grpc.Drainable;
+import io.grpc.KnownLength;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.protobuf.ProtoUtils;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.ServerCalls;
+import io.grpc.stub.StreamObserver;
+import io.vigil.proto.etcdserverpb.WatchGrpc;
+import io.vigil.proto.etcdserverpb.WatchRequest;
+import io.vigil.watch.WatchHub;
+import io.vigil.watch.WatchOut;
+import io.vigil.watch.WatchSink;
+import io.vigil.watch.WatchStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+
+/**
+ * etcd's Watch service on the {@link WatchHub}. The method is etcd's {@code Watch} with the
+ * generated request marshaller, but responses are {@link WatchOut}: already encoded, parts shared
+ * across streams, written to the transport without being re-encoded per stream.
+ *
+ * <p>Flow control both ways: responses are sent only while the call {@code isReady} (the hub's
+ * stream buffer absorbs the rest and then moves watchers to catch-up), and client requests are
+ * read one at a time, only while that buffer has room.
+ */
+final class WatchService {
+    private WatchService() {
+    }
+
+    static ServerServiceDefinition definition(WatchHub hub) {
+        MethodDescriptor<WatchRequest, WatchOut> watch = MethodDescriptor.<WatchRequest, WatchOut>newBuilder()
+                .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
+                .setFullMethodName(WatchGrpc.getWatchMethod().getFullMethodName())
+                .setRequestMarshaller(ProtoUtils.marshaller(WatchRequest.getDefaultInstance()))
+                .setResponseMarshaller(new WatchOutMarshaller())
+                .build();
+        return ServerServiceDefinition.builder(WatchGrpc.SERVICE_NAME)
+                .addMethod(watch, ServerCalls.asyncBidiStreamingCall(
+                        responses -> open(hub, (ServerCallStreamObserver<WatchOut>) responses)))
+                .build();
+    }
+
+    private static StreamObserver<WatchRequest> open(WatchHub hub, ServerCallStreamObserver<WatchOut> call) {
+        call.disableAutoRequest();
+        WatchStream stream = hub.openStream(new WatchSink() {
+            @Override
+            public boolean isReady() {
+                return call.isReady();
+            }
+
+            @Override
+            public void send(WatchOut response) {
+                try {
+                    call.onNext(response);
+                } catch (RuntimeException gone) {
+                    // the call ended under us; its cancel handler closes the stream
+                }
+            }
+
+            @Override
+            public void requestNext() {
+                call.request(1);
+            }
+        });
+        call.setOnReadyHandler(stream::onReady);
+        call.setOnCancelHandler(stream::close);
+        call.request(1);
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(WatchRequest request) {
+                switch (request.getRequestUnionCase()) {
+                    case CREATE_REQUEST -> stream.create(request.getCreateRequest());
+                    case CANCEL_REQUEST -> stream.cancel(request.getCancelRequest().getWatchId());
+                    case PROGRESS_REQUEST -> stream.requestProgress();
+                    // etcd ignores a request with nothing in it
+                    default -> call.request(1);
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                stream.close();
+            }
+
+            @Override
+            public void onCompleted() {
+                // etcd keeps a half-closed watch stream open: its watchers go on until the client
+                // cancels the call
+            }
+        };
+    }
+
+    /** Writes a WatchOut's parts straight to the transport (Drainable), with its size known. */
+    private static final class WatchOutMarshaller implements MethodDescriptor.Marshaller<WatchOut> {
+        @Override
+        public InputStream stream(WatchOut value) {
+            return new WatchOutStream(value);
+        }
+
+        @Override
+        public WatchOut parse(InputStream stream) {
+            throw new UnsupportedOperationException("the server only sends watch responses");
+        }
+    }
+
+    private static final class WatchOutStream extends InputStream implements Drainable, KnownLength {
+        private final WatchOut out;
+        private InputStream fallback;
+        private boolean drained;
+
+        WatchOutStream(WatchOut out) {
+            this.out = out;
+        }
+
+        @Override
+        public int drainTo(OutputStream target) throws IOException {
+            if (fallback != null) {
+                return (int) fallback.transferTo(target);
+            }
+            drained = true;
+            out.writeTo(target);
+            return out.size();
+        }
+
+        @Override
+        public int available() throws IOException {
+            if (fallback != null) {
+                return fallback.available();
+            }
+            return drained ? 0 : out.size();
+        }
+
+        @Override
+        public int read() throws IOException {
+            return bytes().read();
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            return bytes().read(b, off, len);
+        }
+
+        /** For a transport that reads instead of draining: one copy, made on first read. */
+        private InputStream bytes() throws IOException {
+            if (fallback == null) {
+                ByteArrayOutputStream copy = new ByteArrayOutputStream(drained ? 0 : out.size());
+                if (!drained) {
+                    out.writeTo(copy);
+                }
+                drained = true;
+                fallback = new java.io.ByteArrayInputStream(copy.toByteArray());
+            }
+            return fallback;
+        }
+    }
+}

@@ -1,0 +1,130 @@
+package io.vigil.watch;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vigil.proto.etcdserverpb.ResponseHeader;
+import io.vigil.revlog.ApplyResult;
+import io.vigil.revlog.RevLog;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongFunction;
+
+/**
+ * A {@link WatchHub} with the threads that drive it in a server: a dispatcher that publishes
+ * applied batches (so that fan-out overlaps the next batch's commit instead of delaying it), a
+ * catch-up thread woken by the hub, and the progress_notify ticker.
+ *
+ * <p>Bound: at most {@link #MAX_QUEUED_BATCHES} applied batches wait for the dispatcher; beyond
+ * that {@link #published} blocks the apply thread. That happens only when fan-out itself cannot
+ * keep up (CPU), never because a client is slow: slow clients fall back to catch-up.
+ */
+public final class WatchHubThreads implements AutoCloseable {
+    static final int MAX_QUEUED_BATCHES = 1024;
+    private static final List<ApplyResult> STOP = new ArrayList<>();
+
+    private final WatchHub hub;
+    private final BlockingQueue<List<ApplyResult>> batches = new ArrayBlockingQueue<>(MAX_QUEUED_BATCHES);
+    private final Thread dispatcher;
+    private final ScheduledExecutorService catchUpAndTicks;
+    /** Wake-ups not yet served by a catch-up pass; the pass that raises it from zero runs. */
+    private final AtomicInteger catchUpWakes = new AtomicInteger();
+
+    public WatchHubThreads(RevLog revLog, WatchHub.Config config, LongFunction<ResponseHeader> headers,
+                           MeterRegistry meters, Duration progressNotifyInterval) {
+        catchUpAndTicks = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "vigil-watch-catchup");
+            t.setDaemon(true);
+            return t;
+        });
+        hub = new WatchHub(revLog, config, headers, this::wakeCatchUp, meters);
+        dispatcher = new Thread(this::dispatch, "vigil-watch-dispatch");
+        dispatcher.setDaemon(true);
+        dispatcher.start();
+        long tick = progressNotifyInterval.toNanos();
+        catchUpAndTicks.scheduleAtFixedRate(hub::progressNotifyTick, tick, tick, TimeUnit.NANOSECONDS);
+    }
+
+    public WatchHub hub() {
+        return hub;
+    }
+
+    /** The apply thread hands over each applied batch, in apply order, after committing it. */
+    public void published(List<ApplyResult> results) {
+        try {
+            batches.put(results);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void dispatch() {
+        List<List<ApplyResult>> taken = new ArrayList<>();
+        try {
+            while (true) {
+                taken.clear();
+                taken.add(batches.take());
+                batches.drainTo(taken);
+                for (List<ApplyResult> results : taken) {
+                    if (results == STOP) {
+                        return;
+                    }
+                    try {
+                        hub.publish(results);
+                    } catch (RuntimeException bug) {
+                        // watchers of this batch may have missed it: say so loudly, keep serving
+                        System.err.println("vigil: watch dispatch failed: " + bug);
+                        bug.printStackTrace();
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void wakeCatchUp() {
+        if (catchUpWakes.getAndIncrement() == 0) {
+            try {
+                catchUpAndTicks.execute(this::catchUpPass);
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                catchUpWakes.set(0);
+            }
+        }
+    }
+
+    /** Rounds until the hub has nothing to do, then again if woken meanwhile. */
+    private void catchUpPass() {
+        int wakes = catchUpWakes.get();
+        do {
+            try {
+                while (hub.catchUp()) {
+                    // each round serves the oldest position among the watchers that can take more
+                }
+            } catch (RuntimeException bug) {
+                System.err.println("vigil: watch catch-up failed: " + bug);
+                bug.printStackTrace();
+            }
+            wakes = catchUpWakes.addAndGet(-wakes);
+        } while (wakes != 0);
+    }
+
+    @Override
+    public void close() {
+        if (!batches.offer(STOP)) {
+            dispatcher.interrupt();
+        }
+        catchUpAndTicks.shutdownNow();
+        try {
+            dispatcher.join(5000);
+            catchUpAndTicks.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,20 @@
+package io.vigil.watch;
+
+/**
+ * The transport side of one watch stream (in the server: a gRPC call). The hub calls {@link #send}
+ * from one thread at a time per stream, and only after {@link #isReady} said yes; the transport
+ * tells the stream when it is ready again ({@link WatchStream#onReady}).
+ */
+public interface WatchSink {
+    /** Whether the transport can take a response now without buffering it beyond its window. */
+    boolean isReady();
+
+    void send(WatchOut response);
+
+    /**
+     * The stream has room for the responses of one more client request: ask the transport for the
+     * next one. Requests are asked for one at a time, so a client that sends but does not read
+     * stops being read from instead of growing the server's buffers.
+     */
+    void requestNext();
+}

@@ -1,0 +1,184 @@
+package io.vigil.watch;
+
+import io.vigil.proto.etcdserverpb.WatchCreateRequest;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One client watch stream (one gRPC Watch call): its watchers, and the responses waiting for the
+ * transport.
+ *
+ * <p>Ordering contract: responses leave in the order they were enqueued, and the hub enqueues them
+ * under its lock, so per watcher they follow revision order, and a progress notice follows every
+ * event it vouches for.
+ *
+ * <p>Memory bound: the outbound queue is the only buffer. Once it holds
+ * {@link WatchHub.Config#streamBufferBytes} the hub stops adding events (the watchers it skips fall
+ * back to catching up from the log at their own next revision) and the stream stops reading client
+ * requests; both resume when the transport has drained it below half of that.
+ */
+public final class WatchStream {
+    static final long NO_PROGRESS_REQUEST = Long.MIN_VALUE;
+
+    private final WatchHub hub;
+    private final WatchSink sink;
+    private final long bufferBytes;
+
+    // ---- guarded by the hub lock ----
+    final Map<Long, Watcher> watchers = new HashMap<>();
+    long nextAutoId;
+    /** A WatchProgressRequest is answered once every watcher is live and this revision published. */
+    long progressTarget = NO_PROGRESS_REQUEST;
+    boolean touched;
+    boolean closed;
+
+    /** Watchers of this stream that are catching up; written under the hub lock, read by drain. */
+    private volatile int catchingUp;
+
+    // ---- guarded by the outbound queue's monitor ----
+    private final ArrayDeque<WatchOut> outbound = new ArrayDeque<>();
+    private long queuedBytes;
+    private boolean inboundPaused;
+
+    /** Serializes {@link #drain}: whoever raises it from zero sends; the others leave a mark. */
+    private final AtomicInteger drainWip = new AtomicInteger();
+
+    WatchStream(WatchHub hub, WatchSink sink, long bufferBytes) {
+        this.hub = hub;
+        this.sink = sink;
+        this.bufferBytes = bufferBytes;
+    }
+
+    // ---- client requests, in the order the client sent them ----
+
+    public void create(WatchCreateRequest request) {
+        hub.create(this, request);
+        afterRequest();
+    }
+
+    public void cancel(long watchId) {
+        hub.cancel(this, watchId);
+        afterRequest();
+    }
+
+    public void requestProgress() {
+        hub.requestProgress(this);
+        afterRequest();
+    }
+
+    /** The client went away or the call ended: drop every watcher. Idempotent. */
+    public void close() {
+        hub.closeStream(this);
+        synchronized (outbound) {
+            outbound.clear();
+            queuedBytes = 0;
+        }
+    }
+
+    /** The transport can take more: send what waits. */
+    public void onReady() {
+        drain();
+    }
+
+    /** Watchers on this stream (for tests and metrics). */
+    public int watcherCount() {
+        return hub.watcherCount(this);
+    }
+
+    private void afterRequest() {
+        drain();
+        boolean next;
+        synchronized (outbound) {
+            next = queuedBytes < bufferBytes;
+            inboundPaused = !next;
+        }
+        if (next) {
+            sink.requestNext();
+        }
+    }
+
+    // ---- the hub's side ----
+
+    /** Hub lock held. */
+    void enqueue(WatchOut response) {
+        if (closed) {
+            return;
+        }
+        synchronized (outbound) {
+            outbound.add(response);
+            queuedBytes += response.size();
+        }
+    }
+
+    /** Hub lock held: whether live events must stop being added. */
+    boolean isFull() {
+        synchronized (outbound) {
+            return queuedBytes >= bufferBytes;
+        }
+    }
+
+    /** Whether catch-up may add to this stream now. */
+    boolean hasRoomForCatchUp() {
+        synchronized (outbound) {
+            return queuedBytes < bufferBytes / 2;
+        }
+    }
+
+    long queuedBytes() {
+        synchronized (outbound) {
+            return queuedBytes;
+        }
+    }
+
+    int catchingUp() {
+        return catchingUp;
+    }
+
+    /** Hub lock held. */
+    void addCatchingUp(int delta) {
+        catchingUp += delta;
+    }
+
+    /**
+     * Sends queued responses while the transport is ready; any thread, never two at once. Once
+     * below the low-water mark it resumes reading client requests and wakes the catch-up of this
+     * stream's watchers that fell behind.
+     */
+    void drain() {
+        if (drainWip.getAndIncrement() != 0) {
+            return;
+        }
+        int missed = 1;
+        do {
+            while (sink.isReady()) {
+                WatchOut next;
+                synchronized (outbound) {
+                    next = outbound.poll();
+                    if (next == null) {
+                        break;
+                    }
+                    queuedBytes -= next.size();
+                }
+                sink.send(next);
+            }
+            boolean resumeInbound;
+            boolean roomy;
+            synchronized (outbound) {
+                roomy = queuedBytes < bufferBytes / 2;
+                resumeInbound = roomy && inboundPaused;
+                if (resumeInbound) {
+                    inboundPaused = false;
+                }
+            }
+            if (resumeInbound) {
+                sink.requestNext();
+            }
+            if (roomy && catchingUp > 0) {
+                hub.wakeCatchUp();
+            }
+            missed = drainWip.addAndGet(-missed);
+        } while (missed != 0);
+    }
+}
