@@ -46,6 +46,7 @@ public final class WatchHub {
         long maxRequestBytes = 1536 * 1024;
         long streamBufferBytes = 4L << 20;
         int catchUpChunkEvents = 1000;
+        long catchUpChunkBytes = 1L << 20;
 
         /** A watcher created with fragment=true gets responses larger than this split in parts. */
         public Config maxRequestBytes(long bytes) {
@@ -59,9 +60,21 @@ public final class WatchHub {
             return this;
         }
 
-        /** Events per history read (whole revisions: a larger revision is read whole). */
+        /**
+         * Events per history read, etcd's 1000 by default. Whole revisions: a larger revision is
+         * read whole.
+         */
         public Config catchUpChunkEvents(int events) {
             this.catchUpChunkEvents = events;
+            return this;
+        }
+
+        /**
+         * Record bytes per history read (whole revisions), so that a replayed response stays
+         * within what clients accept by default (grpc's 4 MiB).
+         */
+        public Config catchUpChunkBytes(long bytes) {
+            this.catchUpChunkBytes = bytes;
             return this;
         }
     }
@@ -421,7 +434,7 @@ public final class WatchHub {
             return false;
         }
         // read outside the lock: the live path goes on meanwhile
-        History history = revLog.readHistory(from, config.catchUpChunkEvents, wantPrevKv);
+        History history = revLog.readHistory(from, config.catchUpChunkEvents, config.catchUpChunkBytes, wantPrevKv);
         metrics.catchUpReads.increment();
         List<WatchStream> toDrain;
         lock.lock();
