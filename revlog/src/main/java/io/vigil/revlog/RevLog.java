@@ -173,15 +173,15 @@ public final class RevLog implements AutoCloseable {
 
     /**
      * The events of fromRevision and later, in order, read from one consistent snapshot of the
-     * log: whole revisions only, ending with the revision in which the maxEvents-th event falls (a
-     * revision with more events than that still comes whole). With {@code withPrevKv}, each event
+     * log: whole revisions only, ending with the revision in which the maxEvents-th event or the
+     * maxBytes-th byte of records falls (a revision larger than that still comes whole). With {@code withPrevKv}, each event
      * that is not a create carries the key as it was before its revision, when the log still holds
      * it (as etcd, which reads it at mod_revision - 1 and leaves it out once compacted). Any thread.
      *
      * <p>A compaction at C keeps, for each key, its newest record at or below C, so reading from C
      * itself is allowed (as in etcd), although deletes at C are gone with the tombstones.
      */
-    public History readHistory(long fromRevision, int maxEvents, boolean withPrevKv) {
+    public History readHistory(long fromRevision, int maxEvents, long maxBytes, boolean withPrevKv) {
         try (Txn<byte[]> txn = store.env.txnRead()) {
             // the counters come from the same snapshot as the records, so they agree with them
             long compacted = store.getMeta(txn, LmdbStore.META_COMPACT_REVISION, -1);
@@ -192,15 +192,17 @@ public final class RevLog implements AutoCloseable {
             List<Event> events = new ArrayList<>();
             long through = head;
             long lastMain = -1;
+            long bytes = 0;
             byte[] start = Records.revisionKey(Math.max(fromRevision, 1), 0);
             try (CursorIterable<byte[]> records = store.kv.iterate(txn, KeyRange.atLeast(start))) {
                 for (CursorIterable.KeyVal<byte[]> r : records) {
                     long main = Records.mainRevision(r.key());
-                    if (events.size() >= maxEvents && main != lastMain) {
+                    if ((events.size() >= maxEvents || bytes >= maxBytes) && main != lastMain) {
                         through = lastMain;
                         break;
                     }
                     lastMain = main;
+                    bytes += r.val().length;
                     events.add(historyEvent(txn, main, r.val(), withPrevKv));
                 }
             }

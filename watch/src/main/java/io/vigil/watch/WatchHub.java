@@ -46,6 +46,7 @@ public final class WatchHub {
         long maxRequestBytes = 1536 * 1024;
         long streamBufferBytes = 4L << 20;
         int catchUpChunkEvents = 1000;
+        long catchUpChunkBytes = 1L << 20;
 
         /** A watcher created with fragment=true gets responses larger than this split in parts. */
         public Config maxRequestBytes(long bytes) {
@@ -59,9 +60,21 @@ public final class WatchHub {
             return this;
         }
 
-        /** Events per history read (whole revisions: a larger revision is read whole). */
+        /**
+         * Events per history read, etcd's 1000 by default. Whole revisions: a larger revision is
+         * read whole.
+         */
         public Config catchUpChunkEvents(int events) {
             this.catchUpChunkEvents = events;
+            return this;
+        }
+
+        /**
+         * Record bytes per history read (whole revisions), so that a replayed response stays
+         * within what clients accept by default (grpc's 4 MiB).
+         */
+        public Config catchUpChunkBytes(long bytes) {
+            this.catchUpChunkBytes = bytes;
             return this;
         }
     }
@@ -125,12 +138,9 @@ public final class WatchHub {
     // ---- stream requests ----
 
     void create(WatchStream stream, WatchCreateRequest request) {
-        boolean wake = false;
-        List<WatchStream> toDrain;
-        lock.lock();
-        try {
+        underLock(() -> {
             if (stream.closed) {
-                return;
+                return false;
             }
             long head = revLog.currentRevision();
             String refused = null;
@@ -150,17 +160,10 @@ public final class WatchHub {
                 stream.enqueue(WatchOut.of(WatchResponse.newBuilder().setHeader(headers.apply(head))
                         .setWatchId(NO_WATCH_ID).setCreated(true).setCanceled(true).setCancelReason(refused).build()));
                 touch(stream);
-            } else {
-                wake = register(stream, request, id, end, head);
+                return false;
             }
-            toDrain = takeTouched();
-        } finally {
-            lock.unlock();
-        }
-        drainAll(toDrain);
-        if (wake) {
-            wakeCatchUp.run();
-        }
+            return register(stream, request, id, end, head);
+        });
     }
 
     /** etcd: no range_end is one key; "\0" is every key from key on; anything else is the end. */
@@ -205,24 +208,19 @@ public final class WatchHub {
     }
 
     void cancel(WatchStream stream, long watchId) {
-        List<WatchStream> toDrain;
-        lock.lock();
-        try {
+        underLock(() -> {
             Watcher w = stream.closed ? null : stream.watchers.remove(watchId);
             if (w == null) {
                 // etcd answers a cancel of an unknown watch_id with nothing
-                return;
+                return false;
             }
             // the cancel goes out before a progress notice its unregistering may release
             stream.enqueue(WatchOut.of(WatchResponse.newBuilder().setHeader(headers.apply(revLog.currentRevision()))
                     .setWatchId(watchId).setCanceled(true).build()));
             touch(stream);
             unregister(w);
-            toDrain = takeTouched();
-        } finally {
-            lock.unlock();
-        }
-        drainAll(toDrain);
+            return false;
+        });
     }
 
     /**
@@ -232,21 +230,15 @@ public final class WatchHub {
      * learns about X. Until then it waits (etcd after issue 15220).
      */
     void requestProgress(WatchStream stream) {
-        List<WatchStream> toDrain;
-        lock.lock();
-        try {
-            if (stream.closed) {
-                return;
+        underLock(() -> {
+            if (!stream.closed) {
+                stream.progressTarget = Math.max(stream.progressTarget, revLog.currentRevision());
+                if (!answerProgressIfDue(stream)) {
+                    progressWaiting.add(stream);
+                }
             }
-            stream.progressTarget = Math.max(stream.progressTarget, revLog.currentRevision());
-            if (!answerProgressIfDue(stream)) {
-                progressWaiting.add(stream);
-            }
-            toDrain = takeTouched();
-        } finally {
-            lock.unlock();
-        }
-        drainAll(toDrain);
+            return false;
+        });
     }
 
     /** Lock held. */
@@ -313,10 +305,7 @@ public final class WatchHub {
      * committed to the revision log.
      */
     public void publish(List<ApplyResult> results) {
-        List<WatchStream> toDrain;
-        boolean wake;
-        lock.lock();
-        try {
+        underLock(() -> {
             demoted = false;
             for (ApplyResult r : results) {
                 if (!r.events().isEmpty()) {
@@ -324,18 +313,11 @@ public final class WatchHub {
                 }
                 lastPublished = Math.max(lastPublished, r.revision());
             }
-            wake = demoted;
             if (!progressWaiting.isEmpty()) {
                 progressWaiting.removeIf(this::answerProgressIfDue);
             }
-            toDrain = takeTouched();
-        } finally {
-            lock.unlock();
-        }
-        drainAll(toDrain);
-        if (wake) {
-            wakeCatchUp.run();
-        }
+            return demoted;
+        });
     }
 
     /** Lock held. One revision's events to each live watcher that has not seen the revision. */
@@ -421,21 +403,17 @@ public final class WatchHub {
             return false;
         }
         // read outside the lock: the live path goes on meanwhile
-        History history = revLog.readHistory(from, config.catchUpChunkEvents, wantPrevKv);
+        History history = revLog.readHistory(from, config.catchUpChunkEvents, config.catchUpChunkBytes, wantPrevKv);
         metrics.catchUpReads.increment();
-        List<WatchStream> toDrain;
-        lock.lock();
-        try {
+        long start = from;
+        underLock(() -> {
             if (history.compacted()) {
                 cancelCompacted(history.compactRevision());
             } else {
-                feed(from, history);
+                feed(start, history);
             }
-            toDrain = takeTouched();
-        } finally {
-            lock.unlock();
-        }
-        drainAll(toDrain);
+            return false;
+        });
         return true;
     }
 
@@ -507,9 +485,7 @@ public final class WatchHub {
      * empty response at the published revision.
      */
     public void progressNotifyTick() {
-        List<WatchStream> toDrain;
-        lock.lock();
-        try {
+        underLock(() -> {
             for (Watcher w : progressNotify) {
                 if (w.live && !w.sentSinceTick) {
                     w.stream.enqueue(WatchOut.of(WatchResponse.newBuilder().setHeader(headers.apply(lastPublished))
@@ -518,11 +494,8 @@ public final class WatchHub {
                 }
                 w.sentSinceTick = false;
             }
-            toDrain = takeTouched();
-        } finally {
-            lock.unlock();
-        }
-        drainAll(toDrain);
+            return false;
+        });
     }
 
     // ---- encoding and sending ----
@@ -587,6 +560,26 @@ public final class WatchHub {
         if (!stream.touched) {
             stream.touched = true;
             touched.add(stream);
+        }
+    }
+
+    /**
+     * Runs body under the lock, then (outside it) sends what the body enqueued, and wakes the
+     * catch-up thread if the body returned true. Every change of hub state goes through here.
+     */
+    private void underLock(java.util.function.BooleanSupplier body) {
+        List<WatchStream> toDrain;
+        boolean wake;
+        lock.lock();
+        try {
+            wake = body.getAsBoolean();
+            toDrain = takeTouched();
+        } finally {
+            lock.unlock();
+        }
+        drainAll(toDrain);
+        if (wake) {
+            wakeCatchUp.run();
         }
     }
 

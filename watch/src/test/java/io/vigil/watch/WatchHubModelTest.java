@@ -145,7 +145,8 @@ class WatchHubModelTest {
             this.rnd = new Random(seed);
             this.log = log;
             this.hub = new WatchHub(log, new WatchHub.Config().streamBufferBytes(BUFFER_BYTES)
-                    .catchUpChunkEvents(1 + rnd.nextInt(4)).maxRequestBytes(300),
+                    .catchUpChunkEvents(1 + rnd.nextInt(4)).catchUpChunkBytes(rnd.nextBoolean() ? 200 : 1 << 20)
+                    .maxRequestBytes(300),
                     rev -> ResponseHeader.newBuilder().setRevision(rev).build(), () -> wakes++,
                     new SimpleMeterRegistry());
         }
