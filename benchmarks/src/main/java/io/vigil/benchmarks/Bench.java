@@ -52,7 +52,7 @@ public final class Bench {
         BenchRun run = new BenchRun(config, servers, progress, runId);
         run.runAll();
         RunInfo info = new RunInfo(started.toOffsetDateTime().toString(), "benchmarks/run " + String.join(" ", args),
-            Machine.describe(), config.seed, config.rounds, config.durationMs, config.warmupMs, config.serverWarmupMs,
+            Machine.describe(), config.seed, config.rounds, config.warmupRounds, config.durationMs, config.warmupMs, config.serverWarmupMs,
             serverFacts, run.descriptions, run.failures);
         Path report = ResultFiles.write(config.resultsDir, info, run.rounds, true);
         progress.println("report: " + report);

@@ -30,6 +30,8 @@ public final class BenchConfig {
       Flag.quick("rounds", "3", "2", "measured rounds per side; sides interleave A/B, B/A, A/B, ..."),
       Flag.quick("duration-ms", "10000", "800", "measured time of one round"),
       Flag.quick("warmup-ms", "2000", "200", "unmeasured load before each round"),
+      Flag.quick("warmup-rounds", "1", "0",
+          "unmeasured whole rounds per side and scenario before the measured ones (the client's and a JVM server's JIT)"),
       Flag.quick("server-warmup-ms", "10000", "1000",
           "unmeasured put load on each server before the first scenario (JIT warm-up of a JVM server)"),
       Flag.of("max-ops-per-round", "10000000", "a round also ends after this many operations"),
@@ -80,6 +82,7 @@ public final class BenchConfig {
   public final long durationMs;
   public final long warmupMs;
   public final long serverWarmupMs;
+  public final int warmupRounds;
   public final long maxOpsPerRound;
   public final long rpcTimeoutMs;
   public final long drainMs;
@@ -129,6 +132,7 @@ public final class BenchConfig {
     durationMs = v.longAtLeast("duration-ms", 100);
     warmupMs = v.longAtLeast("warmup-ms", 0);
     serverWarmupMs = v.longAtLeast("server-warmup-ms", 0);
+    warmupRounds = (int) v.longAtLeast("warmup-rounds", 0);
     maxOpsPerRound = v.longAtLeast("max-ops-per-round", 1);
     rpcTimeoutMs = v.longAtLeast("rpc-timeout-ms", 100);
     drainMs = v.longAtLeast("drain-ms", 0);

@@ -74,7 +74,8 @@ final class BenchRun {
           scenarios.put(side, scenario);
         }
       }
-      for (int round = 1; round <= config.rounds; round++) {
+      // warm-up rounds (negative numbers) then measured ones, all interleaved the same way
+      for (int round = 1 - config.warmupRounds; round <= config.rounds; round++) {
         for (Side side : sideOrder(config.sides, round)) {
           Scenario scenario = scenarios.get(side);
           if (scenario != null && !runRound(name, side, round, scenario, connections.get(side))) {
@@ -133,7 +134,10 @@ final class BenchRun {
     Sampling sampling = new Sampling(serverPid);
     MeasurementWindow window = new MeasurementWindow(config.warmupMs, config.durationMs, config.maxOpsPerRound,
         sampling);
-    String label = String.format(Locale.ROOT, "%-18s %-5s round %d/%d", name, side.label(), round, config.rounds);
+    boolean measured = round >= 1;
+    String label = measured
+        ? String.format(Locale.ROOT, "%-18s %-5s round %d/%d", name, side.label(), round, config.rounds)
+        : String.format(Locale.ROOT, "%-18s %-5s warm-up round", name, side.label());
     progress.show(label, window);
     List<Measure> measures = new ArrayList<>();
     boolean ok = attempt(name, side, () -> measures.addAll(scenario.runRound(connection, window)));
@@ -143,7 +147,9 @@ final class BenchRun {
       return false;
     }
     RoundResult result = new RoundResult(name, side, round, measures, sampling.server, sampling.client);
-    rounds.add(result);
+    if (measured) {
+      rounds.add(result);
+    }
     progress.println(summaryLine(label, result));
     return true;
   }

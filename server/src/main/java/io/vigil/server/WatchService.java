@@ -7,6 +7,8 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.ServerCalls;
+import io.grpc.netty.shaded.io.netty.util.concurrent.EventExecutor;
+import io.grpc.netty.shaded.io.netty.util.internal.ThreadExecutorMap;
 import io.grpc.stub.StreamObserver;
 import io.vigil.proto.etcdserverpb.WatchGrpc;
 import io.vigil.proto.etcdserverpb.WatchRequest;
@@ -47,7 +49,22 @@ final class WatchService {
 
     private static StreamObserver<WatchRequest> open(WatchHub hub, ServerCallStreamObserver<WatchOut> call) {
         call.disableAutoRequest();
+        // the call starts on its connection's event loop (directExecutor): sends go there too
+        EventExecutor loop = ThreadExecutorMap.currentExecutor();
         WatchStream stream = hub.openStream(new WatchSink() {
+            @Override
+            public void execute(Runnable task) {
+                if (loop == null || loop.inEventLoop()) {
+                    task.run();
+                } else {
+                    try {
+                        loop.execute(task);
+                    } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+                        // the connection is gone; its call's cancel handler closes the stream
+                    }
+                }
+            }
+
             @Override
             public boolean isReady() {
                 return call.isReady();

@@ -595,7 +595,7 @@ public final class WatchHub {
 
     private static void drainAll(List<WatchStream> streams) {
         for (WatchStream s : streams) {
-            s.drain();
+            s.drainSoon();
         }
     }
 }

@@ -17,4 +17,13 @@ public interface WatchSink {
      * stops being read from instead of growing the server's buffers.
      */
     void requestNext();
+
+    /**
+     * Runs {@code task} (the stream's send loop) on the thread that owns this stream's transport,
+     * or inline. The hub hands sending here instead of doing it on its own threads, so that the
+     * transport's per-message work runs on the transport's threads, spread over connections.
+     */
+    default void execute(Runnable task) {
+        task.run();
+    }
 }

@@ -44,6 +44,8 @@ public final class WatchStream {
 
     /** Serializes {@link #drain}: whoever raises it from zero sends; the others leave a mark. */
     private final AtomicInteger drainWip = new AtomicInteger();
+    /** A drain handed to the transport's thread has not started yet: no need for another. */
+    private final java.util.concurrent.atomic.AtomicBoolean drainScheduled = new java.util.concurrent.atomic.AtomicBoolean();
 
     WatchStream(WatchHub hub, WatchSink sink, long bufferBytes) {
         this.hub = hub;
@@ -139,6 +141,19 @@ public final class WatchStream {
     /** Hub lock held. */
     void addCatchingUp(int delta) {
         catchingUp += delta;
+    }
+
+    /**
+     * Has {@link #drain} run on the transport's thread ({@link WatchSink#execute}). Whatever was
+     * enqueued before this call is sent by that drain (or an earlier one still to start).
+     */
+    void drainSoon() {
+        if (drainScheduled.compareAndSet(false, true)) {
+            sink.execute(() -> {
+                drainScheduled.set(false);
+                drain();
+            });
+        }
     }
 
     /**

@@ -44,7 +44,8 @@ public final class MarkdownReport {
     out.append("- started: ").append(info.startedAt()).append('\n');
     out.append("- command: `").append(info.command()).append("`\n");
     out.append("- machine: ").append(info.machine()).append('\n');
-    out.append("- rounds: ").append(info.rounds()).append(" per side, interleaved; each ")
+    out.append("- rounds: ").append(info.rounds()).append(" measured per side after ").append(info.warmupRounds())
+        .append(" unmeasured warm-up round(s), interleaved; each ")
         .append(info.warmupMs()).append(" ms warm-up + ").append(info.durationMs()).append(" ms measured; ")
         .append(info.serverWarmupMs()).append(" ms of unmeasured puts on each server before the first scenario\n");
     out.append("- seed: ").append(info.seed()).append('\n');

@@ -33,7 +33,7 @@ class MarkdownReportTest {
   }
 
   static RunInfo info(Map<String, Map<Side, String>> failures) {
-    return new RunInfo("2026-01-01T00:00Z", "benchmarks/run --quick", "2 cores, 24.0 GiB", 42, 2, 1000, 200, 1000,
+    return new RunInfo("2026-01-01T00:00Z", "benchmarks/run --quick", "2 cores, 24.0 GiB", 42, 2, 1, 1000, 200, 1000,
         Map.of(Side.VIGIL, "started by bin/vigil", Side.ETCD, "started by reference-etcd"),
         Map.of("put", "16 clients"), failures);
   }
