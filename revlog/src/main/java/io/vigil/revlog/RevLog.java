@@ -179,7 +179,8 @@ public final class RevLog implements AutoCloseable {
      * it (as etcd, which reads it at mod_revision - 1 and leaves it out once compacted). Any thread.
      *
      * <p>A compaction at C keeps, for each key, its newest record at or below C, so reading from C
-     * itself is allowed (as in etcd), although deletes at C are gone with the tombstones.
+     * itself is allowed (as in etcd); a delete at C keeps its tombstone until a later compaction
+     * (see KeyHistory#compact), so that read misses nothing.
      */
     public History readHistory(long fromRevision, int maxEvents, long maxBytes, boolean withPrevKv) {
         try (Txn<byte[]> txn = store.env.txnRead()) {

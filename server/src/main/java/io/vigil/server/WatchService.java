@@ -49,12 +49,16 @@ final class WatchService {
 
     private static StreamObserver<WatchRequest> open(WatchHub hub, ServerCallStreamObserver<WatchOut> call) {
         call.disableAutoRequest();
-        // the call starts on its connection's event loop (directExecutor): sends go there too
+        // the call starts on its connection's event loop (directExecutor): sends go there too,
+        // which also keeps every call on this ServerCall on one thread
         EventExecutor loop = ThreadExecutorMap.currentExecutor();
+        if (loop == null) {
+            throw new IllegalStateException("the Watch service needs the netty transport with directExecutor");
+        }
         WatchStream stream = hub.openStream(new WatchSink() {
             @Override
             public void execute(Runnable task) {
-                if (loop == null || loop.inEventLoop()) {
+                if (loop.inEventLoop()) {
                     task.run();
                 } else {
                     try {

@@ -188,12 +188,16 @@ public final class WatchHub {
         // etcd: start_revision 0 means "from the next revision on"
         long start = request.getStartRevision() == 0 ? head + 1 : request.getStartRevision();
         Watcher w = new Watcher(id, stream, request.getKey(), end, noPut, noDelete, request.getPrevKv(),
-                request.getFragment(), request.getProgressNotify(), start);
+                request.getFragment(), request.getProgressNotify(), start, head);
         // the created response is enqueued before the watcher can receive anything
         stream.enqueue(WatchOut.of(WatchResponse.newBuilder().setHeader(headers.apply(head))
                 .setWatchId(id).setCreated(true).build()));
         touch(stream);
         stream.watchers.put(id, w);
+        // a progress response still waiting must not name a revision below this created one
+        if (stream.progressTarget != WatchStream.NO_PROGRESS_REQUEST) {
+            stream.progressTarget = Math.max(stream.progressTarget, head);
+        }
         registry.add(w);
         metrics.watchers.incrementAndGet();
         if (w.progressNotify) {
@@ -257,21 +261,18 @@ public final class WatchHub {
     }
 
     void closeStream(WatchStream stream) {
-        lock.lock();
-        try {
-            if (stream.closed) {
-                return;
+        underLock(() -> {
+            if (!stream.closed) {
+                stream.closed = true;
+                for (Watcher w : stream.watchers.values()) {
+                    unregister(w);
+                }
+                stream.watchers.clear();
+                progressWaiting.remove(stream);
+                metrics.streams.decrementAndGet();
             }
-            stream.closed = true;
-            for (Watcher w : stream.watchers.values()) {
-                unregister(w);
-            }
-            stream.watchers.clear();
-            progressWaiting.remove(stream);
-            metrics.streams.decrementAndGet();
-        } finally {
-            lock.unlock();
-        }
+            return false;
+        });
     }
 
     int watcherCount(WatchStream stream) {
@@ -406,11 +407,12 @@ public final class WatchHub {
         History history = revLog.readHistory(from, config.catchUpChunkEvents, config.catchUpChunkBytes, wantPrevKv);
         metrics.catchUpReads.increment();
         long start = from;
+        boolean readWithPrevKv = wantPrevKv;
         underLock(() -> {
             if (history.compacted()) {
                 cancelCompacted(history.compactRevision());
             } else {
-                feed(start, history);
+                feed(start, history, readWithPrevKv);
             }
             return false;
         });
@@ -436,20 +438,27 @@ public final class WatchHub {
         }
     }
 
-    /** Lock held. Hands history [from, through] to each catching-up watcher positioned inside it. */
-    private void feed(long from, History history) {
-        long through = history.throughRevision();
+    /**
+     * Lock held. Hands history [from, through] to each catching-up watcher positioned inside it.
+     * The history is cut at lastPublished: the log may be ahead of the live path, and a watcher
+     * must not be told of a revision (in a header) that a later progress notice would go back on.
+     * A watcher that wants prev_kv is skipped when the read was made without (it joined the
+     * candidates after the read began); the next round reads with it.
+     */
+    private void feed(long from, History history, boolean readWithPrevKv) {
+        long through = Math.min(history.throughRevision(), lastPublished);
         EncodedEvents encoded = new EncodedEvents(history.events());
         byte[] header = WatchOut.messageField(1, headers.apply(through));
         int[] indexes = new int[encoded.size()];
         List<Watcher> joined = new ArrayList<>();
         for (Watcher w : catchingUp) {
             // a watcher whose stream filled meanwhile waits; history is not going anywhere
-            if (w.nextRevision < from || w.nextRevision > through || !w.stream.hasRoomForCatchUp()) {
+            if (w.nextRevision < from || w.nextRevision > through || !w.stream.hasRoomForCatchUp()
+                    || (w.prevKv && !readWithPrevKv)) {
                 continue;
             }
             int count = 0;
-            for (int i = 0; i < encoded.size(); i++) {
+            for (int i = 0; i < encoded.size() && encoded.revision(i) <= through; i++) {
                 if (encoded.revision(i) >= w.nextRevision && w.accepts(encoded.event(i))) {
                     indexes[count++] = i;
                 }
@@ -487,7 +496,9 @@ public final class WatchHub {
     public void progressNotifyTick() {
         underLock(() -> {
             for (Watcher w : progressNotify) {
-                if (w.live && !w.sentSinceTick) {
+                // not to a full stream (etcd drops the notice too), and not at a revision below
+                // the head its created response named (the live path may lag the log)
+                if (w.live && !w.sentSinceTick && !w.stream.isFull() && w.createdAt <= lastPublished) {
                     w.stream.enqueue(WatchOut.of(WatchResponse.newBuilder().setHeader(headers.apply(lastPublished))
                             .setWatchId(w.id).build()));
                     touch(w.stream);

@@ -20,12 +20,16 @@ import java.util.function.LongFunction;
  * applied batches (so that fan-out overlaps the next batch's commit instead of delaying it), a
  * catch-up thread woken by the hub, and the progress_notify ticker.
  *
- * <p>Bound: at most {@link #MAX_QUEUED_BATCHES} applied batches wait for the dispatcher; beyond
- * that {@link #published} blocks the apply thread. That happens only when fan-out itself cannot
- * keep up (CPU), never because a client is slow: slow clients fall back to catch-up.
+ * <p>Bound: at most {@link #MAX_QUEUED_BATCHES} applied batches, and at most
+ * {@link #MAX_QUEUED_EVENT_BYTES} of their events, wait for the dispatcher; beyond that
+ * {@link #published} blocks the apply thread. That happens only when fan-out itself cannot keep
+ * up (CPU), never because a client is slow: slow clients fall back to catch-up.
  */
 public final class WatchHubThreads implements AutoCloseable {
     static final int MAX_QUEUED_BATCHES = 1024;
+    static final long MAX_QUEUED_EVENT_BYTES = 64L << 20;
+    /** A failed catch-up pass is tried again after this long. */
+    private static final long CATCH_UP_RETRY_MILLIS = 1000;
     private static final List<ApplyResult> STOP = new ArrayList<>();
 
     private final WatchHub hub;
@@ -34,6 +38,9 @@ public final class WatchHubThreads implements AutoCloseable {
     private final ScheduledExecutorService catchUpAndTicks;
     /** Wake-ups not yet served by a catch-up pass; the pass that raises it from zero runs. */
     private final AtomicInteger catchUpWakes = new AtomicInteger();
+    /** Event bytes of the batches queued for the dispatcher; guarded by the queue's monitor. */
+    private long queuedEventBytes;
+    private final Object queuedBytesMonitor = new Object();
 
     public WatchHubThreads(RevLog revLog, WatchHub.Config config, LongFunction<ResponseHeader> headers,
                            MeterRegistry meters, Duration progressNotifyInterval) {
@@ -56,10 +63,36 @@ public final class WatchHubThreads implements AutoCloseable {
 
     /** The apply thread hands over each applied batch, in apply order, after committing it. */
     public void published(List<ApplyResult> results) {
+        long bytes = eventBytes(results);
         try {
+            synchronized (queuedBytesMonitor) {
+                // one batch is always let through, however large, so that nothing waits forever
+                while (queuedEventBytes > 0 && queuedEventBytes + bytes > MAX_QUEUED_EVENT_BYTES) {
+                    queuedBytesMonitor.wait();
+                }
+                queuedEventBytes += bytes;
+            }
             batches.put(results);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    private static long eventBytes(List<ApplyResult> results) {
+        long bytes = 0;
+        for (ApplyResult r : results) {
+            for (io.vigil.proto.mvccpb.Event e : r.events()) {
+                bytes += e.getSerializedSize();
+            }
+        }
+        return bytes;
+    }
+
+    private void dispatched(List<ApplyResult> results) {
+        long bytes = eventBytes(results);
+        synchronized (queuedBytesMonitor) {
+            queuedEventBytes -= bytes;
+            queuedBytesMonitor.notifyAll();
         }
     }
 
@@ -76,10 +109,13 @@ public final class WatchHubThreads implements AutoCloseable {
                     }
                     try {
                         hub.publish(results);
-                    } catch (RuntimeException bug) {
-                        // watchers of this batch may have missed it: say so loudly, keep serving
+                    } catch (Throwable bug) {
+                        // watchers of this batch may have missed it: say so loudly, but keep
+                        // draining, or the apply thread would block on a full queue forever
                         System.err.println("vigil: watch dispatch failed: " + bug);
                         bug.printStackTrace();
+                    } finally {
+                        dispatched(results);
                     }
                 }
             }
@@ -106,12 +142,22 @@ public final class WatchHubThreads implements AutoCloseable {
                 while (hub.catchUp()) {
                     // each round serves the oldest position among the watchers that can take more
                 }
-            } catch (RuntimeException bug) {
-                System.err.println("vigil: watch catch-up failed: " + bug);
-                bug.printStackTrace();
+            } catch (Throwable failure) {
+                // e.g. no LMDB reader slot left: the watchers stay where they are; try again later,
+                // since nothing else may wake catch-up for a stream that has room and is idle
+                System.err.println("vigil: watch catch-up failed, retrying in " + CATCH_UP_RETRY_MILLIS + " ms: " + failure);
+                retryCatchUpLater();
             }
             wakes = catchUpWakes.addAndGet(-wakes);
         } while (wakes != 0);
+    }
+
+    private void retryCatchUpLater() {
+        try {
+            catchUpAndTicks.schedule(this::wakeCatchUp, CATCH_UP_RETRY_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            // closing
+        }
     }
 
     @Override

@@ -29,6 +29,8 @@ final class Watcher {
     final boolean progressNotify;
     /** This watcher's watch_id as an encoded WatchResponse field, shared by all its responses. */
     final byte[] idField;
+    /** The revision its created response named; no later header it gets may be lower. */
+    final long createdAt;
 
     long nextRevision;
     boolean live;
@@ -38,7 +40,7 @@ final class Watcher {
     int slot = -1;
 
     Watcher(long id, WatchStream stream, ByteString key, byte[] end, boolean noPut, boolean noDelete,
-            boolean prevKv, boolean fragment, boolean progressNotify, long nextRevision) {
+            boolean prevKv, boolean fragment, boolean progressNotify, long nextRevision, long createdAt) {
         this.id = id;
         this.stream = stream;
         this.key = key;
@@ -51,6 +53,7 @@ final class Watcher {
         this.progressNotify = progressNotify;
         this.idField = WatchOut.int64Field(2, id);
         this.nextRevision = nextRevision;
+        this.createdAt = createdAt;
     }
 
     boolean isSingleKey() {
