@@ -81,6 +81,76 @@ class EtcdctlWatchDifferentialTest {
         assertEquals("", String.join("\n\n", mismatches));
     }
 
+    /**
+     * {@code etcdctl watch -i}: several watches on one stream, created from stdin, replay then
+     * live, and a {@code progress} request once the replays are in (etcdctl 3.4 has no
+     * --progress-notify flag; WatchServiceTest covers progress_notify). Interactive watches print
+     * from one goroutine each, so their events are compared as a sorted list, each watch's own
+     * order being checked by the test above.
+     */
+    @Test
+    void interactiveWatchesMatchRealEtcd() throws Exception {
+        ReferenceEtcd.assumeInstalled();
+        Map<String, String> expected;
+        Map<String, String> actual;
+        try (ReferenceEtcd etcd = ReferenceEtcd.start(tmp)) {
+            expected = interactiveSession(etcd.endpoint());
+        }
+        try (VigilProcess vigil = VigilProcess.start(tmp.resolve("vigil"))) {
+            actual = interactiveSession(vigil.endpoint());
+        }
+        assertEquals(expected, actual);
+    }
+
+    private static Map<String, String> interactiveSession(String endpoint) throws Exception {
+        for (String[] w : HISTORY) {
+            Etcdctl.run(endpoint, null, w);
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        RunningWatch interactive = RunningWatch.start(endpoint, List.of("watch", "-i"),
+                "watch --rev=2 a\nwatch --rev=3 --prefix ab\nwatch b\n");
+        // replays: a at 2, 4, 6, 10 and ab, abc at 5, 7, 9, 9
+        await("interactive replay").atMost(Duration.ofSeconds(30))
+                .until(interactive::output, o -> sortedEvents(o).size() == 8);
+        interactive.send("progress\n");
+        // clientv3 hands the stream's progress response to each of the three watches
+        await("progress").atMost(Duration.ofSeconds(30))
+                .until(interactive::output, o -> o.lines().filter(l -> l.startsWith("progress notify")).count() == 3);
+        for (String[] w : LIVE) {
+            Etcdctl.run(endpoint, null, w);
+        }
+        await("interactive live").atMost(Duration.ofSeconds(30))
+                .until(interactive::output, o -> sortedEvents(o).size() == 13);
+        String output = interactive.stop();
+        out.put("progress", String.join("\n", output.lines().filter(l -> l.startsWith("progress notify")).toList()));
+        out.put("interactive events, sorted", String.join("\n", sortedEvents(output)));
+        return out;
+    }
+
+    /** etcdctl prints an event as its type line then key and value lines: one block per event. */
+    private static List<String> sortedEvents(String output) {
+        List<String> events = new ArrayList<>();
+        StringBuilder current = null;
+        for (String line : output.split("\n", -1)) {
+            if (line.startsWith("progress notify")) {
+                continue;
+            }
+            if (line.equals("PUT") || line.equals("DELETE")) {
+                if (current != null) {
+                    events.add(current.toString());
+                }
+                current = new StringBuilder(line);
+            } else if (current != null) {
+                current.append('|').append(line);
+            }
+        }
+        if (current != null) {
+            events.add(current.toString());
+        }
+        events.sort(null);
+        return events;
+    }
+
     private static Map<String, String> session(String endpoint) throws Exception {
         for (String[] w : HISTORY) {
             Etcdctl.run(endpoint, null, w);
@@ -92,7 +162,7 @@ class EtcdctlWatchDifferentialTest {
         Map<String, RunningWatch> running = new LinkedHashMap<>();
         for (Map.Entry<String, List<String>> w : WATCHES.entrySet()) {
             List<String> args = w.getValue().stream().map(a -> a.replace("LIVE_REV", liveRev)).toList();
-            running.put(w.getKey(), RunningWatch.start(endpoint, args));
+            running.put(w.getKey(), RunningWatch.start(endpoint, args, null));
         }
         // JSON prints one line per response: let every replay finish (it ends with the txn's
         // "put a 8") before live writes, so that responses group the same way on both servers
@@ -121,7 +191,7 @@ class EtcdctlWatchDifferentialTest {
     }
 
     private static String firstLines(String endpoint, List<String> args, String last) throws Exception {
-        RunningWatch w = RunningWatch.start(endpoint, args);
+        RunningWatch w = RunningWatch.start(endpoint, args, null);
         await(String.join(" ", args)).atMost(Duration.ofSeconds(30)).until(w::output, o -> o.contains(last));
         return w.stop();
     }
@@ -138,12 +208,18 @@ class EtcdctlWatchDifferentialTest {
             reader.start();
         }
 
-        static RunningWatch start(String endpoint, List<String> args) throws IOException {
+        /** With {@code stdin} (interactive mode) written at once and kept open until stopped. */
+        static RunningWatch start(String endpoint, List<String> args, String stdin) throws IOException {
             List<String> cmd = new ArrayList<>(List.of("etcdctl", "--endpoints", endpoint, "--dial-timeout", "5s"));
             cmd.addAll(args);
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD);
             pb.environment().put("ETCDCTL_API", "3");
-            return new RunningWatch(pb.start());
+            Process p = pb.start();
+            if (stdin != null) {
+                p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+                p.getOutputStream().flush();
+            }
+            return new RunningWatch(p);
         }
 
         private void copy(InputStream in) {
@@ -158,6 +234,11 @@ class EtcdctlWatchDifferentialTest {
             } catch (IOException ended) {
                 // the process was stopped
             }
+        }
+
+        void send(String stdin) throws IOException {
+            process.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+            process.getOutputStream().flush();
         }
 
         String output() {

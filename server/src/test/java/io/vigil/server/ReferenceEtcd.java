@@ -5,6 +5,8 @@ import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
@@ -17,7 +19,7 @@ final class ReferenceEtcd implements AutoCloseable {
     private final Process process;
     private final String endpoint;
 
-    private ReferenceEtcd(Path dataDir) throws IOException, InterruptedException {
+    private ReferenceEtcd(Path dataDir, String... extraFlags) throws IOException, InterruptedException {
         Process started = null;
         String ep = null;
         // the ports are free when chosen; if another process takes one first, etcd exits and we choose again
@@ -26,11 +28,13 @@ final class ReferenceEtcd implements AutoCloseable {
             int peer = freePort();
             ep = "127.0.0.1:" + client;
             Path dir = Files.createTempDirectory(dataDir, "etcd");
-            Process p = new ProcessBuilder("etcd", "--name", "ref", "--data-dir", dir.toString(),
+            List<String> cmd = new ArrayList<>(List.of("etcd", "--name", "ref", "--data-dir", dir.toString(),
                     "--listen-client-urls", "http://" + ep, "--advertise-client-urls", "http://" + ep,
                     "--listen-peer-urls", "http://127.0.0.1:" + peer,
                     "--initial-advertise-peer-urls", "http://127.0.0.1:" + peer,
-                    "--initial-cluster", "ref=http://127.0.0.1:" + peer, "--log-level", "error")
+                    "--initial-cluster", "ref=http://127.0.0.1:" + peer, "--log-level", "error"));
+            cmd.addAll(List.of(extraFlags));
+            Process p = new ProcessBuilder(cmd)
                     .redirectErrorStream(true)
                     .redirectOutput(dataDir.resolve("etcd-" + attempt + ".log").toFile())
                     .start();
@@ -58,9 +62,9 @@ final class ReferenceEtcd implements AutoCloseable {
         Assumptions.assumeTrue(installed, "etcd/etcdctl not installed: apt-get install etcd-server etcd-client");
     }
 
-    static ReferenceEtcd start(Path dataDir) throws IOException, InterruptedException {
+    static ReferenceEtcd start(Path dataDir, String... extraFlags) throws IOException, InterruptedException {
         assumeInstalled();
-        return new ReferenceEtcd(dataDir);
+        return new ReferenceEtcd(dataDir, extraFlags);
     }
 
     String endpoint() {
