@@ -65,7 +65,7 @@ public final class BenchConfig {
       Flag.quick("catchup-watchers", "4", "2", "watch-catchup: watchers replaying at once"),
       Flag.quick("leases", "1000", "200", "lease-keepalive: leases kept alive"),
       Flag.quick("keepalive-streams", "16", "4", "lease-keepalive: keep-alive streams, one request in flight each"),
-      Flag.of("lease-ttl-s", "60", "lease-keepalive: lease TTL"),
+      Flag.of("lease-ttl-s", "600", "lease-keepalive: lease TTL; longer than the whole run, so that no lease expires while the other side's rounds run"),
       Flag.quick("expiry-leases", "100000", "2000", "lease-expiry: leases (one key each) expiring together each round"),
       Flag.quick("expiry-ttl-s", "60", "10", "lease-expiry: their TTL; must cover granting them all"),
       Flag.quick("mixed-resources", "10", "4", "mixed: resource types (key prefixes)"),

@@ -142,23 +142,9 @@ class LeaseGrpcDifferentialTest {
 
     /** Keep-alives for each id, in order, over one stream. */
     private static List<String> keepAlives(ManagedChannel channel, long... ids) throws InterruptedException {
-        LinkedBlockingQueue<Object> received = new LinkedBlockingQueue<>();
-        StreamObserver<LeaseKeepAliveRequest> requests = LeaseGrpc.newStub(channel).leaseKeepAlive(new StreamObserver<>() {
-            @Override
-            public void onNext(LeaseKeepAliveResponse r) {
-                received.add(r);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                received.add(t);
-            }
-
-            @Override
-            public void onCompleted() {
-                received.add("completed");
-            }
-        });
+        CollectingObserver<LeaseKeepAliveResponse> responses = new CollectingObserver<>();
+        LinkedBlockingQueue<Object> received = responses.received;
+        StreamObserver<LeaseKeepAliveRequest> requests = LeaseGrpc.newStub(channel).leaseKeepAlive(responses);
         for (long id : ids) {
             requests.onNext(LeaseKeepAliveRequest.newBuilder().setID(id).build());
         }

@@ -55,23 +55,9 @@ class LeaseWatchDifferentialTest {
     private static List<String> session(String endpoint) throws InterruptedException {
         ManagedChannel channel = NettyChannelBuilder.forTarget(endpoint).usePlaintext().build();
         try {
-            LinkedBlockingQueue<Object> received = new LinkedBlockingQueue<>();
-            StreamObserver<WatchRequest> watch = WatchGrpc.newStub(channel).watch(new StreamObserver<>() {
-                @Override
-                public void onNext(WatchResponse r) {
-                    received.add(r);
-                }
-
-                @Override
-                public void onError(Throwable t) {
-                    received.add(t);
-                }
-
-                @Override
-                public void onCompleted() {
-                    received.add("completed");
-                }
-            });
+            CollectingObserver<WatchResponse> responses = new CollectingObserver<>();
+            LinkedBlockingQueue<Object> received = responses.received;
+            StreamObserver<WatchRequest> watch = WatchGrpc.newStub(channel).watch(responses);
             watch.onNext(WatchRequest.newBuilder().setCreateRequest(WatchCreateRequest.newBuilder()
                     .setKey(bytes("svc/")).setRangeEnd(bytes("svc0")).setPrevKv(true)).build());
             Object created = received.poll(WAIT_SECONDS, TimeUnit.SECONDS);

@@ -1,5 +1,6 @@
 package io.vigil.benchmarks.scenario;
 
+import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.vigil.benchmarks.BenchConfig;
@@ -12,6 +13,7 @@ import io.vigil.proto.etcdserverpb.LeaseGrpc;
 import io.vigil.proto.etcdserverpb.LeaseKeepAliveRequest;
 import io.vigil.proto.etcdserverpb.LeaseKeepAliveResponse;
 import io.vigil.proto.etcdserverpb.LeaseRevokeRequest;
+import io.vigil.proto.etcdserverpb.LeaseRevokeResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -85,11 +87,29 @@ final class LeaseKeepaliveScenario implements Scenario {
     }
   }
 
+  /** Revokes the leases; one that already expired (NOT_FOUND) is gone as wanted. */
   @Override
   public void finish(EtcdConnection server) throws InterruptedException {
     Pipeline.run(config.leases, 32, 10 * 60_000L, (slot, i, done) ->
         LeaseGrpc.newStub(server.channel(slot)).leaseRevoke(
-            LeaseRevokeRequest.newBuilder().setID(leaseIds.get((int) i)).build(), done.observer()));
+            LeaseRevokeRequest.newBuilder().setID(leaseIds.get((int) i)).build(), new StreamObserver<>() {
+              @Override
+              public void onNext(LeaseRevokeResponse response) {}
+
+              @Override
+              public void onError(Throwable error) {
+                if (Status.fromThrowable(error).getCode() == Status.Code.NOT_FOUND) {
+                  done.succeeded();
+                } else {
+                  done.failed(error);
+                }
+              }
+
+              @Override
+              public void onCompleted() {
+                done.succeeded();
+              }
+            }));
   }
 
   /** One keep-alive stream with at most one request in flight, so replies match requests in order. */
