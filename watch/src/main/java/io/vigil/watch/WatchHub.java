@@ -104,6 +104,11 @@ public final class WatchHub {
     /** The live path moved a watcher to catching up during the current publish. */
     private boolean demoted;
     private long headerRevision = Long.MIN_VALUE;
+    /**
+     * Test seam: runs between a catch-up round's history read and its feed, outside the lock, so
+     * that a model test can interleave writes, creates and stalls exactly there.
+     */
+    Runnable afterHistoryRead = () -> { };
     private byte[] headerField;
 
     /**
@@ -406,6 +411,7 @@ public final class WatchHub {
         // read outside the lock: the live path goes on meanwhile
         History history = revLog.readHistory(from, config.catchUpChunkEvents, config.catchUpChunkBytes, wantPrevKv);
         metrics.catchUpReads.increment();
+        afterHistoryRead.run();
         long start = from;
         boolean readWithPrevKv = wantPrevKv;
         underLock(() -> {

@@ -42,7 +42,8 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>The checker: for every watcher, what it received equals the revision log filtered by its
  * range and filters from its start revision, in order, complete, without duplicates (a prefix of
- * it, for one cancelled or compacted away); every progress notice at revision R comes after
+ * it, for one cancelled or compacted away), also when writes, creates and stalls land between a
+ * catch-up round's read and its feed; every progress notice at revision R comes after
  * every event up to R of every watcher it covers; no stream buffers more than its bound plus one
  * response. A failure names its seed; replay with {@code -Dvigil.watch.seed=N}.
  */
@@ -139,6 +140,7 @@ class WatchHubModelTest {
         final Map<ByteString, KeyValue> state = new HashMap<>();
         long nextIndex = 1;
         int wakes;
+        boolean interleaving;
 
         Run(long seed, RevLog log) {
             this.seed = seed;
@@ -155,6 +157,25 @@ class WatchHubModelTest {
             for (int i = 0; i < 3; i++) {
                 openStream();
             }
+            // between a catch-up read and its feed: the live path and clients go on meanwhile
+            hub.afterHistoryRead = () -> {
+                if (interleaving || rnd.nextInt(4) != 0) {
+                    return;
+                }
+                interleaving = true;
+                switch (rnd.nextInt(3)) {
+                    case 0 -> write();
+                    case 1 -> create(pick());
+                    default -> {
+                        ClientStream c = pick();
+                        c.sink.ready = !c.sink.ready;
+                        if (c.sink.ready) {
+                            c.stream.onReady();
+                        }
+                    }
+                }
+                interleaving = false;
+            };
             for (int step = 0; step < STEPS; step++) {
                 int op = rnd.nextInt(100);
                 if (op < 35) {
@@ -188,6 +209,7 @@ class WatchHubModelTest {
                 checkAll(false);
             }
             // settle: every reader reads again; catch-up runs as long as it is woken
+            hub.afterHistoryRead = () -> { };
             for (ClientStream c : streams) {
                 c.sink.ready = true;
                 c.stream.onReady();
@@ -385,8 +407,11 @@ class WatchHubModelTest {
                 check(c);
                 if (settled) {
                     for (Map.Entry<Long, Spec> w : c.open.entrySet()) {
+                        Watcher state = c.stream.watchers.get(w.getKey());
                         assertEquals(expected(w.getValue(), Long.MAX_VALUE), c.got.get(w.getKey()),
-                                "watcher " + w.getKey() + " " + w.getValue() + " after settling");
+                                "watcher " + w.getKey() + " " + w.getValue() + " after settling; live "
+                                        + (state == null ? "gone" : state.live + " next " + state.nextRevision)
+                                        + ", published " + hub.lastPublished() + ", queued " + c.stream.queuedBytes());
                     }
                     assertTrue(c.pendingCreates.isEmpty(), "creates never answered");
                 }
