@@ -17,7 +17,6 @@ import io.vigil.proto.etcdserverpb.TxnResponse;
 import io.vigil.proto.internal.InternalRequest;
 import io.vigil.proto.mvccpb.Event;
 import io.vigil.proto.mvccpb.KeyValue;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -42,7 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  * ({@code -Dvigil.revlog.seeds=N} runs more).
  */
 class LeaseModelTest {
-    private static final int SEEDS = Integer.getInteger("vigil.revlog.seeds", 40);
+    private static final int SEEDS = 40;
     private static final int STEPS = Integer.getInteger("vigil.revlog.steps", 300);
     private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
 
@@ -51,18 +50,7 @@ class LeaseModelTest {
 
     @Test
     void leasesAgreeWithModel() throws Exception {
-        Long only = Long.getLong("vigil.revlog.seed");
-        long first = only != null ? only : 1;
-        long last = only != null ? only : SEEDS;
-        for (long seed = first; seed <= last; seed++) {
-            Path dir = Files.createTempDirectory(tmp, "seed" + seed);
-            try {
-                new Run(seed, dir).go();
-            } catch (Throwable t) {
-                throw new AssertionError("lease model test failed for seed " + seed
-                        + " (replay: -Dvigil.revlog.seed=" + seed + ")", t);
-            }
-        }
+        Seeds.forEach("lease model test", SEEDS, tmp, (seed, dir) -> new Run(seed, dir).go());
     }
 
     /** A lease in the model: TTL, deadline, and when the expiry loop may next take it. */

@@ -19,7 +19,6 @@ import io.vigil.proto.etcdserverpb.TxnResponse;
 import io.vigil.proto.internal.InternalRequest;
 import io.vigil.proto.mvccpb.Event;
 import io.vigil.proto.mvccpb.KeyValue;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -38,7 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * replay one with {@code -Dvigil.revlog.seed=N}.
  */
 class RevLogModelTest {
-    private static final int SEEDS = Integer.getInteger("vigil.revlog.seeds", 60);
+    private static final int SEEDS = 60;
     private static final int STEPS = Integer.getInteger("vigil.revlog.steps", 300);
 
     @TempDir
@@ -46,18 +45,7 @@ class RevLogModelTest {
 
     @Test
     void storeAgreesWithModel() throws Exception {
-        Long only = Long.getLong("vigil.revlog.seed");
-        long first = only != null ? only : 1;
-        long last = only != null ? only : SEEDS;
-        for (long seed = first; seed <= last; seed++) {
-            Path dir = Files.createTempDirectory(tmp, "seed" + seed);
-            try {
-                new Run(seed, dir).go();
-            } catch (Throwable t) {
-                throw new AssertionError("revlog model test failed for seed " + seed
-                        + " (replay: -Dvigil.revlog.seed=" + seed + ")", t);
-            }
-        }
+        Seeds.forEach("revlog model test", SEEDS, tmp, (seed, dir) -> new Run(seed, dir).go());
     }
 
     /** The model: a full copy of the key space per revision. Keys are ISO-8859-1 strings. */
