@@ -63,15 +63,9 @@ class EtcdctlWatchDifferentialTest {
 
     @Test
     void watchOutputMatchesRealEtcd() throws Exception {
-        ReferenceEtcd.assumeInstalled();
-        Map<String, String> expected;
-        Map<String, String> actual;
-        try (ReferenceEtcd etcd = ReferenceEtcd.start(tmp)) {
-            expected = session(etcd.endpoint());
-        }
-        try (VigilProcess vigil = VigilProcess.start(tmp.resolve("vigil"))) {
-            actual = session(vigil.endpoint());
-        }
+        BothServers.Results<Map<String, String>> results = BothServers.run(tmp, EtcdctlWatchDifferentialTest::session);
+        Map<String, String> expected = results.etcd();
+        Map<String, String> actual = results.vigil();
         List<String> mismatches = new ArrayList<>();
         for (String name : expected.keySet()) {
             if (!expected.get(name).equals(actual.get(name))) {
@@ -90,16 +84,9 @@ class EtcdctlWatchDifferentialTest {
      */
     @Test
     void interactiveWatchesMatchRealEtcd() throws Exception {
-        ReferenceEtcd.assumeInstalled();
-        Map<String, String> expected;
-        Map<String, String> actual;
-        try (ReferenceEtcd etcd = ReferenceEtcd.start(tmp)) {
-            expected = interactiveSession(etcd.endpoint());
-        }
-        try (VigilProcess vigil = VigilProcess.start(tmp.resolve("vigil"))) {
-            actual = interactiveSession(vigil.endpoint());
-        }
-        assertEquals(expected, actual);
+        BothServers.Results<Map<String, String>> results =
+                BothServers.run(tmp, EtcdctlWatchDifferentialTest::interactiveSession);
+        assertEquals(results.etcd(), results.vigil());
     }
 
     private static Map<String, String> interactiveSession(String endpoint) throws Exception {

@@ -46,13 +46,9 @@ class LeaseGrpcDifferentialTest {
 
     @Test
     void leaseCallsMatchRealEtcd() throws Exception {
-        ReferenceEtcd.assumeInstalled();
-        List<String> expected;
-        List<String> actual;
-        try (ReferenceEtcd etcd = ReferenceEtcd.start(tmp); VigilProcess vigil = VigilProcess.start(tmp.resolve("vigil"))) {
-            expected = session(etcd.endpoint());
-            actual = session(vigil.endpoint());
-        }
+        BothServers.Results<List<String>> results = BothServers.run(tmp, LeaseGrpcDifferentialTest::session);
+        List<String> expected = results.etcd();
+        List<String> actual = results.vigil();
         // the reference's answers, for the record (and for a reader of the test report)
         expected.forEach(System.out::println);
         List<String> mismatches = new ArrayList<>();

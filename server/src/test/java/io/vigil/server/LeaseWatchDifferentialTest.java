@@ -40,13 +40,9 @@ class LeaseWatchDifferentialTest {
 
     @Test
     void watchersSeeRevokedAndExpiredKeysDeletedWithPrevKv() throws Exception {
-        ReferenceEtcd.assumeInstalled();
-        List<String> expected;
-        List<String> actual;
-        try (ReferenceEtcd etcd = ReferenceEtcd.start(tmp); VigilProcess vigil = VigilProcess.start(tmp.resolve("vigil"))) {
-            expected = session(etcd.endpoint());
-            actual = session(vigil.endpoint());
-        }
+        BothServers.Results<List<String>> results = BothServers.run(tmp, LeaseWatchDifferentialTest::session);
+        List<String> expected = results.etcd();
+        List<String> actual = results.vigil();
         assertTrue(expected.stream().filter(e -> e.startsWith("DELETE")).count() == 3, String.join("\n", expected));
         assertEquals(String.join("\n", expected), String.join("\n", actual));
     }
