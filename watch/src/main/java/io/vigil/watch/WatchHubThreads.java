@@ -30,15 +30,19 @@ public final class WatchHubThreads implements AutoCloseable {
     static final long MAX_QUEUED_EVENT_BYTES = 64L << 20;
     /** A failed catch-up pass is tried again after this long. */
     private static final long CATCH_UP_RETRY_MILLIS = 1000;
-    private static final List<ApplyResult> STOP = new ArrayList<>();
+    /** An applied batch and the serialized size of its events, counted once on the way in. */
+    private record Batch(List<ApplyResult> results, long eventBytes) {
+    }
+
+    private static final Batch STOP = new Batch(List.of(), 0);
 
     private final WatchHub hub;
-    private final BlockingQueue<List<ApplyResult>> batches = new ArrayBlockingQueue<>(MAX_QUEUED_BATCHES);
+    private final BlockingQueue<Batch> batches = new ArrayBlockingQueue<>(MAX_QUEUED_BATCHES);
     private final Thread dispatcher;
     private final ScheduledExecutorService catchUpAndTicks;
     /** Wake-ups not yet served by a catch-up pass; the pass that raises it from zero runs. */
     private final AtomicInteger catchUpWakes = new AtomicInteger();
-    /** Event bytes of the batches queued for the dispatcher; guarded by the queue's monitor. */
+    /** Event bytes of the batches queued for the dispatcher; guarded by queuedBytesMonitor. */
     private long queuedEventBytes;
     private final Object queuedBytesMonitor = new Object();
 
@@ -72,7 +76,7 @@ public final class WatchHubThreads implements AutoCloseable {
                 }
                 queuedEventBytes += bytes;
             }
-            batches.put(results);
+            batches.put(new Batch(results, bytes));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -88,34 +92,33 @@ public final class WatchHubThreads implements AutoCloseable {
         return bytes;
     }
 
-    private void dispatched(List<ApplyResult> results) {
-        long bytes = eventBytes(results);
+    private void dispatched(Batch batch) {
         synchronized (queuedBytesMonitor) {
-            queuedEventBytes -= bytes;
+            queuedEventBytes -= batch.eventBytes();
             queuedBytesMonitor.notifyAll();
         }
     }
 
     private void dispatch() {
-        List<List<ApplyResult>> taken = new ArrayList<>();
+        List<Batch> taken = new ArrayList<>();
         try {
             while (true) {
                 taken.clear();
                 taken.add(batches.take());
                 batches.drainTo(taken);
-                for (List<ApplyResult> results : taken) {
-                    if (results == STOP) {
+                for (Batch batch : taken) {
+                    if (batch == STOP) {
                         return;
                     }
                     try {
-                        hub.publish(results);
+                        hub.publish(batch.results());
                     } catch (Throwable bug) {
                         // watchers of this batch may have missed it: say so loudly, but keep
                         // draining, or the apply thread would block on a full queue forever
                         System.err.println("vigil: watch dispatch failed: " + bug);
                         bug.printStackTrace();
                     } finally {
-                        dispatched(results);
+                        dispatched(batch);
                     }
                 }
             }
