@@ -1,0 +1,288 @@
+package io.vigil.consensus.wal;
+
+import io.vigil.consensus.raft.Entry;
+import io.vigil.consensus.raft.HardState;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The write-ahead log of Raft's entries and hard state: the durability point of a member.
+ *
+ * <p>Layout: a directory of segment files {@code <seq>-<firstIndex>.wal} (16 hex digits each),
+ * written in order; {@code firstIndex} is the index of the first entry the segment may hold. Each
+ * segment starts with the hard state at the time it was cut, so older segments can be deleted
+ * without losing it. Records are {@code [u32 length][u32 crc32c][u8 type][body]} (see
+ * {@link WalRecords}).
+ *
+ * <p>Durability: {@link #save} writes its records with one write and then one
+ * {@code fdatasync}; when it returns they survive a crash of the process or the machine. A crash
+ * in the middle of a save leaves a torn tail in the last segment, which {@link #open} cuts off:
+ * that save was never acknowledged. A bad record anywhere else is corruption and fails the open.
+ *
+ * <p>Raft's log rewrite: an entry saved at an index at or below the last one replaces that entry
+ * and every later one. The old records stay on disk; on replay, later records win.
+ *
+ * <p>Threads: one thread at a time (the member's Raft loop).
+ */
+public final class Wal implements AutoCloseable {
+  /** Segments are cut once they pass this size (etcd's segment size). */
+  public static final long SEGMENT_BYTES_DEFAULT = 64L << 20;
+
+  private final Path dir;
+  private final long segmentBytes;
+  private final List<Segment> segments;
+  private final List<Entry> recoveredEntries;
+  private HardState hardState;
+  private long lastIndex;
+  private FileChannel tail;
+  private long tailBytes;
+
+  private record Segment(long seq, long firstIndex, Path path) {
+  }
+
+  private Wal(Path dir, long segmentBytes) {
+    this.dir = dir;
+    this.segmentBytes = segmentBytes;
+    this.segments = new ArrayList<>();
+    this.recoveredEntries = new ArrayList<>();
+    this.hardState = HardState.EMPTY;
+  }
+
+  /** Opens (creating when missing) the WAL in {@code dir} and replays it. */
+  public static Wal open(Path dir) {
+    return open(dir, SEGMENT_BYTES_DEFAULT);
+  }
+
+  public static Wal open(Path dir, long segmentBytes) {
+    if (segmentBytes < 4096) {
+      throw new IllegalArgumentException("segmentBytes must be at least 4096, got " + segmentBytes);
+    }
+    Wal wal = new Wal(dir, segmentBytes);
+    try {
+      Files.createDirectories(dir);
+      wal.recover();
+    } catch (IOException e) {
+      wal.closeQuietly();
+      throw new UncheckedIOException("cannot open the WAL in " + dir, e);
+    } catch (RuntimeException e) {
+      wal.closeQuietly();
+      throw e;
+    }
+    return wal;
+  }
+
+  /** The hard state last saved (EMPTY when none was). */
+  public HardState hardState() {
+    return hardState;
+  }
+
+  /**
+   * The entries the retained segments hold, in index order, as found at {@link #open}. Entries
+   * older than the first retained segment were released.
+   */
+  public List<Entry> entries() {
+    return List.copyOf(recoveredEntries);
+  }
+
+  /** Index of the last entry saved (0 when none). */
+  public long lastIndex() {
+    return lastIndex;
+  }
+
+  /**
+   * Appends {@code entries} (consecutive, in index order) and then {@code state} (skipped when
+   * null or EMPTY), and syncs. Durable when it returns. Nothing to save: no write, no sync.
+   */
+  public void save(HardState state, List<Entry> entries) {
+    boolean withState = state != null && !state.isEmpty();
+    if (entries.isEmpty() && !withState) {
+      return;
+    }
+    int bytes = 0;
+    for (Entry e : entries) {
+      bytes += WalRecords.entrySize(e);
+    }
+    if (withState) {
+      bytes += WalRecords.STATE_SIZE;
+    }
+    ByteBuffer buf = ByteBuffer.allocate(bytes);
+    for (Entry e : entries) {
+      WalRecords.putEntry(buf, e);
+    }
+    if (withState) {
+      WalRecords.putState(buf, state);
+    }
+    buf.flip();
+    try {
+      writeFully(tail, buf);
+      tail.force(false);
+    } catch (IOException e) {
+      throw new UncheckedIOException("WAL write failed in " + dir, e);
+    }
+    tailBytes += bytes;
+    if (!entries.isEmpty()) {
+      lastIndex = entries.get(entries.size() - 1).index();
+    }
+    if (withState) {
+      hardState = state;
+    }
+    if (tailBytes >= segmentBytes) {
+      cut();
+    }
+  }
+
+  /**
+   * Deletes the segments holding only entries below {@code index} (the state machine has made
+   * them durable by itself). The segment that holds {@code index - 1}'s successor is kept, and so
+   * is the last segment.
+   */
+  public void releaseBefore(long index) {
+    int deletable = 0;
+    while (deletable + 1 < segments.size() && segments.get(deletable + 1).firstIndex() <= index) {
+      deletable++;
+    }
+    try {
+      for (int i = 0; i < deletable; i++) {
+        Files.deleteIfExists(segments.get(0).path());
+        segments.remove(0);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot delete a released WAL segment in " + dir, e);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      if (tail != null) {
+        tail.close();
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot close the WAL in " + dir, e);
+    }
+  }
+
+  // ---- recovery and segments ----
+
+  private void recover() throws IOException {
+    List<Segment> found = new ArrayList<>();
+    try (var files = Files.list(dir)) {
+      for (Path p : (Iterable<Path>) files::iterator) {
+        Segment s = parseName(p);
+        if (s != null) {
+          found.add(s);
+        }
+      }
+    }
+    found.sort((a, b) -> Long.compare(a.seq(), b.seq()));
+    for (int i = 0; i < found.size(); i++) {
+      if (i > 0 && found.get(i).seq() != found.get(i - 1).seq() + 1) {
+        throw new WalCorruptException("WAL segments are missing between " + found.get(i - 1).path().getFileName()
+            + " and " + found.get(i).path().getFileName());
+      }
+      boolean last = i == found.size() - 1;
+      long validBytes = replay(found.get(i), last);
+      segments.add(found.get(i));
+      if (last) {
+        tail = FileChannel.open(found.get(i).path(), StandardOpenOption.WRITE);
+        tail.truncate(validBytes);
+        tail.position(validBytes);
+        tail.force(true);
+        tailBytes = validBytes;
+      }
+    }
+    if (segments.isEmpty()) {
+      createSegment(0, 1);
+    }
+  }
+
+  /** Replays one segment into the recovered state; returns the length of its valid prefix. */
+  private long replay(Segment s, boolean last) throws IOException {
+    ByteBuffer buf = ByteBuffer.wrap(Files.readAllBytes(s.path()));
+    WalRecords.Reader reader = new WalRecords.Reader(buf, s.path().getFileName().toString(), last);
+    WalRecords.Record r;
+    while ((r = reader.next()) != null) {
+      if (r.state() != null) {
+        hardState = r.state();
+      } else {
+        accept(r.entry());
+      }
+    }
+    return reader.validBytes();
+  }
+
+  private void accept(Entry e) {
+    if (!recoveredEntries.isEmpty()) {
+      long first = recoveredEntries.get(0).index();
+      if (e.index() <= lastIndex) {
+        // a new leader rewrote the log from e.index() on
+        int keep = (int) Math.max(0, e.index() - first);
+        recoveredEntries.subList(keep, recoveredEntries.size()).clear();
+      } else if (e.index() != lastIndex + 1) {
+        throw new WalCorruptException("WAL entry " + e.index() + " follows entry " + lastIndex);
+      }
+    }
+    recoveredEntries.add(e);
+    lastIndex = e.index();
+  }
+
+  /** Starts the next segment, which begins with the current hard state. */
+  private void cut() {
+    Segment prev = segments.get(segments.size() - 1);
+    try {
+      tail.close();
+      createSegment(prev.seq() + 1, lastIndex + 1);
+      if (!hardState.isEmpty()) {
+        ByteBuffer buf = ByteBuffer.allocate(WalRecords.STATE_SIZE);
+        WalRecords.putState(buf, hardState);
+        buf.flip();
+        writeFully(tail, buf);
+        tail.force(false);
+        tailBytes = WalRecords.STATE_SIZE;
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot cut a WAL segment in " + dir, e);
+    }
+  }
+
+  private void createSegment(long seq, long firstIndex) throws IOException {
+    Path p = dir.resolve(String.format("%016x-%016x.wal", seq, firstIndex));
+    tail = FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    tailBytes = 0;
+    segments.add(new Segment(seq, firstIndex, p));
+    // the new file's directory entry must be durable before anything in it is acknowledged
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    }
+  }
+
+  private static Segment parseName(Path p) {
+    String name = p.getFileName().toString();
+    if (!name.matches("[0-9a-f]{16}-[0-9a-f]{16}\\.wal")) {
+      return null;
+    }
+    return new Segment(Long.parseUnsignedLong(name.substring(0, 16), 16),
+        Long.parseUnsignedLong(name.substring(17, 33), 16), p);
+  }
+
+  private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
+    while (buf.hasRemaining()) {
+      ch.write(buf);
+    }
+  }
+
+  private void closeQuietly() {
+    try {
+      close();
+    } catch (RuntimeException ignored) {
+      // already failing
+    }
+  }
+}
