@@ -105,6 +105,7 @@ public final class Wal implements AutoCloseable {
     if (entries.isEmpty() && !withState) {
       return;
     }
+    checkConsecutive(entries);
     int bytes = 0;
     for (Entry e : entries) {
       bytes += WalRecords.entrySize(e);
@@ -135,6 +136,21 @@ public final class Wal implements AutoCloseable {
     }
     if (tailBytes >= segmentBytes) {
       cut();
+    }
+  }
+
+  /**
+   * A gap would make the log unreadable on the next open: refuse it here. The first entry may
+   * rewrite (index at or below the last) or follow the last; a fresh log may start anywhere.
+   */
+  private void checkConsecutive(List<Entry> entries) {
+    for (int i = 0; i < entries.size(); i++) {
+      long index = entries.get(i).index();
+      long expected = i == 0 ? lastIndex + 1 : entries.get(i - 1).index() + 1;
+      boolean ok = i == 0 ? lastIndex == 0 || index <= expected : index == expected;
+      if (!ok) {
+        throw new IllegalArgumentException("WAL entry " + index + " would follow entry " + (expected - 1));
+      }
     }
   }
 

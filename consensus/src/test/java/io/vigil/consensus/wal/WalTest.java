@@ -50,6 +50,18 @@ class WalTest {
   }
 
   @Test
+  void aGapIsRefusedAndTheLogStaysReadable() {
+    try (Wal wal = Wal.open(dir)) {
+      wal.save(null, List.of(entry(1, 5), entry(1, 6)));
+      assertThrows(IllegalArgumentException.class, () -> wal.save(null, List.of(entry(1, 8))));
+      assertThrows(IllegalArgumentException.class, () -> wal.save(null, List.of(entry(1, 7), entry(1, 9))));
+    }
+    try (Wal wal = Wal.open(dir)) {
+      assertEntries(List.of(entry(1, 5), entry(1, 6)), wal.entries());
+    }
+  }
+
+  @Test
   void aRewrittenSuffixReplacesTheOldOne() {
     try (Wal wal = Wal.open(dir)) {
       wal.save(new HardState(1, 1, 1), List.of(entry(1, 1), entry(1, 2), entry(1, 3), entry(1, 4)));
