@@ -29,6 +29,9 @@ import java.util.List;
  * <p>Raft's log rewrite: an entry saved at an index at or below the last one replaces that entry
  * and every later one. The old records stay on disk; on replay, later records win.
  *
+ * <p>Failure: when a write or sync fails, the WAL takes no more saves (etcd stops the member
+ * then too); reopening it cuts off whatever torn record the failure left.
+ *
  * <p>Threads: one thread at a time (the member's Raft loop).
  */
 public final class Wal implements AutoCloseable {
@@ -43,6 +46,8 @@ public final class Wal implements AutoCloseable {
   private long lastIndex;
   private FileChannel tail;
   private long tailBytes;
+  /** A write or sync failed: what reached the disk is unknown, so nothing more is appended. */
+  private IOException failure;
 
   private record Segment(long seq, long firstIndex, Path path) {
   }
@@ -105,6 +110,9 @@ public final class Wal implements AutoCloseable {
     if (entries.isEmpty() && !withState) {
       return;
     }
+    if (failure != null) {
+      throw new IllegalStateException("the WAL in " + dir + " failed earlier and takes no more writes", failure);
+    }
     checkConsecutive(entries);
     int bytes = 0;
     for (Entry e : entries) {
@@ -125,6 +133,8 @@ public final class Wal implements AutoCloseable {
       writeFully(tail, buf);
       tail.force(false);
     } catch (IOException e) {
+      // a torn record may now sit at the tail; appending after it would make it corruption
+      failure = e;
       throw new UncheckedIOException("WAL write failed in " + dir, e);
     }
     tailBytes += bytes;
@@ -155,9 +165,9 @@ public final class Wal implements AutoCloseable {
   }
 
   /**
-   * Deletes the segments holding only entries below {@code index} (the state machine has made
-   * them durable by itself). The segment that holds {@code index - 1}'s successor is kept, and so
-   * is the last segment.
+   * Deletes the oldest segments as long as the next one starts at or below {@code index}: they
+   * hold only entries below it, which the state machine has made durable by itself. The segment
+   * that may hold {@code index}, and the last segment, are always kept.
    */
   public void releaseBefore(long index) {
     int deletable = 0;

@@ -62,6 +62,18 @@ class WalTest {
   }
 
   @Test
+  void afterAFailedWriteNothingMoreIsAppended() {
+    Wal wal = Wal.open(dir);
+    wal.save(null, List.of(entry(1, 1)));
+    wal.close(); // the channel is gone: the next write fails like a dying disk would
+    assertThrows(java.io.UncheckedIOException.class, () -> wal.save(null, List.of(entry(1, 2))));
+    assertThrows(IllegalStateException.class, () -> wal.save(null, List.of(entry(1, 2))));
+    try (Wal reopened = Wal.open(dir)) {
+      assertEntries(List.of(entry(1, 1)), reopened.entries());
+    }
+  }
+
+  @Test
   void aRewrittenSuffixReplacesTheOldOne() {
     try (Wal wal = Wal.open(dir)) {
       wal.save(new HardState(1, 1, 1), List.of(entry(1, 1), entry(1, 2), entry(1, 3), entry(1, 4)));
