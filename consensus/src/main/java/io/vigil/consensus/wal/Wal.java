@@ -259,23 +259,17 @@ public final class Wal implements AutoCloseable {
     lastIndex = e.index();
   }
 
-  /** Starts the next segment, which begins with the current hard state. */
+  /** Starts the next segment, which begins with the current hard state (when there is one). */
   private void cut() {
     Segment prev = segments.get(segments.size() - 1);
     try {
       tail.close();
       createSegment(prev.seq() + 1, lastIndex + 1);
-      if (!hardState.isEmpty()) {
-        ByteBuffer buf = ByteBuffer.allocate(WalRecords.STATE_SIZE);
-        WalRecords.putState(buf, hardState);
-        buf.flip();
-        writeFully(tail, buf);
-        tail.force(false);
-        tailBytes = WalRecords.STATE_SIZE;
-      }
     } catch (IOException e) {
+      failure = e;
       throw new UncheckedIOException("cannot cut a WAL segment in " + dir, e);
     }
+    save(hardState, List.of());
   }
 
   private void createSegment(long seq, long firstIndex) throws IOException {

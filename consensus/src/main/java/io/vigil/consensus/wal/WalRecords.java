@@ -20,7 +20,8 @@ final class WalRecords {
   static final byte STATE = 2;
   static final int HEADER_SIZE = 8;
   static final int ENTRY_FIXED = 1 + 8 + 8 + 1;
-  static final int STATE_SIZE = HEADER_SIZE + 1 + 24;
+  static final int STATE_BODY = 1 + 8 + 8 + 8;
+  static final int STATE_SIZE = HEADER_SIZE + STATE_BODY;
 
   private WalRecords() {
   }
@@ -42,7 +43,7 @@ final class WalRecords {
 
   static void putState(ByteBuffer buf, HardState s) {
     int start = buf.position();
-    buf.putInt(1 + 24).putInt(0);
+    buf.putInt(STATE_BODY).putInt(0);
     buf.put(STATE).putLong(s.term()).putLong(s.vote()).putLong(s.commit());
     sealCrc(buf, start);
   }
@@ -110,7 +111,7 @@ final class WalRecords {
     private Record decode(int body, int length, int at) {
       byte type = buf.get(body);
       ByteBuffer b = buf.duplicate().position(body + 1).limit(body + length);
-      if (type == STATE && length == 1 + 24) {
+      if (type == STATE && length == STATE_BODY) {
         return new Record(null, new HardState(b.getLong(), b.getLong(), b.getLong()));
       }
       if (type == ENTRY && length >= ENTRY_FIXED) {
