@@ -57,15 +57,7 @@ public final class WatchOut {
 
     /** Field {@code number} of WatchResponse holding a message, encoded: tag, length, bytes. */
     static byte[] messageField(int number, com.google.protobuf.MessageLite m) {
-        byte[] out = new byte[CodedOutputStream.computeMessageSize(number, m)];
-        CodedOutputStream cos = CodedOutputStream.newInstance(out);
-        try {
-            cos.writeMessage(number, m);
-            cos.checkNoSpaceLeft();
-        } catch (IOException e) {
-            throw new IllegalStateException("encoding into an array of the computed size", e);
-        }
-        return out;
+        return encode(CodedOutputStream.computeMessageSize(number, m), cos -> cos.writeMessage(number, m));
     }
 
     /** Field {@code number} holding an int64 (proto3: nothing when zero). */
@@ -73,10 +65,18 @@ public final class WatchOut {
         if (value == 0) {
             return new byte[0];
         }
-        byte[] out = new byte[CodedOutputStream.computeInt64Size(number, value)];
+        return encode(CodedOutputStream.computeInt64Size(number, value), cos -> cos.writeInt64(number, value));
+    }
+
+    private interface FieldWriter {
+        void write(CodedOutputStream cos) throws IOException;
+    }
+
+    private static byte[] encode(int size, FieldWriter field) {
+        byte[] out = new byte[size];
         CodedOutputStream cos = CodedOutputStream.newInstance(out);
         try {
-            cos.writeInt64(number, value);
+            field.write(cos);
             cos.checkNoSpaceLeft();
         } catch (IOException e) {
             throw new IllegalStateException("encoding into an array of the computed size", e);
