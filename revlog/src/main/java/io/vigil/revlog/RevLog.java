@@ -30,10 +30,17 @@ import org.lmdbjava.Txn;
  * exactly one new revision; entries that change nothing (a read-only txn, a delete of nothing, a
  * refused request) create none.
  *
- * <p>Threads: {@link #apply} is called by one thread at a time (the apply thread), in log order.
- * {@link #range} may be called from any thread, never blocks the writer, and sees exactly the state
- * at one committed revision. The writer publishes {@code currentRevision} only after the LMDB commit
- * of the batch that made it, so a reader never observes an uncommitted revision.
+ * <p>Threads: {@link #apply}, {@link #applyDeferred} and {@link #commit} are called by one thread
+ * (the apply thread), in log order. {@link #range} may be called from any thread, never blocks the
+ * writer, and sees exactly the state at one published revision.
+ *
+ * <p>Durability, two ways: {@link #apply} commits (and syncs) its batch before it publishes the new
+ * revision, so a reader never observes a revision a crash could take back. {@link #applyDeferred}
+ * is for a caller whose write-ahead log already made the entries durable: it applies them into a
+ * write transaction that stays open across batches and publishes at once; {@link #commit} later
+ * writes all of them to LMDB with one sync (etcd's backend batches its bbolt commits the same way).
+ * Until then readers find those revisions' records in {@link PendingRecords}, and after a crash the
+ * caller replays its log from {@link #committedIndex}.
  *
  * <p>Idempotence: the applied index is stored in the same LMDB transaction as the changes, and
  * entries at or below it are skipped, so replaying a log after a crash applies each entry once.
@@ -58,6 +65,21 @@ public final class RevLog implements AutoCloseable {
      */
     private volatile long indexEpoch;
     private long appliedIndex;
+    /** The applied index LMDB holds: entries above it were applied deferred and are not committed. */
+    private volatile long committedIndex;
+    /** Records of the revisions applied in {@link #deferredTxn}, for readers. */
+    private final PendingRecords pending;
+    /** The write transaction that deferred applies go into until {@link #commit}; null when none is open. */
+    private Txn<byte[]> deferredTxn;
+    /** The entries applied in deferredTxn, in order: applied again if the store fills before its commit. */
+    private final List<LogEntry> uncommitted = new ArrayList<>();
+
+    /** Where a batch starts from, or what it reached: the counters stored in {@code meta}. */
+    private record Counters(long appliedIndex, long revision, long compactRevision) {
+    }
+
+    private record Applied(List<ApplyResult> results, Counters reached) {
+    }
 
     private RevLog(LmdbStore store, MonotonicClock clock) {
         this.store = store;
@@ -78,6 +100,8 @@ public final class RevLog implements AutoCloseable {
             index = loadState(txn);
             txn.commit();
         }
+        committedIndex = appliedIndex;
+        pending = new PendingRecords(currentRevision + 1);
         // etcd's promote on start: whatever was left of a lease before the restart, it now has
         // its whole TTL again, so no lease expires because the member was down
         lessor.promote();
@@ -113,6 +137,14 @@ public final class RevLog implements AutoCloseable {
         return appliedIndex;
     }
 
+    /**
+     * Index of the last entry LMDB holds durably: after a crash the store comes back with exactly
+     * the entries up to here, so a write-ahead log must keep (and replay) every later one.
+     */
+    public long committedIndex() {
+        return committedIndex;
+    }
+
     // ---- reads ----
 
     /** A Range at request.revision (or the current revision when it is <= 0). Any thread. */
@@ -134,7 +166,7 @@ public final class RevLog implements AutoCloseable {
                 continue;
             }
             try (Txn<byte[]> txn = store.env.txnRead()) {
-                RangeResponse resp = RangeQuery.run(index, (m, s) -> store.getRecord(txn, m, s), request, at, head);
+                RangeResponse resp = RangeQuery.run(index, (m, s) -> recordOrMissing(txn, m, s), request, at, head);
                 if (indexEpoch == epoch) {
                     return resp;
                 }
@@ -160,8 +192,8 @@ public final class RevLog implements AutoCloseable {
                 continue;
             }
             try (Txn<byte[]> txn = store.env.txnRead()) {
-                TxnResponse resp =
-                        RevisionWriter.forRead(store, txn, index, lessor, head, floor).txn(request);
+                TxnResponse resp = RevisionWriter.forRead((m, s) -> recordOrMissing(txn, m, s), index, lessor,
+                        head, floor).txn(request);
                 if (indexEpoch == epoch) {
                     return resp;
                 }
@@ -172,9 +204,9 @@ public final class RevLog implements AutoCloseable {
     }
 
     /**
-     * The events of fromRevision and later, in order, read from one consistent snapshot of the
-     * log: whole revisions only, ending with the revision in which the maxEvents-th event or the
-     * maxBytes-th byte of records falls (a revision larger than that still comes whole). With {@code withPrevKv}, each event
+     * The events of fromRevision and later, in order, up to the published head: whole revisions
+     * only, ending with the revision in which the maxEvents-th event or the maxBytes-th byte of
+     * records falls (a revision larger than that still comes whole). With {@code withPrevKv}, each event
      * that is not a create carries the key as it was before its revision, when the log still holds
      * it (as etcd, which reads it at mod_revision - 1 and leaves it out once compacted). Any thread.
      *
@@ -183,31 +215,78 @@ public final class RevLog implements AutoCloseable {
      * (see KeyHistory#compact), so that read misses nothing.
      */
     public History readHistory(long fromRevision, int maxEvents, long maxBytes, boolean withPrevKv) {
-        try (Txn<byte[]> txn = store.env.txnRead()) {
-            // the counters come from the same snapshot as the records, so they agree with them
-            long compacted = store.getMeta(txn, LmdbStore.META_COMPACT_REVISION, -1);
-            long head = store.getMeta(txn, LmdbStore.META_CURRENT_REVISION, 1);
-            if (fromRevision < compacted) {
-                return new History(true, compacted, fromRevision - 1, List.of());
-            }
-            List<Event> events = new ArrayList<>();
-            long through = head;
-            long lastMain = -1;
-            long bytes = 0;
-            byte[] start = Records.revisionKey(Math.max(fromRevision, 1), 0);
-            try (CursorIterable<byte[]> records = store.kv.iterate(txn, KeyRange.atLeast(start))) {
-                for (CursorIterable.KeyVal<byte[]> r : records) {
-                    long main = Records.mainRevision(r.key());
-                    if ((events.size() >= maxEvents || bytes >= maxBytes) && main != lastMain) {
-                        through = lastMain;
-                        break;
-                    }
-                    lastMain = main;
-                    bytes += r.val().length;
-                    events.add(historyEvent(txn, main, r.val(), withPrevKv));
+        while (true) {
+            try (Txn<byte[]> txn = store.env.txnRead()) {
+                // The published counters are read after the snapshot opened. A compaction is
+                // published before (deferred) or right after (apply) the commit that removes its
+                // records, so the larger of the two covers every removal this snapshot holds. The
+                // history ends at the published head even when the snapshot holds more (apply
+                // commits before it publishes).
+                long committed = store.getMeta(txn, LmdbStore.META_CURRENT_REVISION, 1);
+                long compacted = Math.max(store.getMeta(txn, LmdbStore.META_COMPACT_REVISION, -1), compactRevision);
+                long head = currentRevision;
+                if (fromRevision < compacted) {
+                    return new History(true, compacted, fromRevision - 1, List.of());
                 }
+                HistoryCut cut = new HistoryCut(maxEvents, maxBytes, head);
+                byte[] start = Records.revisionKey(Math.max(fromRevision, 1), 0);
+                try (CursorIterable<byte[]> records = store.kv.iterate(txn, KeyRange.atLeast(start))) {
+                    for (CursorIterable.KeyVal<byte[]> r : records) {
+                        if (!cut.add(Records.mainRevision(r.key()), r.val())) {
+                            break;
+                        }
+                    }
+                }
+                // revisions applied but not committed yet; when the commit that holds them landed
+                // (and they were dropped) meanwhile, a newer snapshot has them: read again
+                if (committed < head && !pending.collect(Math.max(fromRevision, committed + 1), head, cut::add)) {
+                    continue;
+                }
+                List<Event> events = new ArrayList<>(cut.records.size());
+                for (Map.Entry<Long, byte[]> r : cut.records) {
+                    events.add(historyEvent(txn, r.getKey(), r.getValue(), withPrevKv));
+                }
+                return new History(false, compacted, cut.through, events);
             }
-            return new History(false, compacted, through, events);
+        }
+    }
+
+    /**
+     * Whole revisions, in order, up to head, until the revision in which the event or byte budget
+     * runs out.
+     */
+    private static final class HistoryCut {
+        private final int maxEvents;
+        private final long maxBytes;
+        final List<Map.Entry<Long, byte[]>> records = new ArrayList<>();
+        private long bytes;
+        private long lastMain = -1;
+        /** The last revision the records are complete through. */
+        long through;
+
+        HistoryCut(int maxEvents, long maxBytes, long head) {
+            this.maxEvents = maxEvents;
+            this.maxBytes = maxBytes;
+            this.through = head;
+        }
+
+        /** Takes the record at revision main; false once the cut is made (or head passed). */
+        boolean add(long main, byte[] record) {
+            if (main > through) {
+                return false;
+            }
+            if (full() && main != lastMain) {
+                through = lastMain;
+                return false;
+            }
+            lastMain = main;
+            bytes += record.length;
+            records.add(Map.entry(main, record));
+            return true;
+        }
+
+        boolean full() {
+            return records.size() >= maxEvents || bytes >= maxBytes;
         }
     }
 
@@ -242,8 +321,36 @@ public final class RevLog implements AutoCloseable {
         if (i == KeyHistory.NOT_FOUND || s.tombstones()[i]) {
             return null;
         }
-        byte[] record = store.kv.get(txn, Records.revisionKey(s.mains()[i], s.subs()[i]));
+        byte[] record = record(txn, s.mains()[i], s.subs()[i]);
         return record == null ? null : Records.keyValue(record);
+    }
+
+    /**
+     * A reader's record at (main, sub), or null when a compaction removed it. A record never
+     * changes once written, so any place holding it gives the same bytes: the pending records
+     * (applied, not committed), the reader's snapshot, or, when the commit that made it durable
+     * dropped it from the pending records after the reader's snapshot was taken, a newer snapshot.
+     */
+    private byte[] record(Txn<byte[]> txn, long main, int sub) {
+        byte[] r = main >= pending.floor() ? pending.get(main, sub) : null;
+        if (r == null) {
+            byte[] key = Records.revisionKey(main, sub);
+            r = store.kv.get(txn, key);
+            if (r == null) {
+                try (Txn<byte[]> newer = store.env.txnRead()) {
+                    r = store.kv.get(newer, key);
+                }
+            }
+        }
+        return r;
+    }
+
+    private byte[] recordOrMissing(Txn<byte[]> txn, long main, int sub) {
+        byte[] r = record(txn, main, sub);
+        if (r == null) {
+            throw new LmdbStore.MissingRecordException(main, sub);
+        }
+        return r;
     }
 
     /**
@@ -268,39 +375,156 @@ public final class RevLog implements AutoCloseable {
     // ---- writes ----
 
     /**
-     * Applies committed entries in order, in one durable LMDB transaction. Entries at or below the
-     * applied index are skipped (their results are not returned). Apply thread only.
+     * Applies committed entries in order, in one durable LMDB transaction, and publishes them once
+     * it committed. Entries at or below the applied index are skipped (their results are not
+     * returned). Apply thread only, and not while deferred applies wait for {@link #commit}.
      */
     public List<ApplyResult> apply(List<LogEntry> entries) {
-        List<ApplyResult> results = new ArrayList<>(entries.size());
-        long revision = currentRevision;
-        long compacted = compactRevision;
-        long lastIndex = appliedIndex;
+        if (deferredTxn != null) {
+            throw new IllegalStateException("deferred applies wait for commit()");
+        }
+        Applied applied;
         try (Txn<byte[]> txn = store.env.txnWrite()) {
-            for (LogEntry e : entries) {
-                if (e.index() <= lastIndex) {
-                    continue;
-                }
-                lastIndex = e.index();
-                ApplyResult r = applyOne(txn, e, revision, compacted);
-                results.add(r);
-                revision = r.revision();
-                if (e.request().hasCompaction() && r.error() == null) {
-                    compacted = e.request().getCompaction().getRevision();
-                }
-            }
-            store.putMeta(txn, LmdbStore.META_APPLIED_INDEX, lastIndex);
-            store.putMeta(txn, LmdbStore.META_CURRENT_REVISION, revision);
-            store.putMeta(txn, LmdbStore.META_COMPACT_REVISION, compacted);
+            applied = applyInTxn(txn, index, counters(), entries, false);
             txn.commit();
         } catch (Env.MapFullException full) {
             return refuseBatch(entries, full);
         }
-        appliedIndex = lastIndex;
-        compactRevision = compacted;
-        compactingRevision = compacted;
-        currentRevision = revision;
-        return results;
+        committedIndex = applied.reached().appliedIndex();
+        // readers holding an older snapshot must see that its records are not pending either
+        pending.trimThrough(applied.reached().revision());
+        publish(applied.reached());
+        return applied.results();
+    }
+
+    /**
+     * Applies entries like {@link #apply} and publishes them, but into the write transaction that
+     * stays open until {@link #commit}: the caller has already made them durable in its own log
+     * and replays them after a crash. When the store is full, the entries applied since the last
+     * commit are applied again from what is committed and committed at once, and this batch then
+     * gets a transaction of its own, which refuses it with "database space exceeded" if it does
+     * not fit either. Apply thread only.
+     *
+     * @throws IllegalStateException when even the entries already applied no longer fit (the
+     *                               member must stop; its log still holds them)
+     */
+    public List<ApplyResult> applyDeferred(List<LogEntry> entries) {
+        if (deferredTxn == null) {
+            deferredTxn = store.env.txnWrite();
+        }
+        Applied applied;
+        try {
+            applied = applyInTxn(deferredTxn, index, counters(), entries, true);
+        } catch (Env.MapFullException full) {
+            commitAfterFull(full);
+            return apply(entries);
+        }
+        uncommitted.addAll(entries);
+        publish(applied.reached());
+        return applied.results();
+    }
+
+    /**
+     * Commits (and syncs) everything applied deferred since the last commit; afterwards
+     * {@link #committedIndex} is the applied index. Apply thread only.
+     *
+     * @throws IllegalStateException when the commit fails: LMDB then holds none of those entries
+     *                               while readers were already served them, so the member must stop
+     */
+    public void commit() {
+        if (deferredTxn == null) {
+            return;
+        }
+        try (Txn<byte[]> txn = deferredTxn) {
+            deferredTxn = null;
+            txn.commit();
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("cannot commit applied entries up to " + appliedIndex, e);
+        }
+        committedIndex = appliedIndex;
+        pending.trimThrough(currentRevision);
+        uncommitted.clear();
+    }
+
+    /**
+     * LMDB takes nothing more in a write transaction that hit the map size, so the open one goes,
+     * and with it entries that were already acknowledged. They fitted before, so they are applied
+     * again, to an index and lessor rebuilt from what is committed, and committed now. Readers keep
+     * the old index until the rebuilt one replaces it; the lessor's reads may miss those entries'
+     * leases meanwhile.
+     */
+    private void commitAfterFull(Env.MapFullException full) {
+        deferredTxn.close();
+        deferredTxn = null;
+        try (Txn<byte[]> txn = store.env.txnWrite()) {
+            KeyIndex rebuilt = loadState(txn);
+            Counters committed = new Counters(store.getMeta(txn, LmdbStore.META_APPLIED_INDEX, 0),
+                    store.getMeta(txn, LmdbStore.META_CURRENT_REVISION, 1),
+                    store.getMeta(txn, LmdbStore.META_COMPACT_REVISION, -1));
+            Counters reached = applyInTxn(txn, rebuilt, committed, uncommitted, true).reached();
+            txn.commit();
+            if (!reached.equals(counters())) {
+                throw new IllegalStateException("applying entries again reached " + reached + ", not " + counters());
+            }
+            index = rebuilt;
+            indexEpoch++;
+        } catch (Env.MapFullException again) {
+            again.addSuppressed(full);
+            throw new IllegalStateException("the store is too full for even the acknowledged entries up to "
+                    + appliedIndex + "; they are in the caller's log, for a restart with a larger quota", again);
+        }
+        committedIndex = appliedIndex;
+        pending.trimThrough(currentRevision);
+        pending.discardAbove(currentRevision);
+        uncommitted.clear();
+    }
+
+    /** Aborts the deferred transaction, if any: the member stops, and its log replays the entries. Apply thread. */
+    public void abandonUncommitted() {
+        if (deferredTxn != null) {
+            deferredTxn.close();
+            deferredTxn = null;
+        }
+    }
+
+    private Counters counters() {
+        return new Counters(appliedIndex, currentRevision, compactRevision);
+    }
+
+    /** Makes a batch visible to readers: the head last, since readers start from it. */
+    private void publish(Counters reached) {
+        appliedIndex = reached.appliedIndex();
+        compactRevision = reached.compactRevision();
+        compactingRevision = reached.compactRevision();
+        currentRevision = reached.revision();
+    }
+
+    /**
+     * Applies entries after {@code from} in txn and stores the counters they reach; with
+     * {@code deferred}, each new revision's records also go to the pending records.
+     */
+    private Applied applyInTxn(Txn<byte[]> txn, KeyIndex index, Counters from, List<LogEntry> entries,
+                               boolean deferred) {
+        List<ApplyResult> results = new ArrayList<>(entries.size());
+        long revision = from.revision();
+        long compacted = from.compactRevision();
+        long lastIndex = from.appliedIndex();
+        for (LogEntry e : entries) {
+            if (e.index() <= lastIndex) {
+                continue;
+            }
+            lastIndex = e.index();
+            ApplyResult r = applyOne(txn, index, e, revision, compacted, deferred);
+            results.add(r);
+            revision = r.revision();
+            if (e.request().hasCompaction() && r.error() == null) {
+                compacted = e.request().getCompaction().getRevision();
+            }
+        }
+        store.putMeta(txn, LmdbStore.META_APPLIED_INDEX, lastIndex);
+        store.putMeta(txn, LmdbStore.META_CURRENT_REVISION, revision);
+        store.putMeta(txn, LmdbStore.META_COMPACT_REVISION, compacted);
+        return new Applied(results, new Counters(lastIndex, revision, compacted));
     }
 
     /**
@@ -323,10 +547,11 @@ public final class RevLog implements AutoCloseable {
         return refused;
     }
 
-    private ApplyResult applyOne(Txn<byte[]> txn, LogEntry e, long revision, long compacted) {
+    private ApplyResult applyOne(Txn<byte[]> txn, KeyIndex index, LogEntry e, long revision, long compacted,
+                                 boolean deferred) {
         InternalRequest req = e.request();
         if (req.hasCompaction()) {
-            return compact(txn, e.index(), req.getCompaction().getRevision(), revision, compacted);
+            return compact(txn, index, e.index(), req.getCompaction().getRevision(), revision, compacted);
         }
         RevisionWriter w = RevisionWriter.forWrite(store, txn, index, lessor, revision, compacted);
         try {
@@ -338,6 +563,9 @@ public final class RevLog implements AutoCloseable {
                 case LEASE_REVOKE -> w.leaseRevoke(req.getLeaseRevoke());
                 default -> throw new IllegalArgumentException("log entry " + e.index() + " holds no request");
             };
+            if (deferred && !w.records().isEmpty()) {
+                pending.add(w.endRevision(), w.records());
+            }
             return ApplyResult.ok(e.index(), w.endRevision(), response, w.events());
         } catch (RevLogException refused) {
             // preconditions are checked before the first change, so nothing was written
@@ -345,7 +573,8 @@ public final class RevLog implements AutoCloseable {
         }
     }
 
-    private ApplyResult compact(Txn<byte[]> txn, long entryIndex, long target, long revision, long compacted) {
+    private ApplyResult compact(Txn<byte[]> txn, KeyIndex index, long entryIndex, long target, long revision,
+                                long compacted) {
         if (target > revision) {
             return ApplyResult.failed(entryIndex, revision, new RevLogException(RevLogException.Code.FUTURE_REVISION));
         }
@@ -392,8 +621,10 @@ public final class RevLog implements AutoCloseable {
         return idx;
     }
 
+    /** Closes the store; deferred applies not committed by then are dropped (see {@link #commit}). */
     @Override
     public void close() {
+        abandonUncommitted();
         store.close();
     }
 }

@@ -35,6 +35,7 @@ import org.lmdbjava.Txn;
 final class RevisionWriter {
     private final LmdbStore store;
     private final Txn<byte[]> txn;
+    private final RangeQuery.RecordReader records;
     private final KeyIndex index;
     private final Lessor lessor;
     private final long beginRevision;
@@ -46,11 +47,14 @@ final class RevisionWriter {
      */
     private final long visibleRevision;
     private final List<Event> events = new ArrayList<>();
+    /** The records written, by sub revision: what readers see of this revision before its commit. */
+    private final List<byte[]> written = new ArrayList<>();
 
-    private RevisionWriter(LmdbStore store, Txn<byte[]> txn, KeyIndex index, Lessor lessor, long beginRevision,
-                           long compactRevision, long visibleRevision) {
+    private RevisionWriter(LmdbStore store, Txn<byte[]> txn, RangeQuery.RecordReader records, KeyIndex index,
+                           Lessor lessor, long beginRevision, long compactRevision, long visibleRevision) {
         this.store = store;
         this.txn = txn;
+        this.records = records;
         this.index = index;
         this.lessor = lessor;
         this.beginRevision = beginRevision;
@@ -61,16 +65,17 @@ final class RevisionWriter {
     /** For the apply thread, in the batch's write transaction. */
     static RevisionWriter forWrite(LmdbStore store, Txn<byte[]> txn, KeyIndex index, Lessor lessor,
                                    long beginRevision, long compactRevision) {
-        return new RevisionWriter(store, txn, index, lessor, beginRevision, compactRevision, beginRevision + 1);
+        return new RevisionWriter(store, txn, (m, s) -> store.getRecord(txn, m, s), index, lessor,
+                beginRevision, compactRevision, beginRevision + 1);
     }
 
     /**
      * For a txn that writes nothing, evaluated in a read transaction at the published head on any
      * thread. Calling a write method on it is a bug.
      */
-    static RevisionWriter forRead(LmdbStore store, Txn<byte[]> txn, KeyIndex index, Lessor lessor, long head,
+    static RevisionWriter forRead(RangeQuery.RecordReader records, KeyIndex index, Lessor lessor, long head,
                                   long compactRevision) {
-        return new RevisionWriter(store, txn, index, lessor, head, compactRevision, head);
+        return new RevisionWriter(null, null, records, index, lessor, head, compactRevision, head);
     }
 
     /**
@@ -80,6 +85,11 @@ final class RevisionWriter {
      */
     List<Event> events() {
         return events;
+    }
+
+    /** The records written, in sub-revision order, all at revision {@link #endRevision()}. */
+    List<byte[]> records() {
+        return written;
     }
 
     /** The revision the store is at once this request is applied. */
@@ -376,12 +386,14 @@ final class RevisionWriter {
         }
         long main = beginRevision + 1;
         int sub = events.size();
-        store.kv.put(txn, Records.revisionKey(main, sub), Records.encode(kind, kv));
+        byte[] record = Records.encode(kind, kv);
+        store.kv.put(txn, Records.revisionKey(main, sub), record);
+        written.add(record);
         index.getOrCreate(key).append(main, sub, kind == Records.TOMBSTONE);
     }
 
     private byte[] read(long main, int sub) {
-        return store.getRecord(txn, main, sub);
+        return records.read(main, sub);
     }
 
     private static ResponseHeader header(long revision) {

@@ -19,14 +19,17 @@ import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Readers racing the writer and its compactions: every revision writes all KEYS keys with the
  * revision's number as value, so any read that sees one committed revision sees the same value in
  * every key. A read of the head must always succeed; a read at an explicit revision may only fail
- * with "compacted".
+ * with "compacted". A history read returns whole, consecutive revisions from where it started.
+ * Deferred, the writer commits every few batches, so reads also race the commits that move
+ * revisions from the pending records into LMDB.
  */
 class ConcurrentReadTest {
     private static final int KEYS = 10;
@@ -36,8 +39,9 @@ class ConcurrentReadTest {
     @TempDir
     Path dir;
 
-    @Test
-    void readersSeeWholeRevisionsWhileWritingAndCompacting() throws Exception {
+    @ParameterizedTest(name = "deferred={0}")
+    @ValueSource(booleans = {false, true})
+    void readersSeeWholeRevisionsWhileWritingAndCompacting(boolean deferred) throws Exception {
         try (RevLog log = RevLog.open(new RevLogConfig().dataDir(dir).mapSizeBytes(256L << 20).syncOnCommit(false))) {
             AtomicBoolean done = new AtomicBoolean();
             ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
@@ -73,10 +77,14 @@ class ConcurrentReadTest {
                     batch.add(new LogEntry(index++, InternalRequest.newBuilder().setCompaction(
                             CompactionRequest.newBuilder().setRevision(log.currentRevision() - 2)).build()));
                 }
-                for (ApplyResult r : log.apply(batch)) {
+                for (ApplyResult r : deferred ? log.applyDeferred(batch) : log.apply(batch)) {
                     assertEquals(null, r.error());
                 }
+                if (deferred && rev % 7 == 6) {
+                    log.commit();
+                }
             }
+            log.commit();
             done.set(true);
             for (Thread t : readers) {
                 t.join();
@@ -90,6 +98,10 @@ class ConcurrentReadTest {
 
     private static void readOnce(RevLog log, Random rnd) {
         long head = log.currentRevision();
+        if (rnd.nextInt(3) == 0) {
+            readHistoryOnce(log, rnd, head);
+            return;
+        }
         boolean atHead = rnd.nextBoolean();
         long at = atHead ? 0 : Math.max(1, head - rnd.nextInt(5));
         List<KeyValue> kvs;
@@ -130,6 +142,28 @@ class ConcurrentReadTest {
         for (KeyValue kv : kvs) {
             assertEquals(first, kv.getValue().toStringUtf8(), "a read mixed two revisions");
             assertEquals(Long.parseLong(first), kv.getModRevision());
+        }
+    }
+
+    private static void readHistoryOnce(RevLog log, Random rnd, long head) {
+        long from = Math.max(2, head - rnd.nextInt(30));
+        int maxEvents = 1 + rnd.nextInt(3 * KEYS);
+        History h = log.readHistory(from, maxEvents, Long.MAX_VALUE, rnd.nextBoolean());
+        if (h.compacted()) {
+            assertTrue(from < h.compactRevision(), "compacted at " + h.compactRevision() + " reading from " + from);
+            return;
+        }
+        assertTrue(h.throughRevision() <= log.currentRevision(), "history past the published head");
+        assertEquals((h.throughRevision() - from + 1) * KEYS, h.events().size(), "whole revisions from " + from);
+        for (int i = 0; i < h.events().size(); i++) {
+            KeyValue kv = h.events().get(i).getKv();
+            long revision = from + i / KEYS;
+            assertEquals(revision, kv.getModRevision());
+            assertEquals("k" + (i % KEYS), kv.getKey().toStringUtf8());
+            assertEquals(Long.toString(revision), kv.getValue().toStringUtf8());
+            if (h.events().get(i).hasPrevKv()) {
+                assertEquals(revision - 1, h.events().get(i).getPrevKv().getModRevision());
+            }
         }
     }
 }

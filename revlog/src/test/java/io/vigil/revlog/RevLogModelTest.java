@@ -33,8 +33,11 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Property test: random sequences of puts, deletes, txns, compactions, restarts and historical
  * reads, applied to the LMDB store and to a plain in-memory model that keeps a full copy of the
- * key space at every revision. Every response and every read must agree. A failure names its seed;
- * replay one with {@code -Dvigil.revlog.seed=N}.
+ * key space at every revision. Every response and every read must agree, and history read from
+ * any retained revision must be the events the applies reported. Odd seeds apply deferred,
+ * commit at random points and restart without committing too, replaying the entries after
+ * {@code committedIndex} from the test's own log (as a member replays its WAL). A failure names
+ * its seed; replay one with {@code -Dvigil.revlog.seed=N}.
  */
 class RevLogModelTest {
     private static final int SEEDS = 60;
@@ -103,12 +106,18 @@ class RevLogModelTest {
         final Random rnd;
         final Path dir;
         final Model model = new Model();
+        final boolean deferred;
+        /** Every entry applied, index i at position i - 1: the write-ahead log of a deferred run. */
+        final List<LogEntry> wal = new ArrayList<>();
+        /** The events each revision's apply reported, without prev_kv. */
+        final Map<Long, List<Event>> eventsAt = new HashMap<>();
         RevLog log;
         long nextIndex = 1;
 
         Run(long seed, Path dir) {
             this.rnd = new Random(seed);
             this.dir = dir;
+            this.deferred = seed % 2 == 1;
         }
 
         void go() {
@@ -125,9 +134,9 @@ class RevLogModelTest {
                     } else if (dice < 64) {
                         compact();
                     } else if (dice < 66) {
-                        log.close();
-                        log = open();
-                        assertEquals(model.revision, log.currentRevision(), "revision after restart");
+                        restart();
+                    } else if (dice < 72) {
+                        readHistory();
                     } else {
                         read();
                     }
@@ -144,10 +153,63 @@ class RevLogModelTest {
             return RevLog.open(new RevLogConfig().dataDir(dir).mapSizeBytes(64L << 20).syncOnCommit(false));
         }
 
+        /** Deferred, half the restarts come without a commit: a crash, after which the log replays. */
+        void restart() {
+            if (deferred && rnd.nextBoolean()) {
+                log.commit();
+            }
+            log.close();
+            log = open();
+            if (deferred) {
+                long committed = log.committedIndex();
+                List<LogEntry> replay = wal.subList((int) committed, wal.size());
+                if (rnd.nextBoolean()) {
+                    log.applyDeferred(replay);
+                } else {
+                    log.apply(replay);
+                }
+            }
+            assertEquals(model.revision, log.currentRevision(), "revision after restart");
+        }
+
         ApplyResult apply(InternalRequest req) {
-            List<ApplyResult> results = log.apply(List.of(new LogEntry(nextIndex++, req)));
+            LogEntry entry = new LogEntry(nextIndex++, req);
+            wal.add(entry);
+            List<ApplyResult> results = deferred ? log.applyDeferred(List.of(entry)) : log.apply(List.of(entry));
+            if (deferred && rnd.nextInt(5) == 0) {
+                log.commit();
+            }
             assertEquals(1, results.size());
-            return results.get(0);
+            ApplyResult r = results.get(0);
+            if (!r.events().isEmpty()) {
+                List<Event> plain = new ArrayList<>();
+                for (Event e : r.events()) {
+                    plain.add(e.toBuilder().clearPrevKv().build());
+                }
+                eventsAt.put(r.revision(), plain);
+            }
+            return r;
+        }
+
+        /** History from a retained revision is what the applies of those revisions reported. */
+        void readHistory() {
+            long from = Math.max(1, model.compacted) + rnd.nextInt((int) (model.revision - Math.max(1, model.compacted)) + 2);
+            int maxEvents = 1 + rnd.nextInt(6);
+            History h = log.readHistory(from, maxEvents, Long.MAX_VALUE, false);
+            assertEquals(false, h.compacted(), "history from " + from + ", compacted " + model.compacted);
+            List<Event> expected = new ArrayList<>();
+            for (long r = from; r <= h.throughRevision(); r++) {
+                expected.addAll(eventsAt.getOrDefault(r, List.of()));
+            }
+            assertEquals(expected, h.events(), "history from " + from);
+            // whole revisions, up to the one in which the maxEvents-th event falls
+            long through = from - 1;
+            int count = 0;
+            for (long r = from; r <= model.revision && count < maxEvents; r++) {
+                count += eventsAt.getOrDefault(r, List.of()).size();
+                through = r;
+            }
+            assertEquals(Math.max(through, from - 1), h.throughRevision(), "history from " + from + ", " + maxEvents + " events");
         }
 
         String key() {

@@ -78,4 +78,41 @@ class StoreFullTest {
                     "the refused put left no attachment");
         }
     }
+
+    /**
+     * Deferred, the store fills while entries applied since the last commit wait in the open
+     * transaction: they are kept (applied again and committed), and only the batch that does not
+     * fit is refused.
+     */
+    @Test
+    void aFullStoreKeepsTheDeferredEntriesAndRefusesOnlyTheBatch() {
+        try (RevLog log = RevLog.open(new RevLogConfig().dataDir(dir).mapSizeBytes(2L << 20).syncOnCommit(false))) {
+            ByteString value = ByteString.copyFrom(new byte[32 * 1024]);
+            long index = 0;
+            int acknowledged = 0;
+            ApplyResult last = null;
+            for (int i = 0; i < 1000; i++) {
+                last = log.applyDeferred(List.of(new LogEntry(++index, InternalRequest.newBuilder().setPut(
+                        PutRequest.newBuilder().setKey(ByteString.copyFromUtf8("k" + i)).setValue(value)).build()))).get(0);
+                if (last.error() != null) {
+                    break;
+                }
+                acknowledged++;
+                if (i % 10 == 9) {
+                    log.commit();
+                }
+            }
+            assertTrue(acknowledged > 0 && acknowledged < 1000, "acknowledged " + acknowledged);
+            assertTrue(acknowledged % 10 != 0, "the store filled with nothing uncommitted: " + acknowledged);
+            assertEquals(RevLogException.Code.NO_SPACE, last.error().code());
+            assertEquals(1 + acknowledged, log.currentRevision(), "a refused batch makes no revision");
+            assertEquals(log.appliedIndex(), log.committedIndex(), "the kept entries were committed");
+            log.commit();
+        }
+        try (RevLog log = RevLog.open(new RevLogConfig().dataDir(dir).mapSizeBytes(2L << 20).syncOnCommit(false))) {
+            RangeResponse all = log.range(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8("k"))
+                    .setRangeEnd(ByteString.copyFromUtf8("l")).setCountOnly(true).build());
+            assertEquals(log.currentRevision() - 1, all.getCount(), "every acknowledged put is in the store");
+        }
+    }
 }
