@@ -146,6 +146,37 @@ class WalTest {
     }
   }
 
+  /**
+   * A crash leaves the tail segment zero-filled past its last record (preallocation): the open
+   * reads every record and takes the zeros as the end. A clean close leaves no zeros behind.
+   */
+  @Test
+  void zerosPreallocatedPastTheLastRecordEndTheLog(@TempDir Path copy) throws IOException {
+    try (Wal wal = Wal.open(dir, 64 << 10)) {
+      for (long i = 1; i <= 400; i++) {
+        wal.save(new HardState(1, 1, i - 1), List.of(entry(1, i)));
+      }
+      List<Path> segs = segments();
+      Path tail = segs.get(segs.size() - 1);
+      assertTrue(Files.size(tail) >= Wal.PREALLOCATE_MIN_BYTES, "the tail is preallocated");
+      for (Path p : segs) {
+        Files.copy(p, copy.resolve(p.getFileName()));
+      }
+    }
+    try (Wal crashed = Wal.open(copy, 64 << 10)) {
+      assertEquals(400, crashed.lastIndex());
+      assertEquals(new HardState(1, 1, 399), crashed.hardState());
+      crashed.save(null, List.of(entry(1, 401)));
+    }
+    try (Wal reopened = Wal.open(copy, 64 << 10)) {
+      assertEquals(401, reopened.lastIndex());
+    }
+    // segments are cut just past 64 KiB, where preallocation would have reached 128 KiB
+    for (Path p : segments()) {
+      assertTrue(Files.size(p) < (64 << 10) + 4096, p.getFileName() + " kept its preallocated zeros: " + Files.size(p));
+    }
+  }
+
   @Test
   void corruptionIsRefusedNotCutOff() throws IOException {
     try (Wal wal = Wal.open(dir, 4096)) {
