@@ -84,7 +84,7 @@ public final class ServerConfig {
         return this;
     }
 
-    /** Most entries applied in one LMDB transaction (one sync). */
+    /** Most entries written to the WAL in one write (one sync) and applied as one batch. */
     public ServerConfig maxBatchEntries(int maxBatchEntries) {
         this.maxBatchEntries = maxBatchEntries;
         return this;

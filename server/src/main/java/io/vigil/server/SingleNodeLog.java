@@ -1,5 +1,8 @@
 package io.vigil.server;
 
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.vigil.consensus.raft.Entry;
+import io.vigil.consensus.wal.Wal;
 import io.vigil.proto.internal.InternalRequest;
 import io.vigil.revlog.ApplyResult;
 import io.vigil.revlog.LogEntry;
@@ -9,23 +12,46 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
  * The log of a single member: with no peers to agree with, a proposal is committed as soon as it
- * is queued. One apply thread drains everything queued (up to {@code maxBatchEntries}) into one
- * {@link RevLog#apply} call, so under load many requests share one LMDB commit and one sync
- * (group commit). Futures complete only after that commit returned, i.e. once durable.
+ * is durable in the member's WAL. Two threads form a pipeline, so that one batch's WAL sync
+ * overlaps the previous batch's apply:
+ * <ol>
+ *   <li>the WAL thread drains everything queued (up to {@code maxBatchEntries}) into one WAL
+ *       write and sync (group commit) and passes the batch on;</li>
+ *   <li>the apply thread applies each durable batch to the store deferred
+ *       ({@link RevLog#applyDeferred}) and answers its proposers. The store's own LMDB commit,
+ *       which costs two syncs, comes only every {@link #COMMIT_INTERVAL_NANOS} (or
+ *       {@link #COMMIT_ENTRIES} entries), as etcd batches its backend commits; after it, the WAL
+ *       segments the store no longer needs are deleted.</li>
+ * </ol>
+ * On start, {@link #replay} applies the WAL entries after the store's committed index again:
+ * they were acknowledged.
  *
- * <p>Ordering contract: entries are applied, and their futures completed, in the order
- * {@link #propose} accepted them.
+ * <p>Ordering contract: entries are written, applied, and their futures completed in the order
+ * {@link #propose} accepted them; a future completes only once its entry is durable.
  *
- * <p>Bounds: at most {@link #MAX_PENDING_ENTRIES} proposals wait (more are refused with etcd's
- * "too many requests"), and a batch stops growing at {@link #MAX_BATCH_BYTES}.
+ * <p>Every entry of this WAL is committed (there is no other member to wait for), so it saves no
+ * hard state; a Raft member will.
+ *
+ * <p>Failure: when either thread fails, nothing more is written or applied; what was already
+ * durable is applied and committed when the WAL thread failed (the store then matches the WAL),
+ * and in any case replayed on the next start.
+ *
+ * <p>Bounds: at most {@link #MAX_PENDING_ENTRIES} proposals wait to be applied (more are refused
+ * with etcd's "too many requests"), a batch stops growing at {@link #MAX_BATCH_BYTES}, and the
+ * store commits once that many request bytes wait for it.
  */
 final class SingleNodeLog implements Proposer {
     private record Pending(InternalRequest request, CompletableFuture<ApplyResult> done) {
+    }
+
+    /** A batch the WAL holds, on its way to the apply thread; {@code last} ends the pipeline. */
+    private record Durable(List<Pending> proposals, List<LogEntry> entries, long bytes, boolean last) {
     }
 
     private static final Pending STOP = new Pending(InternalRequest.getDefaultInstance(), null);
@@ -33,33 +59,99 @@ final class SingleNodeLog implements Proposer {
     static final int MAX_PENDING_ENTRIES = 5000;
     /** A batch stops growing past this many request bytes (LMDB holds its dirty pages in memory). */
     static final long MAX_BATCH_BYTES = 64L << 20;
+    /** etcd's backend batch interval: the longest applied entries wait for the store's commit. */
+    static final long COMMIT_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /** etcd's backend batch limit: the store commits once this many entries wait for it. */
+    static final int COMMIT_ENTRIES = 10_000;
+    /** The WAL term of every entry: a single member is leader of term 1 for good. */
+    private static final long TERM = 1;
 
     private final RevLog revLog;
+    private final Wal wal;
     private final int maxBatchEntries;
     private final Consumer<Throwable> onFatal;
     private final Consumer<List<ApplyResult>> onApplied;
     private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Durable> durable = new LinkedBlockingQueue<>();
     private final AtomicInteger pending = new AtomicInteger();
+    private final Thread writer;
     private final Thread applier;
     private volatile boolean closed;
+    /** Set by the first thread that fails: from then on nothing is written or applied. */
+    private volatile boolean failed;
+    /** WAL segments wholly below this index may go: the store committed them (set by the apply thread). */
+    private volatile long releasableBefore;
+    /** Apply thread: what waits for the store's commit, and when that commit is due. */
+    private int uncommittedEntries;
+    private long uncommittedBytes;
+    private long commitDueNanos;
 
     /**
-     * @param onApplied told of every applied batch, in apply order, once it is committed and its
+     * Starts the two threads. The caller has already {@linkplain #replay replayed} the WAL into the
+     * store. Takes ownership of the WAL.
+     *
+     * @param onApplied told of every applied batch, in apply order, once it is durable and its
      *                  proposers answered (the watch hub's feed)
      */
-    SingleNodeLog(RevLog revLog, int maxBatchEntries, Consumer<Throwable> onFatal, Consumer<List<ApplyResult>> onApplied) {
+    SingleNodeLog(RevLog revLog, Wal wal, int maxBatchEntries, Consumer<Throwable> onFatal,
+                  Consumer<List<ApplyResult>> onApplied) {
         this.revLog = revLog;
+        this.wal = wal;
         this.maxBatchEntries = maxBatchEntries;
         this.onFatal = onFatal;
         this.onApplied = onApplied;
-        this.applier = new Thread(this::run, "vigil-apply");
+        long firstIndex = revLog.appliedIndex() + 1;
+        this.writer = new Thread(() -> write(firstIndex), "vigil-wal");
+        this.applier = new Thread(this::apply, "vigil-apply");
+        writer.start();
         applier.start();
+    }
+
+    /**
+     * Applies (and commits) the WAL's entries after the store's committed index. The WAL is
+     * written before the store, so it holds every index up to its last; one that ends below the
+     * store, or that lacks the entry right after it, lost segments.
+     */
+    static void replay(RevLog revLog, Wal wal, int chunkEntries) {
+        long committed = revLog.committedIndex();
+        if (wal.lastIndex() == 0) {
+            return;
+        }
+        if (wal.lastIndex() < committed) {
+            throw new IllegalStateException("the WAL ends at entry " + wal.lastIndex()
+                    + " but the store holds entries up to " + committed + ": WAL segments are missing");
+        }
+        List<LogEntry> chunk = new ArrayList<>(chunkEntries);
+        long expected = committed + 1;
+        for (Entry e : wal.entries()) {
+            if (e.index() < expected) {
+                continue;
+            }
+            if (e.index() != expected) {
+                throw new IllegalStateException("the store holds entries up to " + committed
+                        + " but the WAL resumes at entry " + e.index() + ": WAL segments are missing");
+            }
+            expected++;
+            try {
+                chunk.add(new LogEntry(e.index(), InternalRequest.parseFrom(e.data())));
+            } catch (InvalidProtocolBufferException bad) {
+                throw new IllegalStateException("WAL entry " + e.index() + " is not a request", bad);
+            }
+            if (chunk.size() == chunkEntries) {
+                revLog.apply(chunk);
+                chunk.clear();
+            }
+        }
+        if (!chunk.isEmpty()) {
+            revLog.apply(chunk);
+        }
+        wal.dropRecoveredEntries();
     }
 
     @Override
     public CompletableFuture<ApplyResult> propose(InternalRequest request) {
         CompletableFuture<ApplyResult> done = new CompletableFuture<>();
-        if (closed) {
+        if (closed || failed) {
             done.completeExceptionally(new IllegalStateException("server is stopping"));
             return done;
         }
@@ -72,46 +164,122 @@ final class SingleNodeLog implements Proposer {
         return done;
     }
 
-    private void run() {
-        List<Pending> batch = new ArrayList<>(maxBatchEntries);
-        long nextIndex = revLog.appliedIndex() + 1;
+    /** The WAL thread: batches proposals, makes each durable, hands it to the apply thread. */
+    private void write(long nextIndex) {
+        List<Pending> batch = new ArrayList<>();
+        try {
+            while (!failed) {
+                batch = takeBatch();
+                boolean stop = batch.remove(STOP);
+                List<LogEntry> entries = new ArrayList<>(batch.size());
+                List<Entry> records = new ArrayList<>(batch.size());
+                long bytes = 0;
+                for (Pending p : batch) {
+                    byte[] data = p.request().toByteArray();
+                    bytes += data.length;
+                    entries.add(new LogEntry(nextIndex, p.request()));
+                    records.add(Entry.normal(TERM, nextIndex, data));
+                    nextIndex++;
+                }
+                wal.save(null, records);
+                wal.releaseBefore(releasableBefore);
+                durable.add(new Durable(batch, entries, bytes, stop));
+                if (stop) {
+                    break;
+                }
+            }
+            // the apply thread failed and may have drained the hand-off before this batch arrived
+            failDurable();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Throwable walFailure) {
+            // whether this batch reached the disk is unknown: its proposers hear of the failure,
+            // and the next start replays whatever the WAL kept of it
+            fail(batch, walFailure);
+            // what was durable before is still applied and committed, so the store matches the WAL
+            durable.add(new Durable(List.of(), List.of(), 0, true));
+            onFatal.accept(walFailure);
+        }
+        failRemaining();
+    }
+
+    /** The apply thread: applies durable batches in order, answers proposers, commits the store now and then. */
+    private void apply() {
+        Durable batch = null;
         try {
             while (true) {
-                batch.clear();
-                takeBatch(batch);
-                boolean stop = batch.remove(STOP);
-                pending.addAndGet(-batch.size());
-                List<LogEntry> entries = new ArrayList<>(batch.size());
-                for (Pending p : batch) {
-                    entries.add(new LogEntry(nextIndex++, p.request()));
+                batch = nextDurable();
+                if (batch == null) {
+                    commit();
+                    continue;
                 }
-                List<ApplyResult> results = entries.isEmpty() ? List.of() : revLog.apply(entries);
+                pending.addAndGet(-batch.proposals().size());
+                List<ApplyResult> results = List.of();
+                if (!batch.entries().isEmpty()) {
+                    if (uncommittedEntries == 0) {
+                        commitDueNanos = System.nanoTime() + COMMIT_INTERVAL_NANOS;
+                    }
+                    results = revLog.applyDeferred(batch.entries());
+                    uncommittedEntries += batch.entries().size();
+                    uncommittedBytes += batch.bytes();
+                }
                 for (int i = 0; i < results.size(); i++) {
-                    batch.get(i).done().complete(results.get(i));
+                    batch.proposals().get(i).done().complete(results.get(i));
                 }
                 if (!results.isEmpty()) {
                     onApplied.accept(results);
                 }
-                if (stop) {
-                    break;
+                if (batch.last()) {
+                    commit();
+                    return;
+                }
+                if (uncommittedEntries >= COMMIT_ENTRIES || uncommittedBytes >= MAX_BATCH_BYTES
+                        || (uncommittedEntries > 0 && System.nanoTime() - commitDueNanos >= 0)) {
+                    commit();
                 }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Throwable storageFailure) {
-            // the in-memory index may no longer match the store: stop rather than serve it
-            for (Pending p : batch) {
-                if (p.done() != null) {
-                    p.done().completeExceptionally(storageFailure);
-                }
-            }
+            // the in-memory index may no longer match the store: stop rather than serve it; the
+            // WAL holds every entry, and the next start applies them again
+            fail(batch == null ? List.of() : batch.proposals(), storageFailure);
+            revLog.abandonUncommitted();
             onFatal.accept(storageFailure);
         }
-        failRemaining();
+        failDurable();
     }
 
-    /** Blocks for one entry, then takes what is queued up to the entry and byte limits. */
-    private void takeBatch(List<Pending> batch) throws InterruptedException {
+    /** After a failure: answers the proposers of batches no thread will apply. */
+    private void failDurable() {
+        Durable left;
+        while (failed && (left = durable.poll()) != null) {
+            fail(left.proposals(), new IllegalStateException("server is stopping"));
+        }
+    }
+
+    /** Commits the store; the WAL thread then deletes the segments the store no longer needs. */
+    private void commit() {
+        revLog.commit();
+        uncommittedEntries = 0;
+        uncommittedBytes = 0;
+        releasableBefore = revLog.committedIndex() + 1;
+    }
+
+    /**
+     * The next durable batch; with uncommitted entries, waits only until their commit is due
+     * (null when it came first).
+     */
+    private Durable nextDurable() throws InterruptedException {
+        if (uncommittedEntries == 0) {
+            return durable.take();
+        }
+        return durable.poll(Math.max(0, commitDueNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+    }
+
+    /** Blocks for one proposal, then takes what is queued up to the entry and byte limits. */
+    private List<Pending> takeBatch() throws InterruptedException {
+        List<Pending> batch = new ArrayList<>();
         Pending first = queue.take();
         batch.add(first);
         long bytes = first.request().getSerializedSize();
@@ -119,6 +287,16 @@ final class SingleNodeLog implements Proposer {
         while (batch.size() < maxBatchEntries && bytes < MAX_BATCH_BYTES && (next = queue.poll()) != null) {
             batch.add(next);
             bytes += next.request().getSerializedSize();
+        }
+        return batch;
+    }
+
+    private void fail(List<Pending> proposals, Throwable cause) {
+        failed = true;
+        for (Pending p : proposals) {
+            if (p.done() != null) {
+                p.done().completeExceptionally(cause);
+            }
         }
     }
 
@@ -131,15 +309,17 @@ final class SingleNodeLog implements Proposer {
         }
     }
 
-    /** Applies everything proposed before, then stops the apply thread. */
+    /** Applies and commits everything proposed before, stops both threads, then closes the WAL. */
     @Override
     public void close() {
         closed = true;
         queue.add(STOP);
         try {
+            writer.join();
             applier.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        wal.close();
     }
 }

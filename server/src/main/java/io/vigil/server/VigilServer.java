@@ -4,6 +4,7 @@ import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vigil.consensus.wal.Wal;
 import io.vigil.revlog.RevLog;
 import io.vigil.revlog.RevLogConfig;
 import io.vigil.watch.WatchHub;
@@ -27,6 +28,9 @@ import java.util.function.Consumer;
  * threads (nothing more is published), then close the store.
  */
 public final class VigilServer implements AutoCloseable {
+    /** The WAL's directory inside the data directory (LMDB's files sit beside it). */
+    static final String WAL_DIR = "wal";
+
     private final RevLog revLog;
     private final PrometheusMeterRegistry meters;
     private final WatchHubThreads watch;
@@ -38,6 +42,21 @@ public final class VigilServer implements AutoCloseable {
     private VigilServer(ServerConfig config, Consumer<Throwable> onFatal) throws IOException {
         config.conclude();
         revLog = RevLog.open(new RevLogConfig().dataDir(config.dataDir()).mapSizeBytes(config.quotaBackendBytes()));
+        Wal wal;
+        try {
+            wal = Wal.open(config.dataDir().resolve(WAL_DIR));
+        } catch (RuntimeException e) {
+            revLog.close();
+            throw e;
+        }
+        try {
+            // before anything reads the head: the watch hub starts from it
+            SingleNodeLog.replay(revLog, wal, config.maxBatchEntries());
+        } catch (RuntimeException e) {
+            wal.close();
+            revLog.close();
+            throw e;
+        }
         // single member: its id is the store's; the cluster id is derived from it
         long memberId = revLog.storeId();
         long clusterId = Long.rotateLeft(memberId * 0x9E3779B97F4A7C15L, 17) & Long.MAX_VALUE;
@@ -45,7 +64,7 @@ public final class VigilServer implements AutoCloseable {
         meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         watch = new WatchHubThreads(revLog, new WatchHub.Config().maxRequestBytes(config.maxRequestBytes()),
                 headers::at, meters, config.watchProgressNotifyInterval());
-        proposer = new SingleNodeLog(revLog, config.maxBatchEntries(), onFatal, watch::published);
+        proposer = new SingleNodeLog(revLog, wal, config.maxBatchEntries(), onFatal, watch::published);
         // single member: always the leader, so it expires leases from the start
         leaseExpiry = new LeaseExpiry(revLog.lessor(), proposer, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT);
         MetricsEndpoint endpoint = null;
