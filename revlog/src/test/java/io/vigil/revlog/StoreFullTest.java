@@ -19,24 +19,39 @@ import org.junit.jupiter.api.io.TempDir;
  * every acknowledged write, keeps its revision, and goes on serving reads.
  */
 class StoreFullTest {
+    private static final ByteString VALUE = ByteString.copyFrom(new byte[32 * 1024]);
+
     @TempDir
     Path dir;
+
+    private record Filled(int acknowledged, ApplyResult refused) {
+    }
+
+    /**
+     * Puts 32 KiB values to keys k0, k1, ... one entry a batch until one is refused. Deferred, the
+     * store commits after every tenth put.
+     */
+    private static Filled fill(RevLog log, boolean deferred) {
+        for (int i = 0; i < 1000; i++) {
+            List<LogEntry> batch = List.of(new LogEntry(log.appliedIndex() + 1, InternalRequest.newBuilder().setPut(
+                    PutRequest.newBuilder().setKey(ByteString.copyFromUtf8("k" + i)).setValue(VALUE)).build()));
+            ApplyResult r = (deferred ? log.applyDeferred(batch) : log.apply(batch)).get(0);
+            if (r.error() != null) {
+                return new Filled(i, r);
+            }
+            if (deferred && i % 10 == 9) {
+                log.commit();
+            }
+        }
+        throw new AssertionError("1000 puts of 32 KiB fitted in a 2 MiB store");
+    }
 
     @Test
     void aFullStoreRefusesWritesAndKeepsWhatItHad() {
         try (RevLog log = RevLog.open(new RevLogConfig().dataDir(dir).mapSizeBytes(2L << 20).syncOnCommit(false))) {
-            ByteString value = ByteString.copyFrom(new byte[32 * 1024]);
-            long index = 0;
-            int acknowledged = 0;
-            ApplyResult last = null;
-            for (int i = 0; i < 1000; i++) {
-                last = log.apply(List.of(new LogEntry(++index, InternalRequest.newBuilder().setPut(
-                        PutRequest.newBuilder().setKey(ByteString.copyFromUtf8("k" + i)).setValue(value)).build()))).get(0);
-                if (last.error() != null) {
-                    break;
-                }
-                acknowledged++;
-            }
+            Filled filled = fill(log, false);
+            int acknowledged = filled.acknowledged();
+            ApplyResult last = filled.refused();
             assertTrue(acknowledged > 0 && acknowledged < 1000, "acknowledged " + acknowledged);
             assertEquals(RevLogException.Code.NO_SPACE, last.error().code());
             assertEquals(1 + acknowledged, log.currentRevision(), "a refused batch makes no revision");
@@ -45,7 +60,7 @@ class StoreFullTest {
                     .setRangeEnd(ByteString.copyFromUtf8("l")).setCountOnly(true).build());
             assertEquals(acknowledged, all.getCount());
             RangeResponse one = log.range(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8("k0")).build());
-            assertEquals(value, one.getKvs(0).getValue());
+            assertEquals(VALUE, one.getKvs(0).getValue());
             assertNull(log.range(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8("k" + acknowledged)).build())
                     .getKvsList().stream().findAny().orElse(null), "the refused put left nothing behind");
         }
@@ -54,7 +69,6 @@ class StoreFullTest {
     @Test
     void aRefusedBatchLeavesNoLeaseOrAttachmentBehind() {
         try (RevLog log = RevLog.open(new RevLogConfig().dataDir(dir).mapSizeBytes(2L << 20).syncOnCommit(false))) {
-            ByteString value = ByteString.copyFrom(new byte[32 * 1024]);
             long index = 0;
             log.apply(List.of(new LogEntry(++index, LeaseTest.grant(1, 100))));
             int acknowledged = 0;
@@ -64,7 +78,7 @@ class StoreFullTest {
                 last = log.apply(List.of(
                         new LogEntry(++index, LeaseTest.grant(100 + i, 100)),
                         new LogEntry(++index, InternalRequest.newBuilder().setPut(PutRequest.newBuilder()
-                                .setKey(ByteString.copyFromUtf8("k" + i)).setValue(value).setLease(1)).build())));
+                                .setKey(ByteString.copyFromUtf8("k" + i)).setValue(VALUE).setLease(1)).build())));
                 if (last.get(0).error() != null) {
                     break;
                 }
@@ -87,21 +101,9 @@ class StoreFullTest {
     @Test
     void aFullStoreKeepsTheDeferredEntriesAndRefusesOnlyTheBatch() {
         try (RevLog log = RevLog.open(new RevLogConfig().dataDir(dir).mapSizeBytes(2L << 20).syncOnCommit(false))) {
-            ByteString value = ByteString.copyFrom(new byte[32 * 1024]);
-            long index = 0;
-            int acknowledged = 0;
-            ApplyResult last = null;
-            for (int i = 0; i < 1000; i++) {
-                last = log.applyDeferred(List.of(new LogEntry(++index, InternalRequest.newBuilder().setPut(
-                        PutRequest.newBuilder().setKey(ByteString.copyFromUtf8("k" + i)).setValue(value)).build()))).get(0);
-                if (last.error() != null) {
-                    break;
-                }
-                acknowledged++;
-                if (i % 10 == 9) {
-                    log.commit();
-                }
-            }
+            Filled filled = fill(log, true);
+            int acknowledged = filled.acknowledged();
+            ApplyResult last = filled.refused();
             assertTrue(acknowledged > 0 && acknowledged < 1000, "acknowledged " + acknowledged);
             assertTrue(acknowledged % 10 != 0, "the store filled with nothing uncommitted: " + acknowledged);
             assertEquals(RevLogException.Code.NO_SPACE, last.error().code());
