@@ -31,6 +31,35 @@ public final class ServerConfig {
     public static final java.time.Duration WATCH_PROGRESS_NOTIFY_INTERVAL_DEFAULT = java.time.Duration.ofMinutes(10);
     private java.time.Duration watchProgressNotifyInterval = WATCH_PROGRESS_NOTIFY_INTERVAL_DEFAULT;
     private List<URI> listenMetricsUrls = List.of();
+    /** etcd's backend batch interval: the longest applied entries wait for the store's commit. */
+    public static final java.time.Duration BACKEND_BATCH_INTERVAL_DEFAULT = java.time.Duration.ofMillis(100);
+    /** etcd's backend batch limit: the store commits once this many entries wait for it. */
+    public static final int BACKEND_BATCH_LIMIT_DEFAULT = 10_000;
+    private java.time.Duration backendBatchInterval = BACKEND_BATCH_INTERVAL_DEFAULT;
+    private int backendBatchLimit = BACKEND_BATCH_LIMIT_DEFAULT;
+
+    /**
+     * The longest applied writes wait for the store's (LMDB's) commit; they are durable in the WAL
+     * meanwhile. Shorter: smaller commits, more syncs. etcd's flag of the same name.
+     */
+    public ServerConfig backendBatchInterval(java.time.Duration interval) {
+        this.backendBatchInterval = interval;
+        return this;
+    }
+
+    public java.time.Duration backendBatchInterval() {
+        return backendBatchInterval;
+    }
+
+    /** The store commits once this many applied entries wait for it. etcd's flag of the same name. */
+    public ServerConfig backendBatchLimit(int limit) {
+        this.backendBatchLimit = limit;
+        return this;
+    }
+
+    public int backendBatchLimit() {
+        return backendBatchLimit;
+    }
 
     /** How often watchers created with progress_notify get an empty response when idle. */
     public ServerConfig watchProgressNotifyInterval(java.time.Duration interval) {
@@ -157,6 +186,12 @@ public final class ServerConfig {
         }
         if (watchProgressNotifyInterval.isNegative() || watchProgressNotifyInterval.isZero()) {
             throw new IllegalArgumentException("the watch progress notify interval must be positive");
+        }
+        if (backendBatchInterval.isNegative() || backendBatchInterval.isZero()) {
+            throw new IllegalArgumentException("the backend batch interval must be positive");
+        }
+        if (backendBatchLimit <= 0) {
+            throw new IllegalArgumentException("backendBatchLimit must be positive, got " + backendBatchLimit);
         }
         if (maxBatchEntries <= 0) {
             throw new IllegalArgumentException("maxBatchEntries must be positive, got " + maxBatchEntries);

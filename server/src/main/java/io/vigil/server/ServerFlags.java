@@ -39,6 +39,12 @@ final class ServerFlags {
         FLAGS.put("experimental-watch-progress-notify-interval", new Flag(
                 "how often idle watchers with progress_notify get a progress response (default 10m)",
                 (c, v) -> c.watchProgressNotifyInterval(goDuration(v))));
+        FLAGS.put("backend-batch-interval", new Flag(
+                "longest applied writes wait for the store's commit; the WAL holds them meanwhile (default 100ms)",
+                (c, v) -> c.backendBatchInterval(goDuration(v))));
+        FLAGS.put("backend-batch-limit", new Flag(
+                "most applied writes waiting for the store's commit (default 10000)",
+                (c, v) -> c.backendBatchLimit(positiveInt(v))));
         FLAGS.put("listen-metrics-urls", new Flag("URLs to serve Prometheus metrics on, at /metrics (default: none)",
                 (c, v) -> c.listenMetricsUrls(ClientUrls.parse(v))));
     }

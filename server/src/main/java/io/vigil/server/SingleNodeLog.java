@@ -7,6 +7,7 @@ import io.vigil.proto.internal.InternalRequest;
 import io.vigil.revlog.ApplyResult;
 import io.vigil.revlog.LogEntry;
 import io.vigil.revlog.RevLog;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -25,9 +26,9 @@ import java.util.function.Consumer;
  *       write and sync (group commit) and passes the batch on;</li>
  *   <li>the apply thread applies each durable batch to the store deferred
  *       ({@link RevLog#applyDeferred}) and answers its proposers. The store's own LMDB commit,
- *       which costs two syncs, comes only every {@link #COMMIT_INTERVAL_NANOS} (or
- *       {@link #COMMIT_ENTRIES} entries), as etcd batches its backend commits; after it, the WAL
- *       segments the store no longer needs are deleted.</li>
+ *       which costs two syncs, comes only every {@code --backend-batch-interval} (100 ms) or
+ *       {@code --backend-batch-limit} (10,000) entries, as etcd batches its backend commits;
+ *       after it, the WAL segments the store no longer needs are deleted.</li>
  * </ol>
  * On start, {@link #replay} applies the WAL entries after the store's committed index again:
  * they were acknowledged.
@@ -59,16 +60,16 @@ final class SingleNodeLog implements Proposer {
     static final int MAX_PENDING_ENTRIES = 5000;
     /** A batch stops growing past this many request bytes (LMDB holds its dirty pages in memory). */
     static final long MAX_BATCH_BYTES = 64L << 20;
-    /** etcd's backend batch interval: the longest applied entries wait for the store's commit. */
-    static final long COMMIT_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-    /** etcd's backend batch limit: the store commits once this many entries wait for it. */
-    static final int COMMIT_ENTRIES = 10_000;
     /** The WAL term of every entry: a single member is leader of term 1 for good. */
     private static final long TERM = 1;
 
     private final RevLog revLog;
     private final Wal wal;
     private final int maxBatchEntries;
+    /** The longest applied entries wait for the store's commit (etcd's backend batch interval). */
+    private final long commitIntervalNanos;
+    /** The store commits once this many applied entries wait for it (etcd's backend batch limit). */
+    private final int commitEntries;
     private final Consumer<Throwable> onFatal;
     private final Consumer<List<ApplyResult>> onApplied;
     private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
@@ -93,11 +94,13 @@ final class SingleNodeLog implements Proposer {
      * @param onApplied told of every applied batch, in apply order, once it is durable and its
      *                  proposers answered (the watch hub's feed)
      */
-    SingleNodeLog(RevLog revLog, Wal wal, int maxBatchEntries, Consumer<Throwable> onFatal,
-                  Consumer<List<ApplyResult>> onApplied) {
+    SingleNodeLog(RevLog revLog, Wal wal, int maxBatchEntries, Duration commitInterval, int commitEntries,
+                  Consumer<Throwable> onFatal, Consumer<List<ApplyResult>> onApplied) {
         this.revLog = revLog;
         this.wal = wal;
         this.maxBatchEntries = maxBatchEntries;
+        this.commitIntervalNanos = commitInterval.toNanos();
+        this.commitEntries = commitEntries;
         this.onFatal = onFatal;
         this.onApplied = onApplied;
         long firstIndex = revLog.appliedIndex() + 1;
@@ -217,7 +220,7 @@ final class SingleNodeLog implements Proposer {
                 List<ApplyResult> results = List.of();
                 if (!batch.entries().isEmpty()) {
                     if (uncommittedEntries == 0) {
-                        commitDueNanos = System.nanoTime() + COMMIT_INTERVAL_NANOS;
+                        commitDueNanos = System.nanoTime() + commitIntervalNanos;
                     }
                     results = revLog.applyDeferred(batch.entries());
                     uncommittedEntries += batch.entries().size();
@@ -233,7 +236,7 @@ final class SingleNodeLog implements Proposer {
                     commit();
                     return;
                 }
-                if (uncommittedEntries >= COMMIT_ENTRIES || uncommittedBytes >= MAX_BATCH_BYTES
+                if (uncommittedEntries >= commitEntries || uncommittedBytes >= MAX_BATCH_BYTES
                         || (uncommittedEntries > 0 && System.nanoTime() - commitDueNanos >= 0)) {
                     commit();
                 }

@@ -64,7 +64,8 @@ public final class VigilServer implements AutoCloseable {
         meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         watch = new WatchHubThreads(revLog, new WatchHub.Config().maxRequestBytes(config.maxRequestBytes()),
                 headers::at, meters, config.watchProgressNotifyInterval());
-        proposer = new SingleNodeLog(revLog, wal, config.maxBatchEntries(), onFatal, watch::published);
+        proposer = new SingleNodeLog(revLog, wal, config.maxBatchEntries(), config.backendBatchInterval(),
+                config.backendBatchLimit(), onFatal, watch::published);
         // single member: always the leader, so it expires leases from the start
         leaseExpiry = new LeaseExpiry(revLog.lessor(), proposer, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT);
         MetricsEndpoint endpoint = null;
