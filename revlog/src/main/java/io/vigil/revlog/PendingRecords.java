@@ -11,7 +11,9 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * <p>Invariants: a record, once written under its revision key, never changes; only a compaction
  * removes it. So the same record read from here, from any LMDB snapshot that holds it, or from a
  * newer snapshot, is the same bytes. Revisions are added (by the writer) before they are
- * published, and removed only after the LMDB commit that holds them returned, lowest first.
+ * published, and removed only after the LMDB commit that holds them returned, lowest first (or,
+ * never published, when the transaction that applied them was aborted). Hence every revision from
+ * {@link #floor} through the published head is held here.
  *
  * <p>Threads: one writer ({@link #add}, {@link #trimThrough}); any number of readers.
  */
