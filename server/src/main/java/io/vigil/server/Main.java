@@ -43,7 +43,8 @@ public final class Main {
         }
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "vigil-shutdown"));
         System.out.println("vigil: member " + config.name() + " using data dir " + config.dataDir().toAbsolutePath()
-                + " at revision " + server.currentRevision());
+                + " at revision " + server.currentRevision() + " (" + server.replayedEntries()
+                + " entries applied again from the WAL)");
         for (InetSocketAddress a : server.metricsAddresses()) {
             System.out.println("vigil: serving metrics on http://" + a.getHostString() + ":" + a.getPort() + "/metrics");
         }

@@ -114,11 +114,13 @@ final class SingleNodeLog implements Proposer {
      * Applies (and commits) the WAL's entries after the store's committed index. The WAL is
      * written before the store, so it holds every index up to its last; one that ends below the
      * store, or that lacks the entry right after it, lost segments.
+     *
+     * @return how many entries were applied again
      */
-    static void replay(RevLog revLog, Wal wal, int chunkEntries) {
+    static long replay(RevLog revLog, Wal wal, int chunkEntries) {
         long committed = revLog.committedIndex();
         if (wal.lastIndex() == 0) {
-            return;
+            return 0;
         }
         if (wal.lastIndex() < committed) {
             throw new IllegalStateException("the WAL ends at entry " + wal.lastIndex()
@@ -149,6 +151,7 @@ final class SingleNodeLog implements Proposer {
             revLog.apply(chunk);
         }
         wal.dropRecoveredEntries();
+        return expected - 1 - committed;
     }
 
     @Override

@@ -38,6 +38,7 @@ public final class VigilServer implements AutoCloseable {
     private final LeaseExpiry leaseExpiry;
     private final MetricsEndpoint metrics;
     private final Server grpc;
+    private final long replayedEntries;
 
     private VigilServer(ServerConfig config, Consumer<Throwable> onFatal) throws IOException {
         config.conclude();
@@ -51,7 +52,7 @@ public final class VigilServer implements AutoCloseable {
         }
         try {
             // before anything reads the head: the watch hub starts from it
-            SingleNodeLog.replay(revLog, wal, config.maxBatchEntries());
+            replayedEntries = SingleNodeLog.replay(revLog, wal, config.maxBatchEntries());
         } catch (RuntimeException e) {
             wal.close();
             revLog.close();
@@ -133,6 +134,11 @@ public final class VigilServer implements AutoCloseable {
 
     public long currentRevision() {
         return revLog.currentRevision();
+    }
+
+    /** How many acknowledged entries the start applied again from the WAL (the store had not committed them). */
+    public long replayedEntries() {
+        return replayedEntries;
     }
 
     public void awaitTermination() throws InterruptedException {

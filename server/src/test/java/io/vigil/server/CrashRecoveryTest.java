@@ -18,6 +18,8 @@ import io.vigil.proto.mvccpb.KeyValue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -27,14 +29,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * SIGKILL during a stream of acknowledged writes, then restart on the same data dir: every
- * acknowledged write is there with the revision it was acknowledged at, the revision goes on from
- * where it was, and every two-key txn is either wholly there or wholly absent. The kill moment is
- * drawn from a seed that is printed; replay with -Dvigil.crash.seed=N.
+ * SIGKILL during a stream of acknowledged writes, then restart on the same data dir, which
+ * applies again from the WAL the writes the store had not committed: every acknowledged write is
+ * there with the revision it was acknowledged at, the revision goes on from where it was, and
+ * every two-key txn is either wholly there or wholly absent. The kill moment is drawn from a seed
+ * that is printed; replay with -Dvigil.crash.seed=N.
  */
 class CrashRecoveryTest {
     private static final int CYCLES = 3;
     private static final int WRITERS = 4;
+    private static final Pattern REPLAYED = Pattern.compile("\\((\\d+) entries applied again from the WAL\\)");
 
     @TempDir
     Path tmp;
@@ -50,6 +54,7 @@ class CrashRecoveryTest {
         Path dataDir = tmp.resolve("data");
         ConcurrentLinkedQueue<Acked> acked = new ConcurrentLinkedQueue<>();
         AtomicInteger txnsTried = new AtomicInteger();
+        long replayed = 0;
         try {
             for (int cycle = 0; cycle <= CYCLES; cycle++) {
                 VigilProcess vigil = VigilProcess.start(dataDir);
@@ -57,6 +62,7 @@ class CrashRecoveryTest {
                 try {
                     KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(channel);
                     verifyAfterRestart(kv, acked, txnsTried.get());
+                    replayed += replayedEntries(vigil);
                     if (cycle < CYCLES) {
                         runWritersThenKill(vigil, channel, cycle, 50 + rnd.nextInt(400), acked, txnsTried);
                     }
@@ -69,6 +75,18 @@ class CrashRecoveryTest {
             throw new AssertionError("crash test failed with seed " + seed, t);
         }
         assertTrue(acked.size() >= 50 * CYCLES, "writes were acknowledged: " + acked.size());
+        // writers were mid-stream at every kill, and the store commits only every 100 ms
+        assertTrue(replayed > 0, "no restart had acknowledged writes to take from the WAL");
+    }
+
+    private static long replayedEntries(VigilProcess vigil) {
+        for (String line : vigil.output()) {
+            Matcher m = REPLAYED.matcher(line);
+            if (m.find()) {
+                return Long.parseLong(m.group(1));
+            }
+        }
+        throw new AssertionError("no replay count in " + vigil.output());
     }
 
     private void runWritersThenKill(VigilProcess vigil, ManagedChannel channel, int cycle, int killAfter,
