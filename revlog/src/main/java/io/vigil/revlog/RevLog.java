@@ -530,6 +530,11 @@ public final class RevLog implements AutoCloseable {
     /**
      * The store is full: nothing of the batch was committed, but the index already holds its
      * changes. Rebuild the index from what is committed and refuse every entry of the batch.
+     *
+     * <p>A refused entry counts as applied (as an entry a precondition refuses does), so that a
+     * replayed log does not apply it after all, e.g. once the quota was raised: its proposer was
+     * told "database space exceeded". The applied index is committed on its own when the full
+     * store still takes that one small write; otherwise with the next commit.
      */
     private List<ApplyResult> refuseBatch(List<LogEntry> entries, Env.MapFullException cause) {
         try (Txn<byte[]> txn = store.env.txnRead()) {
@@ -538,11 +543,21 @@ public final class RevLog implements AutoCloseable {
         compactingRevision = compactRevision;
         indexEpoch++;
         List<ApplyResult> refused = new ArrayList<>();
+        long lastIndex = appliedIndex;
         for (LogEntry e : entries) {
-            if (e.index() > appliedIndex) {
+            if (e.index() > lastIndex) {
+                lastIndex = e.index();
                 refused.add(ApplyResult.failed(e.index(), currentRevision,
                         new RevLogException(RevLogException.Code.NO_SPACE)));
             }
+        }
+        appliedIndex = lastIndex;
+        try (Txn<byte[]> txn = store.env.txnWrite()) {
+            store.putMeta(txn, LmdbStore.META_APPLIED_INDEX, lastIndex);
+            txn.commit();
+            committedIndex = lastIndex;
+        } catch (Env.MapFullException stillFull) {
+            // the next commit stores it; a restart before then refuses these entries again
         }
         return refused;
     }

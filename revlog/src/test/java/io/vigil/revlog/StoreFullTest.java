@@ -108,6 +108,7 @@ class StoreFullTest {
             assertTrue(acknowledged % 10 != 0, "the store filled with nothing uncommitted: " + acknowledged);
             assertEquals(RevLogException.Code.NO_SPACE, last.error().code());
             assertEquals(1 + acknowledged, log.currentRevision(), "a refused batch makes no revision");
+            assertEquals(last.index(), log.appliedIndex(), "a refused entry counts as applied: no replay applies it");
             assertEquals(log.appliedIndex(), log.committedIndex(), "the kept entries were committed");
             log.commit();
         }
