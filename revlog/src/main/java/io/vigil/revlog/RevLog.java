@@ -92,11 +92,7 @@ public final class RevLog implements AutoCloseable {
                 store.putMeta(txn, LmdbStore.META_CURRENT_REVISION, 1);
             }
             storeId = id;
-            currentRevision = store.getMeta(txn, LmdbStore.META_CURRENT_REVISION, 1);
-            // never compacted is -1, as in etcd, so that a first compaction at 0 succeeds
-            compactRevision = store.getMeta(txn, LmdbStore.META_COMPACT_REVISION, -1);
-            compactingRevision = compactRevision;
-            appliedIndex = store.getMeta(txn, LmdbStore.META_APPLIED_INDEX, 0);
+            publish(storedCounters(txn));
             index = loadState(txn);
             txn.commit();
         }
@@ -285,7 +281,7 @@ public final class RevLog implements AutoCloseable {
             return true;
         }
 
-        boolean full() {
+        private boolean full() {
             return records.size() >= maxEvents || bytes >= maxBytes;
         }
     }
@@ -441,9 +437,7 @@ public final class RevLog implements AutoCloseable {
         } catch (RuntimeException e) {
             throw new IllegalStateException("cannot commit applied entries up to " + appliedIndex, e);
         }
-        committedIndex = appliedIndex;
-        pending.trimThrough(currentRevision);
-        uncommitted.clear();
+        committedEverything();
     }
 
     /**
@@ -458,10 +452,7 @@ public final class RevLog implements AutoCloseable {
         deferredTxn = null;
         try (Txn<byte[]> txn = store.env.txnWrite()) {
             KeyIndex rebuilt = loadState(txn);
-            Counters committed = new Counters(store.getMeta(txn, LmdbStore.META_APPLIED_INDEX, 0),
-                    store.getMeta(txn, LmdbStore.META_CURRENT_REVISION, 1),
-                    store.getMeta(txn, LmdbStore.META_COMPACT_REVISION, -1));
-            Counters reached = applyInTxn(txn, rebuilt, committed, uncommitted, true).reached();
+            Counters reached = applyInTxn(txn, rebuilt, storedCounters(txn), uncommitted, true).reached();
             txn.commit();
             if (!reached.equals(counters())) {
                 throw new IllegalStateException("applying entries again reached " + reached + ", not " + counters());
@@ -473,6 +464,14 @@ public final class RevLog implements AutoCloseable {
             throw new IllegalStateException("the store is too full for even the acknowledged entries up to "
                     + appliedIndex + "; they are in the caller's log, for a restart with a larger quota", again);
         }
+        committedEverything();
+    }
+
+    /**
+     * LMDB now holds every applied entry: readers find those revisions in their snapshots, and
+     * nothing is pending (above the head only what an aborted transaction applied, if anything).
+     */
+    private void committedEverything() {
         committedIndex = appliedIndex;
         pending.trimThrough(currentRevision);
         pending.discardAbove(currentRevision);
@@ -485,6 +484,14 @@ public final class RevLog implements AutoCloseable {
             deferredTxn.close();
             deferredTxn = null;
         }
+    }
+
+    /** The counters txn's snapshot holds; an empty store is at revision 1 and never compacted. */
+    private Counters storedCounters(Txn<byte[]> txn) {
+        return new Counters(store.getMeta(txn, LmdbStore.META_APPLIED_INDEX, 0),
+                store.getMeta(txn, LmdbStore.META_CURRENT_REVISION, 1),
+                // never compacted is -1, as in etcd, so that a first compaction at 0 succeeds
+                store.getMeta(txn, LmdbStore.META_COMPACT_REVISION, -1));
     }
 
     private Counters counters() {
