@@ -43,18 +43,15 @@ public final class VigilServer implements AutoCloseable {
     private VigilServer(ServerConfig config, Consumer<Throwable> onFatal) throws IOException {
         config.conclude();
         revLog = RevLog.open(new RevLogConfig().dataDir(config.dataDir()).mapSizeBytes(config.quotaBackendBytes()));
-        Wal wal;
+        Wal wal = null;
         try {
             wal = Wal.open(config.dataDir().resolve(WAL_DIR));
-        } catch (RuntimeException e) {
-            revLog.close();
-            throw e;
-        }
-        try {
             // before anything reads the head: the watch hub starts from it
             replayedEntries = SingleNodeLog.replay(revLog, wal, config.maxBatchEntries());
         } catch (RuntimeException e) {
-            wal.close();
+            if (wal != null) {
+                wal.close();
+            }
             revLog.close();
             throw e;
         }
