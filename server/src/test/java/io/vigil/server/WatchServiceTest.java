@@ -371,6 +371,38 @@ class WatchServiceTest {
     }
 
     @Test
+    void aReaderThatFallsBehindGetsSeveralRevisionsPerResponse() throws Exception {
+        // a small window, so that what the client does not read waits in the server's queue
+        ManagedChannel smallWindow = NettyChannelBuilder.forAddress(vigil.host(), vigil.port()).usePlaintext()
+                .flowControlWindow(64 * 1024).build();
+        RawStream behind = RawStream.open(smallWindow, true);
+        behind.create(WatchCreateRequest.newBuilder().setKey(bytes("behind/")).setRangeEnd(bytes("behind0")).setWatchId(1));
+        behind.requests.request(1);
+        behind.awaitCreated(0);
+        double mergedBefore = metric("vigil_watch_events_merged_total");
+        String value = "b".repeat(1000);
+        List<Long> revisions = new ArrayList<>();
+        for (int i = 0; i < 3000; i++) {
+            revisions.add(put("behind/" + (i % 10), value));
+        }
+        behind.requests.request(Integer.MAX_VALUE);
+        behind.awaitEvents(1, revisions.size());
+        assertEquals(revisions, behind.events(1).stream().map(e -> e.getKv().getModRevision()).toList(),
+                "every revision once, in order");
+        assertTrue(metric("vigil_watch_events_merged_total") > mergedBefore, "no events were merged");
+        List<WatchResponse> merged = behind.received.stream()
+                .filter(r -> r.getWatchId() == 1 && r.getEventsCount() > 1).toList();
+        assertTrue(!merged.isEmpty(), "no response carried several revisions");
+        for (WatchResponse r : merged) {
+            long newest = r.getEvents(r.getEventsCount() - 1).getKv().getModRevision();
+            assertTrue(r.getHeader().getRevision() >= newest, "header below its events: " + r.getHeader());
+            assertTrue(r.getSerializedSize() <= MAX_REQUEST_BYTES + 1024, "a merged response of " + r.getSerializedSize());
+        }
+        behind.close();
+        smallWindow.shutdownNow();
+    }
+
+    @Test
     void jetcdWatchesPrefixesAndRequestsProgress() throws Exception {
         try (Client client = Client.builder().endpoints("http://" + vigil.endpoint()).build()) {
             Map<Integer, List<io.etcd.jetcd.watch.WatchEvent>> got = new ConcurrentHashMap<>();

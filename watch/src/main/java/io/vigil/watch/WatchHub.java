@@ -45,6 +45,7 @@ public final class WatchHub {
     public static final class Config {
         long maxRequestBytes = 1536 * 1024;
         long streamBufferBytes = 4L << 20;
+        long mergeBytes = 64 * 1024;
         int catchUpChunkEvents = 1000;
         long catchUpChunkBytes = 1L << 20;
 
@@ -57,6 +58,15 @@ public final class WatchHub {
         /** Bytes queued on one stream before its watchers stop getting live events. */
         public Config streamBufferBytes(long bytes) {
             this.streamBufferBytes = bytes;
+            return this;
+        }
+
+        /**
+         * How large an events response still in a stream's queue may grow by taking its watcher's
+         * next events (never above maxRequestBytes); 0 sends every revision on its own.
+         */
+        public Config mergeBytes(long bytes) {
+            this.mergeBytes = bytes;
             return this;
         }
 
@@ -527,13 +537,13 @@ public final class WatchHub {
         metrics.eventsSent.increment(count);
         touch(w.stream);
         if (!w.fragment || size < config.maxRequestBytes || count < 2) {
-            byte[][] parts = new byte[2 + count][];
-            parts[0] = header;
-            parts[1] = w.idField;
+            byte[][] fields = new byte[count][];
             for (int i = 0; i < count; i++) {
-                parts[2 + i] = encoded.field(indexes[i], w.prevKv);
+                fields[i] = encoded.field(indexes[i], w.prevKv);
             }
-            w.stream.enqueue(new WatchOut(parts));
+            if (w.stream.enqueueEvents(w, header, fields, Math.min(config.mergeBytes, config.maxRequestBytes))) {
+                metrics.eventsMerged.increment(count);
+            }
             return;
         }
         // etcd's sendFragments: each part below the limit unless it holds a single event; every

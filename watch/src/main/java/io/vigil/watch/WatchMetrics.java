@@ -11,6 +11,7 @@ final class WatchMetrics {
     final AtomicLong watchers = new AtomicLong();
     final AtomicLong catchingUp = new AtomicLong();
     final Counter eventsSent;
+    final Counter eventsMerged;
     final Counter slowMoves;
     final Counter compactedCancels;
     final Counter catchUpReads;
@@ -26,6 +27,9 @@ final class WatchMetrics {
                 .description("watchers at the head, fed each committed revision").register(registry);
         eventsSent = Counter.builder("vigil.watch.events.sent")
                 .description("events enqueued to watch streams").register(registry);
+        eventsMerged = Counter.builder("vigil.watch.events.merged")
+                .description("events appended to a response still queued for their watcher (a stream behind)")
+                .register(registry);
         slowMoves = Counter.builder("vigil.watch.slow.moves")
                 .description("live watchers moved back to catching up because their stream was full")
                 .register(registry);

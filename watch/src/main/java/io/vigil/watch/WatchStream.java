@@ -14,6 +14,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * under its lock, so per watcher they follow revision order, and a progress notice follows every
  * event it vouches for.
  *
+ * <p>Merging: an events response still in the queue takes the events of its watcher's later
+ * revisions (its header moves up to the newest), so a stream that is behind sends fewer, larger
+ * responses, as etcd's catch-up does, and a stream that keeps up sends one per revision. Only
+ * events responses queued after the newest other response (created, canceled, progress) take
+ * more: events move earlier in the stream, never past a response that names a revision, so a
+ * progress notice never vouches for less than a watcher already got.
+ *
  * <p>Memory bound: the outbound queue is the only buffer. Once it holds
  * {@link WatchHub.Config#streamBufferBytes} the hub stops adding events (the watchers it skips fall
  * back to catching up from the log at their own next revision) and the stream stops reading client
@@ -38,7 +45,9 @@ public final class WatchStream {
     private volatile int catchingUp;
 
     // ---- guarded by the outbound queue's monitor ----
-    private final ArrayDeque<WatchOut> outbound = new ArrayDeque<>();
+    private final ArrayDeque<Queued> outbound = new ArrayDeque<>();
+    /** The queued events responses that may still take their watcher's next events. */
+    private final Map<Watcher, Queued> mergeable = new HashMap<>();
     private long queuedBytes;
     private boolean inboundPaused;
 
@@ -75,6 +84,7 @@ public final class WatchStream {
         hub.closeStream(this);
         synchronized (outbound) {
             outbound.clear();
+            mergeable.clear();
             queuedBytes = 0;
         }
     }
@@ -103,14 +113,43 @@ public final class WatchStream {
 
     // ---- the hub's side ----
 
-    /** Hub lock held. */
+    /** Hub lock held. A response other than a watcher's events: nothing merges past it. */
     void enqueue(WatchOut response) {
         if (closed) {
             return;
         }
         synchronized (outbound) {
-            outbound.add(response);
+            mergeable.clear();
+            outbound.add(new Queued(response));
             queuedBytes += response.size();
+        }
+    }
+
+    /**
+     * Hub lock held. Events of w, in order after everything enqueued for w before: appended to
+     * w's response still in the queue if there is one with room for them below
+     * {@code mergeBytes}, otherwise queued as a new response. Returns whether they were appended.
+     *
+     * @param header the encoded header of the newest revision among events
+     * @param events encoded {@code events} fields
+     */
+    boolean enqueueEvents(Watcher w, byte[] header, byte[][] events, long mergeBytes) {
+        if (closed) {
+            return false;
+        }
+        synchronized (outbound) {
+            Queued q = mergeable.get(w);
+            if (q != null && q.grownSize(header, events) <= mergeBytes) {
+                queuedBytes -= q.size;
+                q.append(header, events);
+                queuedBytes += q.size;
+                return true;
+            }
+            q = new Queued(w, header, events);
+            outbound.add(q);
+            mergeable.put(w, q);
+            queuedBytes += q.size;
+            return false;
         }
     }
 
@@ -168,15 +207,19 @@ public final class WatchStream {
         int missed = 1;
         do {
             while (sink.isReady()) {
-                WatchOut next;
+                Queued next;
                 synchronized (outbound) {
                     next = outbound.poll();
                     if (next == null) {
                         break;
                     }
-                    queuedBytes -= next.size();
+                    if (next.watcher != null) {
+                        mergeable.remove(next.watcher, next);
+                    }
+                    queuedBytes -= next.size;
                 }
-                sink.send(next);
+                // taken from the queue and from mergeable under the monitor: nothing appends now
+                sink.send(next.toWatchOut());
             }
             boolean resumeInbound;
             boolean roomy;
@@ -195,5 +238,66 @@ public final class WatchStream {
             }
             missed = drainWip.addAndGet(-missed);
         } while (missed != 0);
+    }
+
+    /**
+     * One queued response: a finished one, or a watcher's events response that may still grow
+     * (guarded by the outbound monitor while it is in the queue).
+     */
+    private static final class Queued {
+        private final WatchOut finished;
+        /** The watcher whose events these are; null for a finished response. */
+        final Watcher watcher;
+        private byte[] header;
+        private byte[][] events;
+        private int eventCount;
+        long size;
+
+        Queued(WatchOut finished) {
+            this.finished = finished;
+            this.watcher = null;
+            this.size = finished.size();
+        }
+
+        Queued(Watcher watcher, byte[] header, byte[][] events) {
+            this.finished = null;
+            this.watcher = watcher;
+            this.header = header;
+            this.events = events.clone();
+            this.eventCount = events.length;
+            this.size = header.length + watcher.idField.length;
+            for (byte[] e : events) {
+                size += e.length;
+            }
+        }
+
+        long grownSize(byte[] newHeader, byte[][] more) {
+            long n = size - header.length + newHeader.length;
+            for (byte[] e : more) {
+                n += e.length;
+            }
+            return n;
+        }
+
+        void append(byte[] newHeader, byte[][] more) {
+            size = grownSize(newHeader, more);
+            header = newHeader;
+            if (eventCount + more.length > events.length) {
+                events = java.util.Arrays.copyOf(events, Math.max(eventCount + more.length, events.length * 2));
+            }
+            System.arraycopy(more, 0, events, eventCount, more.length);
+            eventCount += more.length;
+        }
+
+        WatchOut toWatchOut() {
+            if (finished != null) {
+                return finished;
+            }
+            byte[][] parts = new byte[2 + eventCount][];
+            parts[0] = header;
+            parts[1] = watcher.idField;
+            System.arraycopy(events, 0, parts, 2, eventCount);
+            return new WatchOut(parts);
+        }
     }
 }

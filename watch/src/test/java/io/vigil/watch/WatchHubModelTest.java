@@ -156,7 +156,7 @@ class WatchHubModelTest {
             this.log = log;
             this.hub = new WatchHub(log, new WatchHub.Config().streamBufferBytes(BUFFER_BYTES)
                     .catchUpChunkEvents(1 + rnd.nextInt(4)).catchUpChunkBytes(rnd.nextBoolean() ? 200 : 1 << 20)
-                    .maxRequestBytes(300),
+                    .maxRequestBytes(300).mergeBytes(new long[] {0, 150, 64 << 10}[rnd.nextInt(3)]),
                     rev -> ResponseHeader.newBuilder().setRevision(rev).build(), () -> wakes++,
                     new SimpleMeterRegistry());
         }
@@ -507,7 +507,16 @@ class WatchHubModelTest {
             return h;
         }
 
+        /**
+         * A progress notice at revision vouches for every event up to it, and never names a
+         * revision below an event the watcher already got (a client's bookmark must not go back).
+         */
         void assertUpTo(long id, Spec spec, List<Event> got, long revision) {
+            if (!got.isEmpty()) {
+                long newest = got.get(got.size() - 1).getKv().getModRevision();
+                assertTrue(newest <= revision, "progress at " + revision + " after watch " + id
+                        + " already got revision " + newest);
+            }
             List<Event> want = expected(spec, revision);
             assertTrue(got.size() >= want.size() && got.subList(0, want.size()).equals(want),
                     "progress at " + revision + " ahead of watch " + id + " " + spec + ": got " + got.size()
