@@ -2,6 +2,7 @@ package io.vigil.watch;
 
 import io.vigil.proto.etcdserverpb.WatchCreateRequest;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -131,7 +132,7 @@ public final class WatchStream {
      * {@code mergeBytes}, otherwise queued as a new response. Returns whether they were appended.
      *
      * @param header the encoded header of the newest revision among events
-     * @param events encoded {@code events} fields
+     * @param events encoded {@code events} fields; the stream keeps the array
      */
     boolean enqueueEvents(Watcher w, byte[] header, byte[][] events, long mergeBytes) {
         if (closed) {
@@ -263,7 +264,7 @@ public final class WatchStream {
             this.finished = null;
             this.watcher = watcher;
             this.header = header;
-            this.events = events.clone();
+            this.events = events;
             this.eventCount = events.length;
             this.size = header.length + watcher.idField.length;
             for (byte[] e : events) {
@@ -283,7 +284,7 @@ public final class WatchStream {
             size = grownSize(newHeader, more);
             header = newHeader;
             if (eventCount + more.length > events.length) {
-                events = java.util.Arrays.copyOf(events, Math.max(eventCount + more.length, events.length * 2));
+                events = Arrays.copyOf(events, Math.max(eventCount + more.length, events.length * 2));
             }
             System.arraycopy(more, 0, events, eventCount, more.length);
             eventCount += more.length;
