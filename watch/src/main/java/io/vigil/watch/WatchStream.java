@@ -47,8 +47,11 @@ public final class WatchStream {
 
     // ---- guarded by the outbound queue's monitor ----
     private final ArrayDeque<Queued> outbound = new ArrayDeque<>();
-    /** The queued events responses that may still take their watcher's next events. */
-    private final Map<Watcher, Queued> mergeable = new HashMap<>();
+    /**
+     * Raised by every response that events must not merge past: a watcher's queued events
+     * response ({@link Watcher#queued}) takes more only while it was queued in this epoch.
+     */
+    private long mergeEpoch;
     private long queuedBytes;
     private boolean inboundPaused;
 
@@ -85,7 +88,7 @@ public final class WatchStream {
         hub.closeStream(this);
         synchronized (outbound) {
             outbound.clear();
-            mergeable.clear();
+            mergeEpoch++;
             queuedBytes = 0;
         }
     }
@@ -120,7 +123,7 @@ public final class WatchStream {
             return;
         }
         synchronized (outbound) {
-            mergeable.clear();
+            mergeEpoch++;
             outbound.add(new Queued(response));
             queuedBytes += response.size();
         }
@@ -139,16 +142,16 @@ public final class WatchStream {
             return false;
         }
         synchronized (outbound) {
-            Queued q = mergeable.get(w);
-            if (q != null && q.grownSize(header, events) <= mergeBytes) {
+            Queued q = w.queued;
+            if (q != null && q.epoch == mergeEpoch && q.grownSize(header, events) <= mergeBytes) {
                 queuedBytes -= q.size;
                 q.append(header, events);
                 queuedBytes += q.size;
                 return true;
             }
-            q = new Queued(w, header, events);
+            q = new Queued(w, header, events, mergeEpoch);
             outbound.add(q);
-            mergeable.put(w, q);
+            w.queued = q;
             queuedBytes += q.size;
             return false;
         }
@@ -214,12 +217,12 @@ public final class WatchStream {
                     if (next == null) {
                         break;
                     }
-                    if (next.watcher != null) {
-                        mergeable.remove(next.watcher, next);
+                    if (next.watcher != null && next.watcher.queued == next) {
+                        // nothing appends to it now, and an idle watcher holds no sent response
+                        next.watcher.queued = null;
                     }
                     queuedBytes -= next.size;
                 }
-                // taken from the queue and from mergeable under the monitor: nothing appends now
                 sink.send(next.toWatchOut());
             }
             boolean resumeInbound;
@@ -245,24 +248,28 @@ public final class WatchStream {
      * One queued response: a finished one, or a watcher's events response that may still grow
      * (guarded by the outbound monitor while it is in the queue).
      */
-    private static final class Queued {
+    static final class Queued {
         private final WatchOut finished;
         /** The watcher whose events these are; null for a finished response. */
         final Watcher watcher;
         private byte[] header;
         private byte[][] events;
         private int eventCount;
+        /** The stream's merge epoch when this was queued. */
+        final long epoch;
         long size;
 
         Queued(WatchOut finished) {
             this.finished = finished;
             this.watcher = null;
+            this.epoch = -1;
             this.size = finished.size();
         }
 
-        Queued(Watcher watcher, byte[] header, byte[][] events) {
+        Queued(Watcher watcher, byte[] header, byte[][] events, long epoch) {
             this.finished = null;
             this.watcher = watcher;
+            this.epoch = epoch;
             this.header = header;
             this.events = events;
             this.eventCount = events.length;

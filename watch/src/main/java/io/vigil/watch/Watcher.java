@@ -36,6 +36,12 @@ final class Watcher {
     boolean live;
     /** Something was sent since the last progress_notify tick (etcd then skips the notice). */
     boolean sentSinceTick;
+    /**
+     * Its newest events response still queued on its stream, which may take its next events
+     * while it waits (see WatchStream, "Merging"); null once a drain took it. Guarded by the
+     * stream's outbound queue monitor.
+     */
+    WatchStream.Queued queued;
     /** Position in the exact-key list it is registered in; -1 when it is in the range tree. */
     int slot = -1;
 
