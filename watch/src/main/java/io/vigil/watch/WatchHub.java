@@ -541,7 +541,8 @@ public final class WatchHub {
             for (int i = 0; i < count; i++) {
                 fields[i] = encoded.field(indexes[i], w.prevKv);
             }
-            if (w.stream.enqueueEvents(w, header, fields, Math.min(config.mergeBytes, config.maxRequestBytes))) {
+            long eventBytes = size - header.length - w.idField.length;
+            if (w.stream.enqueueEvents(w, header, fields, eventBytes, Math.min(config.mergeBytes, config.maxRequestBytes))) {
                 metrics.eventsMerged.increment(count);
             }
             return;

@@ -136,20 +136,21 @@ public final class WatchStream {
      *
      * @param header the encoded header of the newest revision among events
      * @param events encoded {@code events} fields; the stream keeps the array
+     * @param eventBytes the summed length of events
      */
-    boolean enqueueEvents(Watcher w, byte[] header, byte[][] events, long mergeBytes) {
+    boolean enqueueEvents(Watcher w, byte[] header, byte[][] events, long eventBytes, long mergeBytes) {
         if (closed) {
             return false;
         }
         synchronized (outbound) {
             Queued q = w.queued;
-            if (q != null && q.epoch == mergeEpoch && q.grownSize(header, events) <= mergeBytes) {
-                queuedBytes -= q.size;
-                q.append(header, events);
-                queuedBytes += q.size;
+            long grownSize = q == null ? 0 : q.size - q.header.length + header.length + eventBytes;
+            if (q != null && q.epoch == mergeEpoch && grownSize <= mergeBytes) {
+                queuedBytes += grownSize - q.size;
+                q.append(header, events, grownSize);
                 return true;
             }
-            q = new Queued(w, header, events, mergeEpoch);
+            q = new Queued(w, header, events, eventBytes, mergeEpoch);
             outbound.add(q);
             w.queued = q;
             queuedBytes += q.size;
@@ -266,29 +267,19 @@ public final class WatchStream {
             this.size = finished.size();
         }
 
-        Queued(Watcher watcher, byte[] header, byte[][] events, long epoch) {
+        Queued(Watcher watcher, byte[] header, byte[][] events, long eventBytes, long epoch) {
             this.finished = null;
             this.watcher = watcher;
             this.epoch = epoch;
             this.header = header;
             this.events = events;
             this.eventCount = events.length;
-            this.size = header.length + watcher.idField.length;
-            for (byte[] e : events) {
-                size += e.length;
-            }
+            this.size = header.length + watcher.idField.length + eventBytes;
         }
 
-        long grownSize(byte[] newHeader, byte[][] more) {
-            long n = size - header.length + newHeader.length;
-            for (byte[] e : more) {
-                n += e.length;
-            }
-            return n;
-        }
-
-        void append(byte[] newHeader, byte[][] more) {
-            size = grownSize(newHeader, more);
+        /** more after the events held, under newHeader; newSize is the encoded size after that. */
+        void append(byte[] newHeader, byte[][] more, long newSize) {
+            size = newSize;
             header = newHeader;
             if (eventCount + more.length > events.length) {
                 events = Arrays.copyOf(events, Math.max(eventCount + more.length, events.length * 2));
@@ -305,7 +296,9 @@ public final class WatchStream {
             parts[0] = header;
             parts[1] = watcher.idField;
             System.arraycopy(events, 0, parts, 2, eventCount);
-            return new WatchOut(parts);
+            WatchOut out = new WatchOut(parts);
+            assert out.size() == size : "queued as " + size + " bytes, encoded as " + out.size();
+            return out;
         }
     }
 }
