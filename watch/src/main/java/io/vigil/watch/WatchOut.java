@@ -16,12 +16,25 @@ public final class WatchOut {
     private final int size;
 
     WatchOut(byte[][] parts) {
+        this(parts, lengthOf(parts));
+    }
+
+    /**
+     * Parts whose summed length the caller already knows, so the send path does not walk them
+     * (and miss the cache on each) once more before writing them.
+     */
+    WatchOut(byte[][] parts, int size) {
         this.parts = parts;
+        this.size = size;
+        assert size == lengthOf(parts) : "sized as " + size + " bytes, encoded as " + lengthOf(parts);
+    }
+
+    private static int lengthOf(byte[][] parts) {
         int n = 0;
         for (byte[] p : parts) {
             n += p.length;
         }
-        this.size = n;
+        return n;
     }
 
     /** A response built as a message: created, canceled, progress and compaction notices. */

@@ -296,9 +296,7 @@ public final class WatchStream {
             parts[0] = header;
             parts[1] = watcher.idField;
             System.arraycopy(events, 0, parts, 2, eventCount);
-            WatchOut out = new WatchOut(parts);
-            assert out.size() == size : "queued as " + size + " bytes, encoded as " + out.size();
-            return out;
+            return new WatchOut(parts, Math.toIntExact(size));
         }
     }
 }
