@@ -22,7 +22,7 @@ public record ConfChange(Type type, long nodeId) {
   private static final int ENCODED_BYTES = 9;
 
   public ConfChange {
-    if (type == null || nodeId <= 0) {
+    if (type == null || nodeId == 0) {
       throw new IllegalArgumentException("invalid conf change " + type + " " + nodeId);
     }
   }

@@ -22,8 +22,8 @@ public record ConfState(SortedSet<Long> voters, SortedSet<Long> learners) {
     voters = immutableSorted(voters);
     learners = immutableSorted(learners);
     for (long id : voters) {
-      if (id <= 0) {
-        throw new IllegalArgumentException("node ids must be positive, got " + id);
+      if (id == 0) {
+        throw new IllegalArgumentException("node ids must not be 0, got " + id);
       }
       if (learners.contains(id)) {
         throw new IllegalArgumentException("node " + id + " is both voter and learner");

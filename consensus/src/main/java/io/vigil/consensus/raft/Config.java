@@ -45,7 +45,7 @@ public final class Config {
     return new Builder();
   }
 
-  /** This node's id; positive and unique in the cluster, never reused after removal. */
+  /** This node's id: any value but 0 (NONE; etcd's member ids use all 64 bits), unique in the cluster, never reused after removal. */
   public long id() { return id; }
 
   /**
@@ -118,7 +118,7 @@ public final class Config {
 
     /** Validates every value and returns the immutable config. */
     public Config build() {
-      check(id > 0, "id must be positive, got " + id);
+      check(id != 0, "id must not be 0 (NONE)");
       check(heartbeatTicks > 0, "heartbeatTicks must be positive, got " + heartbeatTicks);
       check(electionTicks > heartbeatTicks, "electionTicks (" + electionTicks
           + ") must be greater than heartbeatTicks (" + heartbeatTicks + ")");

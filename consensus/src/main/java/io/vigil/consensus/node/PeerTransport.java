@@ -1,0 +1,146 @@
+package io.vigil.consensus.node;
+
+import io.grpc.CallOptions;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.StreamObserver;
+import io.vigil.consensus.raft.Message;
+import io.vigil.proto.internal.PeerAck;
+import io.vigil.proto.internal.PeerEnvelope;
+import io.vigil.proto.internal.PeerHello;
+import io.vigil.proto.internal.RaftPeerGrpc;
+import java.net.URI;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The sending half of the peer transport: one long-lived client stream per peer, to the peer's
+ * {@code RaftPeer.Stream} on its peer URL, opening with a {@link PeerHello}. Raft tolerates lost
+ * messages, so nothing here retries or blocks: a message for a peer whose stream is down or
+ * whose send buffer is full is dropped and the peer reported unreachable (the leader then probes
+ * it instead of pipelining). A broken stream is opened again on the next send, at most once per
+ * {@link #REOPEN_NANOS}.
+ *
+ * <p>Threads: {@link #send} runs on the node thread only; gRPC's callbacks only set flags.
+ */
+public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
+  /** How long a broken stream waits before it is opened again. */
+  static final long REOPEN_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+  /** Bytes buffered on one stream before sends to that peer are dropped (etcd drops too). */
+  static final int SEND_BUFFER_BYTES = 8 << 20;
+
+  private final PeerHello hello;
+  private final Map<Long, Peer> peers = new TreeMap<>();
+  private volatile RaftNode node;
+
+  /**
+   * @param hello who this member is, sent first on every stream
+   * @param peerUrls the peer URL of every other member, by member id
+   */
+  public PeerTransport(PeerHello hello, Map<Long, URI> peerUrls) {
+    this.hello = hello;
+    peerUrls.forEach((id, url) -> peers.put(id, new Peer(id, url)));
+  }
+
+  /** The node to report unreachable peers to; set once it has started. */
+  public void attach(RaftNode node) {
+    this.node = node;
+  }
+
+  @Override
+  public void send(Message m) {
+    Peer p = peers.get(m.to());
+    if (p != null) {
+      p.send(m);
+    }
+  }
+
+  @Override
+  public void close() {
+    for (Peer p : peers.values()) {
+      p.close();
+    }
+  }
+
+  private final class Peer {
+    private final long id;
+    private final String target;
+    private ManagedChannel channel;
+    private ClientCallStreamObserver<PeerEnvelope> stream;
+    private volatile boolean broken;
+    private long reopenAfterNanos;
+
+    Peer(long id, URI url) {
+      this.id = id;
+      this.target = url.getHost() + ":" + url.getPort();
+    }
+
+    void send(Message m) {
+      if (stream == null || broken) {
+        if (!open()) {
+          unreachable();
+          return;
+        }
+      }
+      if (!stream.isReady()) {
+        unreachable();
+        return;
+      }
+      stream.onNext(PeerEnvelope.newBuilder().setMessage(RaftMessages.encode(m)).build());
+    }
+
+    private boolean open() {
+      long now = System.nanoTime();
+      if (stream != null) {
+        if (now - reopenAfterNanos < 0) {
+          return false;
+        }
+        stream.cancel("reopening", null);
+      }
+      reopenAfterNanos = now + REOPEN_NANOS;
+      if (channel == null) {
+        channel = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create()).build();
+      }
+      broken = false;
+      stream = (ClientCallStreamObserver<PeerEnvelope>) ClientCalls.asyncClientStreamingCall(
+          channel.newCall(RaftPeerGrpc.getStreamMethod(), CallOptions.DEFAULT.withOnReadyThreshold(SEND_BUFFER_BYTES)),
+          new StreamObserver<PeerAck>() {
+            @Override
+            public void onNext(PeerAck value) {
+            }
+
+            @Override
+            public void onError(Throwable t) {
+              broken = true;
+            }
+
+            @Override
+            public void onCompleted() {
+              broken = true;
+            }
+          });
+      stream.onNext(PeerEnvelope.newBuilder().setHello(hello).build());
+      return true;
+    }
+
+    private void unreachable() {
+      RaftNode n = node;
+      if (n != null) {
+        n.reportUnreachable(id);
+      }
+    }
+
+    void close() {
+      if (stream != null) {
+        stream.cancel("member stopping", null);
+      }
+      if (channel != null) {
+        channel.shutdownNow();
+      }
+    }
+  }
+}

@@ -1,0 +1,100 @@
+package io.vigil.consensus.node;
+
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import io.vigil.consensus.raft.Message;
+import io.vigil.proto.internal.PeerAck;
+import io.vigil.proto.internal.PeerEnvelope;
+import io.vigil.proto.internal.PeerHello;
+import io.vigil.proto.internal.RaftPeerGrpc;
+import java.util.function.Consumer;
+
+/**
+ * The receiving half of the peer transport: each peer's stream opens with a {@link PeerHello}
+ * naming its cluster, then carries Raft messages, which are stepped into the node. A stream from
+ * another cluster, or a message that does not decode or is not addressed to this member, ends
+ * the stream with an error; the member keeps serving.
+ */
+public final class RaftPeerService extends RaftPeerGrpc.RaftPeerImplBase {
+  private final long clusterId;
+  private final long memberId;
+  private final Consumer<PeerHello> onHello;
+  private volatile RaftNode node;
+
+  /** @param onHello told of every peer that opens a stream (its name and client URLs) */
+  public RaftPeerService(long clusterId, long memberId, Consumer<PeerHello> onHello) {
+    this.clusterId = clusterId;
+    this.memberId = memberId;
+    this.onHello = onHello;
+  }
+
+  /** The node to step messages into; until set, messages are dropped. */
+  public void attach(RaftNode node) {
+    this.node = node;
+  }
+
+  @Override
+  public StreamObserver<PeerEnvelope> stream(StreamObserver<PeerAck> out) {
+    return new StreamObserver<>() {
+      private PeerHello from;
+      private boolean refused;
+
+      @Override
+      public void onNext(PeerEnvelope envelope) {
+        if (refused) {
+          return;
+        }
+        if (envelope.hasHello()) {
+          PeerHello h = envelope.getHello();
+          if (h.getClusterId() != clusterId) {
+            refuse(Status.FAILED_PRECONDITION.withDescription(String.format(
+                "member %x is of cluster %x, this member (%x) of cluster %x", h.getMemberId(), h.getClusterId(),
+                memberId, clusterId)));
+            return;
+          }
+          from = h;
+          onHello.accept(h);
+          return;
+        }
+        if (from == null) {
+          refuse(Status.FAILED_PRECONDITION.withDescription("a peer stream must open with a hello"));
+          return;
+        }
+        Message m;
+        try {
+          m = RaftMessages.decode(envelope.getMessage());
+        } catch (IllegalArgumentException bad) {
+          refuse(Status.INVALID_ARGUMENT.withDescription(bad.getMessage()));
+          return;
+        }
+        if (m.to() != memberId || m.from() != from.getMemberId()) {
+          refuse(Status.INVALID_ARGUMENT.withDescription(String.format(
+              "message from %x to %x on the stream of member %x to %x", m.from(), m.to(), from.getMemberId(), memberId)));
+          return;
+        }
+        RaftNode n = node;
+        if (n != null) {
+          n.step(m);
+        }
+      }
+
+      private void refuse(Status status) {
+        refused = true;
+        out.onError(status.asRuntimeException());
+      }
+
+      @Override
+      public void onError(Throwable t) {
+      }
+
+      @Override
+      public void onCompleted() {
+        if (refused) {
+          return;
+        }
+        out.onNext(PeerAck.getDefaultInstance());
+        out.onCompleted();
+      }
+    };
+  }
+}
