@@ -29,6 +29,14 @@ final class EtcdErrors {
             Status.INVALID_ARGUMENT.withDescription("etcdserver: request is too large").asRuntimeException();
     static final StatusRuntimeException TOO_MANY_REQUESTS =
             Status.RESOURCE_EXHAUSTED.withDescription("etcdserver: too many requests").asRuntimeException();
+    static final StatusRuntimeException TIMEOUT =
+            Status.UNAVAILABLE.withDescription("etcdserver: request timed out").asRuntimeException();
+    static final StatusRuntimeException NO_LEADER =
+            Status.UNAVAILABLE.withDescription("etcdserver: no leader").asRuntimeException();
+    static final StatusRuntimeException NOT_LEADER =
+            Status.FAILED_PRECONDITION.withDescription("etcdserver: not leader").asRuntimeException();
+    static final StatusRuntimeException BAD_LEADER_TRANSFEREE =
+            Status.FAILED_PRECONDITION.withDescription("etcdserver: bad leader transferee").asRuntimeException();
     static final StatusRuntimeException STOPPING =
             Status.UNAVAILABLE.withDescription("etcdserver: server stopped").asRuntimeException();
 
@@ -49,6 +57,9 @@ final class EtcdErrors {
         }
         if (cause instanceof StatusRuntimeException s) {
             return s;
+        }
+        if (cause instanceof java.util.concurrent.TimeoutException) {
+            return TIMEOUT;
         }
         if (cause instanceof IllegalStateException) {
             return STOPPING;

@@ -17,24 +17,28 @@ import io.vigil.proto.internal.InternalRequest;
 import io.vigil.revlog.RequestChecks;
 import io.vigil.revlog.RevLog;
 import io.vigil.revlog.RevLogException;
+import java.util.List;
 import java.util.function.Function;
 
 /**
- * etcd's KV service. Reads are served from the local revision log (on one member both
- * serializable and linearizable reads see every acknowledged write). Writes are checked as etcd
+ * etcd's KV service. Reads are served from this member's revision log: a serializable read at
+ * once, a linearizable one (etcd's default) once this member has applied what the leader had
+ * committed when the read came ({@link ReplicatedLog#linearizableRead}). Writes are checked as etcd
  * checks them, wrapped in an {@link InternalRequest}, refused if larger than the request limit,
  * and proposed; the response is sent once the proposal is applied and durable.
  */
 final class KvService extends KVGrpc.KVImplBase {
     private final RevLog revLog;
     private final Proposer proposer;
+    private final ReplicatedLog log;
     private final ResponseHeaders headers;
     private final int maxRequestBytes;
     private final int maxTxnOps;
 
-    KvService(RevLog revLog, Proposer proposer, ResponseHeaders headers, int maxRequestBytes, int maxTxnOps) {
+    KvService(RevLog revLog, ReplicatedLog log, ResponseHeaders headers, int maxRequestBytes, int maxTxnOps) {
         this.revLog = revLog;
-        this.proposer = proposer;
+        this.proposer = log;
+        this.log = log;
         this.headers = headers;
         this.maxRequestBytes = maxRequestBytes;
         this.maxTxnOps = maxTxnOps;
@@ -42,16 +46,49 @@ final class KvService extends KVGrpc.KVImplBase {
 
     @Override
     public void range(RangeRequest request, StreamObserver<RangeResponse> out) {
-        RangeResponse resp;
         try {
             RequestChecks.checkRange(request);
-            resp = revLog.range(request);
         } catch (RevLogException e) {
             out.onError(EtcdErrors.of(e));
             return;
         }
-        out.onNext(resp.toBuilder().setHeader(headers.at(resp.getHeader().getRevision())).build());
+        if (request.getSerializable()) {
+            read(() -> stamp(revLog.range(request)), out);
+        } else {
+            afterReadIndex(() -> read(() -> stamp(revLog.range(request)), out), out);
+        }
+    }
+
+    /** Answers with a read of the store, stamped with this member's header. */
+    private static <R extends Message> void read(java.util.function.Supplier<R> read, StreamObserver<R> out) {
+        R resp;
+        try {
+            resp = read.get();
+        } catch (RevLogException e) {
+            out.onError(EtcdErrors.of(e));
+            return;
+        }
+        out.onNext(resp);
         out.onCompleted();
+    }
+
+    /** Runs {@code read} once it is linearizable here, or answers the failure. */
+    private void afterReadIndex(Runnable read, StreamObserver<?> out) {
+        log.linearizableRead().whenComplete((v, failure) -> {
+            if (failure != null) {
+                out.onError(EtcdErrors.toStatus(failure));
+            } else {
+                read.run();
+            }
+        });
+    }
+
+    private RangeResponse stamp(RangeResponse r) {
+        return r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build();
+    }
+
+    private TxnResponse stamp(TxnResponse r) {
+        return r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build();
     }
 
     @Override
@@ -71,10 +108,13 @@ final class KvService extends KVGrpc.KVImplBase {
         try {
             RequestChecks.checkTxn(request, maxTxnOps);
             if (RequestChecks.isReadOnly(request)) {
-                // nothing to order against other writes: evaluate at the head, off the log
-                TxnResponse resp = revLog.readOnlyTxn(request);
-                out.onNext(resp.toBuilder().setHeader(headers.at(resp.getHeader().getRevision())).build());
-                out.onCompleted();
+                // nothing to order against other writes: evaluate at the head, off the log; it
+                // is linearizable unless every range in it asks to be serializable (etcd's rule)
+                if (isSerializable(request)) {
+                    read(() -> stamp(revLog.readOnlyTxn(request)), out);
+                } else {
+                    afterReadIndex(() -> read(() -> stamp(revLog.readOnlyTxn(request)), out), out);
+                }
                 return;
             }
         } catch (RevLogException e) {
@@ -89,6 +129,18 @@ final class KvService extends KVGrpc.KVImplBase {
     public void compact(CompactionRequest request, StreamObserver<CompactionResponse> out) {
         write(() -> { }, InternalRequest.newBuilder().setCompaction(request).build(), out,
                 (CompactionResponse r) -> r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
+    }
+
+    /** etcd's isTxnSerializable: every op of both branches is a serializable range. */
+    private static boolean isSerializable(TxnRequest txn) {
+        for (var ops : List.of(txn.getSuccessList(), txn.getFailureList())) {
+            for (var op : ops) {
+                if (!op.hasRequestRange() || !op.getRequestRange().getSerializable()) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /**

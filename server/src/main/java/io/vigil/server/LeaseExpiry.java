@@ -25,8 +25,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * back to the lessor, which offers it again a few seconds later. A revoke that finds the lease
  * gone (the client revoked it meanwhile) is done.
  *
- * <p>Single member: this member is always the leader. With Raft it runs on the leader only, and a
- * new leader first calls {@link Lessor#promote}.
+ * <p>Only the leader expires leases: on other members a tick does nothing. A member that becomes
+ * leader first calls {@link Lessor#promote}, so no lease dies for the failover.
  */
 final class LeaseExpiry implements AutoCloseable {
     /** etcd's default leaseRevokeRate. */
@@ -36,13 +36,15 @@ final class LeaseExpiry implements AutoCloseable {
 
     private final Lessor lessor;
     private final Proposer proposer;
+    private final java.util.function.BooleanSupplier isLeader;
     private final int maxInFlight;
     private final AtomicInteger inFlight = new AtomicInteger();
     private ScheduledExecutorService timer;
 
-    LeaseExpiry(Lessor lessor, Proposer proposer, int revokesPerSecond) {
+    LeaseExpiry(Lessor lessor, Proposer proposer, java.util.function.BooleanSupplier isLeader, int revokesPerSecond) {
         this.lessor = lessor;
         this.proposer = proposer;
+        this.isLeader = isLeader;
         this.maxInFlight = Math.max(1, (int) (revokesPerSecond * TICK_MILLIS / 1000));
     }
 
@@ -68,7 +70,7 @@ final class LeaseExpiry implements AutoCloseable {
     /** One round: proposes revokes of expired leases up to the in-flight bound; returns how many. */
     int tick() {
         int room = maxInFlight - inFlight.get();
-        if (room <= 0) {
+        if (room <= 0 || !isLeader.getAsBoolean()) {
             return 0;
         }
         List<Long> expired = lessor.claimExpired(room);

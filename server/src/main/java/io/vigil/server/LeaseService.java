@@ -20,10 +20,11 @@ import io.vigil.revlog.RevLog;
 
 /**
  * etcd's Lease service. Grant and revoke are writes: they go through the log and answer once
- * applied and durable. Keep-alive, time-to-live and list are the leader's in-memory lessor,
- * answered on the transport thread without blocking, as etcd's leader answers them.
+ * applied and durable. Keep-alive and time-to-live are the leader's in-memory lessor, answered
+ * on the transport thread without blocking, as etcd's leader answers them; a follower carries
+ * them to the leader ({@link LeaseForwarding}). List is every member's own lessor.
  */
-final class LeaseService extends LeaseGrpc.LeaseImplBase {
+final class LeaseService extends LeaseGrpc.LeaseImplBase implements LeaseForwarding.Leader {
     /**
      * etcd raises a smaller TTL to its minLeaseTTL, ceil(1.5 × election timeout): 2 s with etcd's
      * default election timeout of 1 s (verified: etcd 3.4 grants "lease grant 1" with TTL 2).
@@ -34,14 +35,66 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
     private final Lessor lessor;
     private final Proposer proposer;
     private final ResponseHeaders headers;
-    private final LeaseIds ids;
+    private final IdGenerator ids;
+    private final ReplicatedLog log;
+    private final LeaseForwarding forwarding;
 
-    LeaseService(RevLog revLog, Proposer proposer, ResponseHeaders headers, LeaseIds ids) {
+    LeaseService(RevLog revLog, ReplicatedLog log, ResponseHeaders headers, IdGenerator ids,
+                 LeaseForwarding forwarding) {
         this.revLog = revLog;
         this.lessor = revLog.lessor();
-        this.proposer = proposer;
+        this.proposer = log;
+        this.log = log;
         this.headers = headers;
         this.ids = ids;
+        this.forwarding = forwarding;
+    }
+
+    @Override
+    public boolean isLeader() {
+        return log.isLeader();
+    }
+
+    /** The leader's lessor renews the lease: its granted TTL, or 0 when unknown or expired. */
+    @Override
+    public LeaseKeepAliveResponse keepAlive(LeaseKeepAliveRequest request) {
+        return LeaseKeepAliveResponse.newBuilder()
+                .setHeader(headers.at(revLog.currentRevision()))
+                .setID(request.getID())
+                .setTTL(lessor.renew(request.getID()))
+                .build();
+    }
+
+    /**
+     * etcd answers an unknown lease with TTL -1 and no error (its gRPC layer turns the lessor's
+     * "not found" into that), and an expired one not yet revoked with its remaining TTL, ≤ 0.
+     */
+    @Override
+    public LeaseTimeToLiveResponse timeToLive(LeaseTimeToLiveRequest request) {
+        LeaseTimeToLiveResponse.Builder resp = LeaseTimeToLiveResponse.newBuilder().setID(request.getID()).setTTL(-1);
+        lessor.timeToLive(request.getID(), request.getKeys()).ifPresent(t -> resp
+                .setTTL(t.remainingSeconds())
+                .setGrantedTTL(t.grantedTtl())
+                .addAllKeys(t.keys()));
+        return resp.setHeader(headers.at(revLog.currentRevision())).build();
+    }
+
+    /**
+     * The leader's answer to a keep-alive or time-to-live: from this member's lessor when it is
+     * the leader, else from the leader over its peer URL, restamped with this member's header.
+     */
+    private <R> java.util.concurrent.CompletableFuture<R> atLeader(
+            java.util.function.Supplier<R> local,
+            java.util.function.Function<io.vigil.proto.internal.LeasePeerGrpc.LeasePeerFutureStub,
+                    com.google.common.util.concurrent.ListenableFuture<R>> remote) {
+        if (log.isLeader()) {
+            return java.util.concurrent.CompletableFuture.completedFuture(local.get());
+        }
+        var stub = forwarding.toLeader(log.node().leaderId());
+        if (stub == null) {
+            return java.util.concurrent.CompletableFuture.failedFuture(EtcdErrors.NO_LEADER);
+        }
+        return LeaseForwarding.completable(remote.apply(stub));
     }
 
     /**
@@ -72,19 +125,16 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
                 (LeaseRevokeResponse r) -> r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
     }
 
-    /**
-     * etcd answers an unknown lease with TTL -1 and no error (its gRPC layer turns the lessor's
-     * "not found" into that), and an expired one not yet revoked with its remaining TTL, ≤ 0.
-     */
     @Override
     public void leaseTimeToLive(LeaseTimeToLiveRequest request, StreamObserver<LeaseTimeToLiveResponse> out) {
-        LeaseTimeToLiveResponse.Builder resp = LeaseTimeToLiveResponse.newBuilder().setID(request.getID()).setTTL(-1);
-        lessor.timeToLive(request.getID(), request.getKeys()).ifPresent(t -> resp
-                .setTTL(t.remainingSeconds())
-                .setGrantedTTL(t.grantedTtl())
-                .addAllKeys(t.keys()));
-        out.onNext(resp.setHeader(headers.at(revLog.currentRevision())).build());
-        out.onCompleted();
+        atLeader(() -> timeToLive(request), stub -> stub.timeToLive(request)).whenComplete((resp, failure) -> {
+            if (failure != null) {
+                out.onError(EtcdErrors.toStatus(failure));
+                return;
+            }
+            out.onNext(resp.toBuilder().setHeader(headers.at(revLog.currentRevision())).build());
+            out.onCompleted();
+        });
     }
 
     @Override
@@ -103,15 +153,18 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
     }
 
     /**
-     * One keep-alive stream: each request is answered at once, in order, with the lease's granted
-     * TTL or 0 (unknown or expired; clients report "requested lease not found"). Backpressure:
-     * the next request is read only while the response stream is ready, so a client that sends
-     * keep-alives without reading the answers stalls its own stream instead of filling memory.
-     * gRPC calls the methods of one call one at a time, so {@code waiting} needs no lock.
+     * One keep-alive stream: each request is answered in order with the lease's granted TTL or 0
+     * (unknown or expired; clients report "requested lease not found"), by the leader. The next
+     * request is read only once the previous one is answered (at once on the leader, when the
+     * leader's answer arrives on a follower) and while the response stream is ready, so a client
+     * that sends keep-alives without reading the answers stalls its own stream instead of filling
+     * memory. An answer from the leader arrives on another thread than the stream's own events,
+     * so everything that touches {@code out} holds the stream's lock.
      */
     private final class KeepAliveStream implements StreamObserver<LeaseKeepAliveRequest> {
         private final ServerCallStreamObserver<LeaseKeepAliveResponse> out;
         private boolean waiting;
+        private boolean ended;
 
         KeepAliveStream(ServerCallStreamObserver<LeaseKeepAliveResponse> out) {
             this.out = out;
@@ -123,12 +176,19 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
 
         @Override
         public void onNext(LeaseKeepAliveRequest request) {
-            long ttl = lessor.renew(request.getID());
-            out.onNext(LeaseKeepAliveResponse.newBuilder()
-                    .setHeader(headers.at(revLog.currentRevision()))
-                    .setID(request.getID())
-                    .setTTL(ttl)
-                    .build());
+            atLeader(() -> keepAlive(request), stub -> stub.keepAlive(request)).whenComplete(this::answer);
+        }
+
+        private synchronized void answer(LeaseKeepAliveResponse resp, Throwable failure) {
+            if (ended) {
+                return;
+            }
+            if (failure != null) {
+                ended = true;
+                out.onError(EtcdErrors.toStatus(failure));
+                return;
+            }
+            out.onNext(resp.toBuilder().setHeader(headers.at(revLog.currentRevision())).build());
             if (out.isReady()) {
                 out.request(1);
             } else {
@@ -136,7 +196,7 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
             }
         }
 
-        private void onReady() {
+        private synchronized void onReady() {
             if (waiting) {
                 waiting = false;
                 out.request(1);
@@ -149,9 +209,11 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase {
         }
 
         @Override
-        public void onCompleted() {
-            out.onCompleted();
+        public synchronized void onCompleted() {
+            if (!ended) {
+                ended = true;
+                out.onCompleted();
+            }
         }
     }
-
 }

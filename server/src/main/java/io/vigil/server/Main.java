@@ -8,6 +8,10 @@ public final class Main {
     }
 
     public static void main(String[] args) throws InterruptedException {
+        // the server's one logger (VigilServer.LOG) writes one line per event, like the start lines
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", "vigil: %4$s: %5$s%6$s%n");
+        }
         String[] rest = args;
         if (args.length > 0 && args[0].equals("serve")) {
             rest = java.util.Arrays.copyOfRange(args, 1, args.length);
@@ -42,9 +46,13 @@ public final class Main {
             return;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "vigil-shutdown"));
-        System.out.println("vigil: member " + config.name() + " using data dir " + config.dataDir().toAbsolutePath()
-                + " at revision " + server.currentRevision() + " (" + server.replayedEntries()
-                + " entries applied again from the WAL)");
+        System.out.println("vigil: member " + config.name() + " (" + Long.toHexString(server.memberId())
+                + ") of cluster " + Long.toHexString(server.clusterId()) + " using data dir "
+                + config.dataDir().toAbsolutePath() + " at revision " + server.currentRevision() + " ("
+                + server.replayedEntries() + " entries applied again from the WAL)");
+        for (InetSocketAddress a : server.peerAddresses()) {
+            System.out.println("vigil: listening for peers on http://" + a.getHostString() + ":" + a.getPort());
+        }
         for (InetSocketAddress a : server.metricsAddresses()) {
             System.out.println("vigil: serving metrics on http://" + a.getHostString() + ":" + a.getPort() + "/metrics");
         }

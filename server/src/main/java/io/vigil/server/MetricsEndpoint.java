@@ -17,7 +17,7 @@ final class MetricsEndpoint implements AutoCloseable {
     MetricsEndpoint(List<URI> urls, PrometheusMeterRegistry registry) throws IOException {
         try {
             for (URI url : urls) {
-                HttpServer http = HttpServer.create(ClientUrls.address(url), 16);
+                HttpServer http = HttpServer.create(Urls.address(url), 16);
                 http.createContext("/metrics", exchange -> {
                     byte[] body = registry.scrape().getBytes(StandardCharsets.UTF_8);
                     exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");

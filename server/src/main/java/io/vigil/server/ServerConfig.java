@@ -38,6 +38,168 @@ public final class ServerConfig {
     private java.time.Duration backendBatchInterval = BACKEND_BATCH_INTERVAL_DEFAULT;
     private int backendBatchLimit = BACKEND_BATCH_LIMIT_DEFAULT;
 
+    // ---- the cluster, with etcd's flag names and defaults (pre-vote on, as etcd 3.5+) ----
+    public static final String PEER_URL_DEFAULT = "http://localhost:2380";
+    public static final String INITIAL_CLUSTER_TOKEN_DEFAULT = "etcd-cluster";
+    public static final int HEARTBEAT_INTERVAL_MS_DEFAULT = 100;
+    public static final int ELECTION_TIMEOUT_MS_DEFAULT = 1000;
+    /** etcd's --snapshot-count default: applied entries kept in the log before it is compacted. */
+    public static final long SNAPSHOT_COUNT_DEFAULT = 100_000;
+    private String initialCluster;
+    private String initialClusterState = "new";
+    private String initialClusterToken = INITIAL_CLUSTER_TOKEN_DEFAULT;
+    private List<URI> listenPeerUrls;
+    private List<URI> initialAdvertisePeerUrls = List.of(URI.create(PEER_URL_DEFAULT));
+    private int heartbeatIntervalMs = HEARTBEAT_INTERVAL_MS_DEFAULT;
+    private int electionTimeoutMs = ELECTION_TIMEOUT_MS_DEFAULT;
+    private long snapshotCount = SNAPSHOT_COUNT_DEFAULT;
+    private boolean preVote = true;
+    private Members members;
+
+    /** {@code name=http://host:port,...}; by default this member alone, at its advertised peer URLs. */
+    public ServerConfig initialCluster(String initialCluster) {
+        this.initialCluster = initialCluster;
+        return this;
+    }
+
+    /** "new" to bootstrap a cluster, "existing" to join one. */
+    public ServerConfig initialClusterState(String state) {
+        this.initialClusterState = state;
+        return this;
+    }
+
+    public String initialClusterState() {
+        return initialClusterState;
+    }
+
+    public ServerConfig initialClusterToken(String token) {
+        this.initialClusterToken = token;
+        return this;
+    }
+
+    /**
+     * Where to accept peer connections. When not given, a member of a one-member cluster listens
+     * for none (so many can run side by side), a member of a larger cluster on its advertised
+     * peer URLs.
+     */
+    public ServerConfig listenPeerUrls(List<URI> urls) {
+        this.listenPeerUrls = List.copyOf(urls);
+        return this;
+    }
+
+    public List<URI> listenPeerUrls() {
+        if (listenPeerUrls != null) {
+            return listenPeerUrls;
+        }
+        return members != null && members.byId().size() > 1 ? initialAdvertisePeerUrls : List.of();
+    }
+
+    public ServerConfig initialAdvertisePeerUrls(List<URI> urls) {
+        this.initialAdvertisePeerUrls = List.copyOf(urls);
+        return this;
+    }
+
+    public ServerConfig heartbeatIntervalMs(int ms) {
+        this.heartbeatIntervalMs = ms;
+        return this;
+    }
+
+    public int heartbeatIntervalMs() {
+        return heartbeatIntervalMs;
+    }
+
+    public ServerConfig electionTimeoutMs(int ms) {
+        this.electionTimeoutMs = ms;
+        return this;
+    }
+
+    public int electionTimeoutMs() {
+        return electionTimeoutMs;
+    }
+
+    public ServerConfig snapshotCount(long count) {
+        this.snapshotCount = count;
+        return this;
+    }
+
+    public long snapshotCount() {
+        return snapshotCount;
+    }
+
+    public ServerConfig preVote(boolean preVote) {
+        this.preVote = preVote;
+        return this;
+    }
+
+    public boolean preVote() {
+        return preVote;
+    }
+
+    /** The initial members, with etcd's ids; set by {@link #conclude()}. */
+    Members members() {
+        return members;
+    }
+
+    /** etcd's request timeout: 5 s plus two election timeouts. */
+    long requestTimeoutMs() {
+        return 5000L + 2L * electionTimeoutMs;
+    }
+
+    /** Checks the cluster flags as etcd does, naming the flag at fault. */
+    private void concludeCluster() {
+        if (!initialClusterState.equals("new") && !initialClusterState.equals("existing")) {
+            throw new IllegalArgumentException("--initial-cluster-state must be \"new\" or \"existing\", got \""
+                    + initialClusterState + "\"");
+        }
+        if (initialClusterToken.isEmpty()) {
+            throw new IllegalArgumentException("--initial-cluster-token must not be empty");
+        }
+        for (URI u : initialAdvertisePeerUrls) {
+            Urls.check(u);
+        }
+        if (listenPeerUrls != null) {
+            for (URI u : listenPeerUrls) {
+                Urls.check(u);
+            }
+        }
+        if (heartbeatIntervalMs <= 0) {
+            throw new IllegalArgumentException("--heartbeat-interval must be positive, got " + heartbeatIntervalMs);
+        }
+        if (electionTimeoutMs < 5 * heartbeatIntervalMs) {
+            throw new IllegalArgumentException("--election-timeout[" + electionTimeoutMs
+                    + "ms] should be at least as 5 times as --heartbeat-interval[" + heartbeatIntervalMs + "ms]");
+        }
+        if (electionTimeoutMs > 50_000) {
+            throw new IllegalArgumentException("--election-timeout[" + electionTimeoutMs + "ms] is too long, and should be set less than 50 seconds");
+        }
+        if (snapshotCount <= 0) {
+            throw new IllegalArgumentException("--snapshot-count must be positive, got " + snapshotCount);
+        }
+        String cluster = initialCluster;
+        if (cluster == null) {
+            StringBuilder sb = new StringBuilder();
+            for (URI u : initialAdvertisePeerUrls) {
+                sb.append(sb.length() == 0 ? "" : ",").append(name).append('=').append(u);
+            }
+            cluster = sb.toString();
+        }
+        try {
+            members = Members.parse(cluster, initialClusterToken);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--initial-cluster: " + e.getMessage());
+        }
+        Members.Member self;
+        try {
+            self = members.named(name);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--initial-cluster: " + e.getMessage());
+        }
+        if (!new java.util.HashSet<>(self.peerUrls()).equals(new java.util.HashSet<>(initialAdvertisePeerUrls))) {
+            throw new IllegalArgumentException("--initial-cluster has " + name + "=" + self.peerUrls()
+                    + " but --initial-advertise-peer-urls is " + initialAdvertisePeerUrls);
+        }
+    }
+
     /**
      * The longest applied writes wait for the store's (LMDB's) commit; they are durable in the WAL
      * meanwhile. Shorter: smaller commits, more syncs. etcd's flag of the same name.
@@ -167,10 +329,10 @@ public final class ServerConfig {
             throw new IllegalArgumentException("at least one listen client URL is needed");
         }
         for (URI u : listenClientUrls) {
-            ClientUrls.check(u);
+            Urls.check(u);
         }
         for (URI u : advertiseClientUrls()) {
-            ClientUrls.check(u);
+            Urls.check(u);
         }
         if (maxRequestBytes <= 0) {
             throw new IllegalArgumentException("maxRequestBytes must be positive, got " + maxRequestBytes);
@@ -182,7 +344,7 @@ public final class ServerConfig {
             throw new IllegalArgumentException("quotaBackendBytes must be at least 1 MiB, got " + quotaBackendBytes);
         }
         for (URI u : listenMetricsUrls) {
-            ClientUrls.check(u);
+            Urls.check(u);
         }
         if (watchProgressNotifyInterval.isNegative() || watchProgressNotifyInterval.isZero()) {
             throw new IllegalArgumentException("the watch progress notify interval must be positive");
@@ -196,6 +358,7 @@ public final class ServerConfig {
         if (maxBatchEntries <= 0) {
             throw new IllegalArgumentException("maxBatchEntries must be positive, got " + maxBatchEntries);
         }
+        concludeCluster();
         return this;
     }
 }

@@ -16,7 +16,10 @@ final class ServerFlags {
         }
     }
 
-    private record Flag(String help, BiConsumer<ServerConfig, String> apply) {
+    private record Flag(String help, BiConsumer<ServerConfig, String> apply, boolean bool) {
+        Flag(String help, BiConsumer<ServerConfig, String> apply) {
+            this(help, apply, false);
+        }
     }
 
     private static final Map<String, Flag> FLAGS = new LinkedHashMap<>();
@@ -27,9 +30,9 @@ final class ServerFlags {
         FLAGS.put("data-dir", new Flag("path to the data directory (default \"vigil.data\")",
                 (c, v) -> c.dataDir(Path.of(v))));
         FLAGS.put("listen-client-urls", new Flag("URLs to listen on for client traffic (default \"http://127.0.0.1:2379\")",
-                (c, v) -> c.listenClientUrls(ClientUrls.parse(v))));
+                (c, v) -> c.listenClientUrls(Urls.parse(v))));
         FLAGS.put("advertise-client-urls", new Flag("client URLs to advertise (default: the listen URLs)",
-                (c, v) -> c.advertiseClientUrls(ClientUrls.parse(v))));
+                (c, v) -> c.advertiseClientUrls(Urls.parse(v))));
         FLAGS.put("max-request-bytes", new Flag("largest client request accepted, in bytes (default 1572864)",
                 (c, v) -> c.maxRequestBytes(positiveInt(v))));
         FLAGS.put("quota-backend-bytes", new Flag("most bytes the store may hold (default 8 GiB)",
@@ -45,8 +48,27 @@ final class ServerFlags {
         FLAGS.put("backend-batch-limit", new Flag(
                 "most applied writes waiting for the store's commit (default 10000)",
                 (c, v) -> c.backendBatchLimit(positiveInt(v))));
+        FLAGS.put("initial-cluster", new Flag(
+                "initial cluster configuration, name=http://host:port,... (default: this member alone at its advertised peer URLs)",
+                (c, v) -> c.initialCluster(v)));
+        FLAGS.put("initial-cluster-state", new Flag("\"new\" to bootstrap a cluster, \"existing\" to join one (default \"new\")",
+                (c, v) -> c.initialClusterState(v)));
+        FLAGS.put("initial-cluster-token", new Flag("token of the cluster being bootstrapped; it seeds the ids (default \"etcd-cluster\")",
+                (c, v) -> c.initialClusterToken(v)));
+        FLAGS.put("listen-peer-urls", new Flag("URLs to listen on for peer traffic (default: the advertised peer URLs in a cluster of several, none alone)",
+                (c, v) -> c.listenPeerUrls(Urls.parse(v))));
+        FLAGS.put("initial-advertise-peer-urls", new Flag("this member's peer URLs to advertise to the cluster (default \"http://localhost:2380\")",
+                (c, v) -> c.initialAdvertisePeerUrls(Urls.parse(v))));
+        FLAGS.put("heartbeat-interval", new Flag("time of a heartbeat interval, in ms (default 100)",
+                (c, v) -> c.heartbeatIntervalMs(positiveInt(v))));
+        FLAGS.put("election-timeout", new Flag("time of an election timeout, in ms (default 1000)",
+                (c, v) -> c.electionTimeoutMs(positiveInt(v))));
+        FLAGS.put("snapshot-count", new Flag("applied entries kept in the Raft log before it is compacted (default 100000)",
+                (c, v) -> c.snapshotCount(positiveLong(v))));
+        FLAGS.put("pre-vote", new Flag("run Raft's pre-vote before an election (default true)",
+                (c, v) -> c.preVote(bool(v)), true));
         FLAGS.put("listen-metrics-urls", new Flag("URLs to serve Prometheus metrics on, at /metrics (default: none)",
-                (c, v) -> c.listenMetricsUrls(ClientUrls.parse(v))));
+                (c, v) -> c.listenMetricsUrls(Urls.parse(v))));
     }
 
     private ServerFlags() {
@@ -70,6 +92,9 @@ final class ServerFlags {
             Flag flag = FLAGS.get(name);
             if (flag == null) {
                 throw new FlagException("unknown flag --" + name + " (see vigil serve --help)");
+            }
+            if (value == null && flag.bool()) {
+                value = "true";
             }
             if (value == null) {
                 if (i + 1 >= args.length) {
@@ -124,6 +149,14 @@ final class ServerFlags {
             throw new IllegalArgumentException("must be positive");
         }
         return java.time.Duration.ofNanos((long) nanos);
+    }
+
+    private static boolean bool(String v) {
+        return switch (v.trim()) {
+            case "true", "1", "t", "T", "TRUE", "True" -> true;
+            case "false", "0", "f", "F", "FALSE", "False" -> false;
+            default -> throw new IllegalArgumentException("not true or false");
+        };
     }
 
     private static long positiveLong(String v) {

@@ -6,9 +6,9 @@ import java.net.URISyntaxException;
 import java.util.ArrayList;
 import java.util.List;
 
-/** etcd-style client URLs: a comma-separated list of http://HOST:PORT. */
-final class ClientUrls {
-    private ClientUrls() {
+/** etcd-style client and peer URLs: a comma-separated list of http://HOST:PORT. */
+final class Urls {
+    private Urls() {
     }
 
     static List<URI> parse(String commaSeparated) {
@@ -28,7 +28,7 @@ final class ClientUrls {
 
     static void check(URI u) {
         if ("https".equals(u.getScheme()) || "unix".equals(u.getScheme()) || "unixs".equals(u.getScheme())) {
-            throw new IllegalArgumentException("\"" + u + "\": only http:// client URLs are supported (no TLS or unix sockets yet)");
+            throw new IllegalArgumentException("\"" + u + "\": only http:// URLs are supported (no TLS or unix sockets yet)");
         }
         if (!"http".equals(u.getScheme()) || u.getHost() == null || u.getPort() < 0
                 || (u.getPath() != null && !u.getPath().isEmpty() && !u.getPath().equals("/"))) {

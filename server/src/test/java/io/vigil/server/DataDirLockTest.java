@@ -7,7 +7,10 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Two processes on one data directory would corrupt it: the second must refuse to start. */
+/**
+ * A data directory is one member's: a second process on it, or a member of another name or
+ * cluster, must refuse to start and leave it as it was.
+ */
 class DataDirLockTest {
     @TempDir
     Path tmp;
@@ -25,5 +28,18 @@ class DataDirLockTest {
         }
         // the lock goes with the process: the directory is usable again
         VigilProcess.start(dir).close();
+    }
+
+    @Test
+    void aDataDirectoryOfAnotherMemberOrClusterIsRefused() throws Exception {
+        Path dir = tmp.resolve("data");
+        VigilProcess.start(dir, "--name", "a").close();
+        IllegalStateException other = assertThrows(IllegalStateException.class,
+                () -> VigilProcess.start(dir, "--name", "b").close());
+        assertTrue(other.getMessage().contains("belongs to member a"), other.getMessage());
+        IllegalStateException cluster = assertThrows(IllegalStateException.class,
+                () -> VigilProcess.start(dir, "--name", "a", "--initial-cluster-token", "another").close());
+        assertTrue(cluster.getMessage().contains("belongs to member a"), cluster.getMessage());
+        VigilProcess.start(dir, "--name", "a").close();
     }
 }

@@ -80,7 +80,7 @@ class LeaseExpiryTest {
         }
         revLog.apply(grants);
         long revisionBefore = revLog.currentRevision();
-        LeaseExpiry expiry = new LeaseExpiry(revLog.lessor(), proposer, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT);
+        LeaseExpiry expiry = new LeaseExpiry(revLog.lessor(), proposer, () -> true, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT);
         int bound = LeaseExpiry.REVOKES_PER_SECOND_DEFAULT / 2;
 
         assertEquals(0, expiry.tick(), "nothing expired yet");
@@ -116,7 +116,7 @@ class LeaseExpiryTest {
     void aRevokeThatCouldNotBeProposedIsRetriedLater() {
         revLog.apply(List.of(new LogEntry(++index, InternalRequest.newBuilder()
                 .setLeaseGrant(LeaseGrantRequest.newBuilder().setID(7).setTTL(2)).build())));
-        LeaseExpiry expiry = new LeaseExpiry(revLog.lessor(), proposer, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT);
+        LeaseExpiry expiry = new LeaseExpiry(revLog.lessor(), proposer, () -> true, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT);
         now[0] += TimeUnit.SECONDS.toNanos(2);
         assertEquals(1, expiry.tick());
         failProposed();
@@ -132,7 +132,7 @@ class LeaseExpiryTest {
     void aLeaseTheClientRevokedFirstIsDone() {
         revLog.apply(List.of(new LogEntry(++index, InternalRequest.newBuilder()
                 .setLeaseGrant(LeaseGrantRequest.newBuilder().setID(7).setTTL(2)).build())));
-        LeaseExpiry expiry = new LeaseExpiry(revLog.lessor(), proposer, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT);
+        LeaseExpiry expiry = new LeaseExpiry(revLog.lessor(), proposer, () -> true, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT);
         now[0] += TimeUnit.SECONDS.toNanos(2);
         assertEquals(1, expiry.tick());
         revLog.apply(List.of(new LogEntry(++index, proposed.get(0).request())));

@@ -54,6 +54,41 @@ class ServerFlagsTest {
         assertMessage("unexpected argument \"stray\"", "stray");
     }
 
+    @Test
+    void clusterFlagsAreCheckedAsEtcdChecksThem() {
+        ServerConfig alone = ServerFlags.parse(new String[] {"--name", "n1"});
+        assertEquals(List.of("n1"), alone.members().names(), "no --initial-cluster: this member alone");
+        assertEquals(List.of(), alone.listenPeerUrls(), "a member alone listens for no peers unless told to");
+        ServerConfig three = ServerFlags.parse(new String[] {"--name", "b",
+            "--initial-cluster", "a=http://127.0.0.1:1,b=http://127.0.0.1:2,c=http://127.0.0.1:3",
+            "--initial-advertise-peer-urls", "http://127.0.0.1:2", "--initial-cluster-token", "t",
+            "--heartbeat-interval", "50", "--election-timeout=500", "--snapshot-count", "10", "--pre-vote=false"});
+        assertEquals(3, three.members().byId().size());
+        assertEquals(List.of(URI.create("http://127.0.0.1:2")), three.listenPeerUrls());
+        assertEquals(50, three.heartbeatIntervalMs());
+        assertEquals(500, three.electionTimeoutMs());
+        assertEquals(10, three.snapshotCount());
+        assertEquals(false, three.preVote());
+        assertEquals(true, ServerFlags.parse(new String[] {"--pre-vote"}).preVote());
+        assertMessage("this member's name \"n4\" is not in --initial-cluster", "--name", "n4",
+                "--initial-cluster", "n1=http://127.0.0.1:1,n2=http://127.0.0.1:2");
+        assertMessage("--initial-cluster has n1=[http://127.0.0.1:1] but --initial-advertise-peer-urls is",
+                "--name", "n1", "--initial-cluster", "n1=http://127.0.0.1:1", "--initial-advertise-peer-urls", "http://127.0.0.1:9");
+        assertMessage("--initial-cluster: ", "--initial-cluster", "default");
+        assertMessage("--initial-cluster-state must be \"new\" or \"existing\"", "--initial-cluster-state", "maybe");
+        assertMessage("--election-timeout[300ms] should be at least as 5 times as --heartbeat-interval[100ms]",
+                "--election-timeout", "300");
+        assertMessage("for flag --pre-vote", "--pre-vote=perhaps");
+    }
+
+    /** etcd's well-known ids of a member started with no cluster flags. */
+    @Test
+    void idsAreDerivedAsEtcdDerivesThem() {
+        Members m = ServerFlags.parse(new String[0]).members();
+        assertEquals(0x8e9e05c52164694dL, m.named("default").id());
+        assertEquals(0xcdf818194e3a8c32L, m.clusterId());
+    }
+
     private static void assertMessage(String expected, String... args) {
         ServerFlags.FlagException e = assertThrows(ServerFlags.FlagException.class, () -> ServerFlags.parse(args));
         assertTrue(e.getMessage().contains(expected), e.getMessage());

@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import io.vigil.consensus.node.RaftStorage;
+import io.vigil.consensus.raft.ConfState;
 import io.vigil.consensus.raft.Entry;
+import io.vigil.consensus.raft.HardState;
 import io.vigil.consensus.wal.Wal;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -26,6 +29,7 @@ import io.vigil.revlog.RevLogConfig;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -51,11 +55,19 @@ class WalReplayTest {
         return Wal.open(dir.resolve(VigilServer.WAL_DIR));
     }
 
-    /** The store (laid out as a server's data directory) commits entries 1..committed; the WAL holds walFirst..walLast. */
+    /** The default member's identity, as `vigil serve` without cluster flags has it. */
+    private static final Members DEFAULT = Members.parse("default=" + ServerConfig.PEER_URL_DEFAULT,
+            ServerConfig.INITIAL_CLUSTER_TOKEN_DEFAULT);
+    private static final ConfState CONF = new ConfState(DEFAULT.byId().keySet(), Set.of());
+
+    /**
+     * The store (laid out as a server's data directory) commits entries 2..committed (entry 1 is
+     * the bootstrap snapshot); the WAL holds walFirst..walLast, all committed.
+     */
     private void prepare(long committed, long walFirst, long walLast) {
         try (RevLog store = openStore()) {
             List<LogEntry> entries = new ArrayList<>();
-            for (long i = 1; i <= committed; i++) {
+            for (long i = 2; i <= committed; i++) {
                 entries.add(new LogEntry(i, put(i)));
             }
             if (!entries.isEmpty()) {
@@ -65,18 +77,23 @@ class WalReplayTest {
         try (Wal wal = openWal()) {
             List<Entry> records = new ArrayList<>();
             for (long i = walFirst; i <= walLast; i++) {
-                records.add(Entry.normal(1, i, put(i).toByteArray()));
+                records.add(Entry.normal(2, i, put(i).toByteArray()));
             }
-            wal.save(null, records);
+            wal.save(new HardState(2, DEFAULT.named("default").id(), walLast), records);
         }
+        new MemberIdentity(DEFAULT.clusterId(), DEFAULT.named("default").id(), "default").claim(dir, true);
+    }
+
+    private RaftStorage openLog(RevLog store) {
+        return RaftStorage.open(dir.resolve(VigilServer.WAL_DIR), CONF, store.committedIndex());
     }
 
     @Test
     void theEntriesAfterTheCommittedIndexAreAppliedAgain() {
-        prepare(4, 1, 10);
-        try (RevLog store = openStore(); Wal wal = openWal()) {
-            SingleNodeLog.replay(store, wal, 3);
-            assertEquals(10, store.committedIndex());
+        prepare(5, 2, 11);
+        try (RevLog store = openStore(); RaftStorage log = openLog(store)) {
+            assertEquals(6, ReplicatedLog.replay(store, log, 3));
+            assertEquals(11, store.committedIndex());
             assertEquals(11, store.currentRevision(), "one revision per put, none twice");
             assertEquals(10, store.range(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8("k"))
                     .setRangeEnd(ByteString.copyFromUtf8("l")).setCountOnly(true).build()).getCount());
@@ -85,20 +102,20 @@ class WalReplayTest {
 
     @Test
     void aWalMissingTheNextEntryStopsTheStart() {
-        prepare(4, 7, 10);
-        try (RevLog store = openStore(); Wal wal = openWal()) {
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> SingleNodeLog.replay(store, wal, 3));
-            assertTrue(e.getMessage().contains("resumes at entry 7"), e.getMessage());
-            assertEquals(4, store.committedIndex());
+        prepare(5, 8, 11);
+        try (RevLog store = openStore()) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> openLog(store));
+            assertTrue(e.getMessage().contains("starts at entry 8 but the store has applied only up to 5"), e.getMessage());
+            assertEquals(5, store.committedIndex());
         }
     }
 
     @Test
     void aWalEndingBelowTheStoreStopsTheStart() {
-        prepare(4, 1, 3);
-        try (RevLog store = openStore(); Wal wal = openWal()) {
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> SingleNodeLog.replay(store, wal, 3));
-            assertTrue(e.getMessage().contains("ends at entry 3"), e.getMessage());
+        prepare(5, 2, 4);
+        try (RevLog store = openStore()) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> openLog(store));
+            assertTrue(e.getMessage().contains("ends at 4"), e.getMessage());
         }
     }
 
@@ -108,7 +125,7 @@ class WalReplayTest {
      */
     @Test
     void aServerWatchingFromNowAfterReplaySeesOnlyNewWrites() throws Exception {
-        prepare(4, 1, 10);
+        prepare(5, 2, 11);
         try (VigilProcess vigil = VigilProcess.start(dir)) {
             ManagedChannel channel = NettyChannelBuilder.forAddress(vigil.host(), vigil.port()).usePlaintext().build();
             try {
@@ -118,7 +135,7 @@ class WalReplayTest {
                         .setKey(ByteString.copyFromUtf8("k")).setRangeEnd(ByteString.copyFromUtf8("l"))).build());
                 WatchResponse created = (WatchResponse) watch.received.poll(10, TimeUnit.SECONDS);
                 assertTrue(created != null && created.getCreated(), "created: " + created);
-                assertEquals(11, created.getHeader().getRevision(), "the head after replaying entries 5..10");
+                assertEquals(11, created.getHeader().getRevision(), "the head after replaying entries 6..11");
                 requests.onNext(WatchRequest.newBuilder().setProgressRequest(WatchProgressRequest.getDefaultInstance()).build());
                 WatchResponse progress = (WatchResponse) watch.received.poll(10, TimeUnit.SECONDS);
                 assertEquals(11, progress.getHeader().getRevision(), "progress after replay: " + progress);

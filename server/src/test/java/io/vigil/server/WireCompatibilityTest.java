@@ -18,12 +18,14 @@ import io.vigil.proto.etcdserverpb.LeaseGrantResponse;
 import io.vigil.proto.etcdserverpb.LeaseGrpc;
 import io.vigil.proto.etcdserverpb.LeaseTimeToLiveRequest;
 import io.vigil.proto.etcdserverpb.MaintenanceGrpc;
-import io.vigil.proto.etcdserverpb.MemberListRequest;
+import io.vigil.proto.etcdserverpb.AlarmRequest;
+import io.vigil.proto.etcdserverpb.AuthGrpc;
+import io.vigil.proto.etcdserverpb.AuthStatusRequest;
+import io.vigil.proto.etcdserverpb.MemberAddRequest;
 import io.vigil.proto.etcdserverpb.PutRequest;
 import io.vigil.proto.etcdserverpb.RangeRequest;
 import io.vigil.proto.etcdserverpb.RangeResponse;
 import io.vigil.proto.etcdserverpb.RequestOp;
-import io.vigil.proto.etcdserverpb.StatusRequest;
 import io.vigil.proto.etcdserverpb.TxnRequest;
 import io.vigil.proto.etcdserverpb.TxnResponse;
 import io.vigil.proto.etcdserverpb.WatchCreateRequest;
@@ -120,10 +122,13 @@ class WireCompatibilityTest {
             ManagedChannel ch = CrashRecoveryTest.channel(vigil);
             try {
                 StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
-                        () -> ClusterGrpc.newBlockingStub(ch).memberList(MemberListRequest.getDefaultInstance()));
+                        () -> ClusterGrpc.newBlockingStub(ch).memberAdd(MemberAddRequest.getDefaultInstance()));
                 assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
                 e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
-                        () -> MaintenanceGrpc.newBlockingStub(ch).status(StatusRequest.getDefaultInstance()));
+                        () -> MaintenanceGrpc.newBlockingStub(ch).alarm(AlarmRequest.getDefaultInstance()));
+                assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
+                e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+                        () -> AuthGrpc.newBlockingStub(ch).authStatus(AuthStatusRequest.getDefaultInstance()));
                 assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
             } finally {
                 ch.shutdownNow();

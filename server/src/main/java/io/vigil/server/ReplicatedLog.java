@@ -1,0 +1,352 @@
+package io.vigil.server;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.vigil.consensus.node.RaftNode;
+import io.vigil.consensus.node.RaftStorage;
+import io.vigil.consensus.raft.ConfChange;
+import io.vigil.consensus.raft.Entry;
+import io.vigil.consensus.raft.EntryType;
+import io.vigil.consensus.raft.ReadState;
+import io.vigil.consensus.raft.SoftState;
+import io.vigil.consensus.raft.StateRole;
+import io.vigil.proto.internal.InternalRequest;
+import io.vigil.revlog.ApplyResult;
+import io.vigil.revlog.LogEntry;
+import io.vigil.revlog.RevLog;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * The write path of a member of a Raft cluster (one member alone is a cluster of one):
+ * propose → Raft commits (a majority has it in its WAL) → the one apply thread applies each
+ * committed entry to the revision log, in log order, on every member → the proposer is answered.
+ *
+ * <p>Wait registry (etcd's {@code wait.Wait}): a proposal carries a request id unique to this
+ * member ({@link IdGenerator}); the apply thread completes the future registered under that id
+ * when it applies the entry. Entries proposed on other members find no waiter; a proposal Raft
+ * dropped is never applied, and its future ends with etcd's "request timed out".
+ *
+ * <p>Linearizable reads (ReadIndex): {@link #linearizableRead} asks the node for a read point;
+ * the leader confirms its commit index with a heartbeat round, and the read runs once this
+ * member has applied up to it. Read states arrive with the committed entries of the same Ready,
+ * so the apply thread sees them in order.
+ *
+ * <p>The store's LMDB commit is batched as on a single member: every
+ * {@code --backend-batch-interval} or {@code --backend-batch-limit} entries; after it, the node
+ * may release the WAL segments and in-memory entries the store no longer needs.
+ *
+ * <p>Ordering contract: a proposer's future completes after its entry is applied; the watch hub
+ * is told of a batch after its proposers are answered, and only once the batch is durable on a
+ * majority.
+ */
+final class ReplicatedLog implements Proposer {
+    /** etcd refuses new proposals once this many wait to be applied. */
+    static final int MAX_PENDING_ENTRIES = 5000;
+    /** etcd keeps this many entries below a snapshot for followers that lag. */
+    static final long CATCH_UP_ENTRIES = 5000;
+    private static final RaftNode.Applied STOP = new RaftNode.Applied(List.of(), List.of(), null, 0);
+
+    private final RevLog revLog;
+    private final IdGenerator ids;
+    private final long requestTimeoutMs;
+    private final long commitIntervalNanos;
+    private final int commitEntries;
+    private final long keepEntries;
+    private final Consumer<Throwable> onFatal;
+    private final Consumer<List<ApplyResult>> onApplied;
+    private final Consumer<Boolean> onLeadership;
+    private final Map<Long, CompletableFuture<ApplyResult>> waiters = new ConcurrentHashMap<>();
+    private final Map<Long, CompletableFuture<Void>> reads = new ConcurrentHashMap<>();
+    private final BlockingQueue<RaftNode.Applied> applyQueue = new LinkedBlockingQueue<>();
+    private final ExecutorService readExecutor;
+    private final Thread applier;
+    private RaftNode node;
+    private volatile boolean closed;
+    private volatile long appliedIndex;
+    /** Apply thread: reads waiting for the applied index to reach theirs. */
+    private final PriorityQueue<PendingRead> pendingReads = new PriorityQueue<>();
+    private int uncommittedEntries;
+    private long commitDueNanos;
+    private boolean leader;
+
+    private record LeaderWait(long target, CompletableFuture<Void> done) {
+    }
+
+    private final List<LeaderWait> leaderWaits = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    private record PendingRead(long index, CompletableFuture<Void> done) implements Comparable<PendingRead> {
+        @Override
+        public int compareTo(PendingRead o) {
+            return Long.compare(index, o.index);
+        }
+    }
+
+    /**
+     * @param appliedIndex the Raft index the store has applied up to ({@link #replay} done)
+     * @param onApplied told of every applied batch, in apply order (the watch hub's feed)
+     * @param onLeadership told, on the apply thread, when this member becomes leader (true) or stops being it
+     */
+    ReplicatedLog(RevLog revLog, IdGenerator ids, long appliedIndex, long requestTimeoutMs, Duration commitInterval,
+                  int commitEntries, long snapshotCount, Consumer<Throwable> onFatal,
+                  Consumer<List<ApplyResult>> onApplied, Consumer<Boolean> onLeadership) {
+        this.revLog = revLog;
+        this.ids = ids;
+        this.appliedIndex = appliedIndex;
+        this.requestTimeoutMs = requestTimeoutMs;
+        this.commitIntervalNanos = commitInterval.toNanos();
+        this.commitEntries = commitEntries;
+        this.keepEntries = snapshotCount + CATCH_UP_ENTRIES;
+        this.onFatal = onFatal;
+        this.onApplied = onApplied;
+        this.onLeadership = onLeadership;
+        this.readExecutor = Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "vigil-read");
+            t.setDaemon(true);
+            return t;
+        });
+        this.applier = new Thread(this::applyLoop, "vigil-apply");
+    }
+
+    /** Where the node hands committed entries: the apply thread's queue. */
+    void enqueue(RaftNode.Applied applied) {
+        applyQueue.add(applied);
+    }
+
+    /** Starts applying; the node must be started with {@link #enqueue} as its applier. */
+    void start(RaftNode node) {
+        this.node = node;
+        applier.start();
+    }
+
+    /**
+     * Applies (and commits) the committed entries after the store's applied index: they were
+     * acknowledged, and the store had not committed them before the member stopped.
+     *
+     * @return how many requests were applied again
+     */
+    static long replay(RevLog revLog, RaftStorage storage, int chunkEntries) {
+        long from = Math.max(revLog.appliedIndex() + 1, storage.memory().firstIndex());
+        long to = storage.hardState().commit();
+        long replayed = 0;
+        List<LogEntry> chunk = new ArrayList<>(chunkEntries);
+        for (long i = from; i <= to; i++) {
+            Entry e = storage.memory().entries(i, i + 1, Long.MAX_VALUE).get(0);
+            if (e.type() == EntryType.NORMAL && e.data().length > 0) {
+                chunk.add(new LogEntry(e.index(), decode(e)));
+                replayed++;
+            }
+            if (chunk.size() == chunkEntries) {
+                revLog.apply(chunk);
+                chunk.clear();
+            }
+        }
+        if (!chunk.isEmpty()) {
+            revLog.apply(chunk);
+        }
+        return replayed;
+    }
+
+    @Override
+    public CompletableFuture<ApplyResult> propose(InternalRequest request) {
+        CompletableFuture<ApplyResult> done = new CompletableFuture<>();
+        if (closed) {
+            done.completeExceptionally(EtcdErrors.STOPPING);
+            return done;
+        }
+        if (waiters.size() >= MAX_PENDING_ENTRIES) {
+            done.completeExceptionally(EtcdErrors.TOO_MANY_REQUESTS);
+            return done;
+        }
+        long id = ids.next();
+        waiters.put(id, done);
+        done.orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS).whenComplete((r, t) -> waiters.remove(id));
+        node.propose(request.toBuilder().setId(id).build().toByteArray(), done);
+        return done;
+    }
+
+    /**
+     * Completes, on a read thread, once this member has applied everything the leader had
+     * committed when the read was asked: a read of the store then is linearizable.
+     */
+    CompletableFuture<Void> linearizableRead() {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        if (closed) {
+            done.completeExceptionally(EtcdErrors.STOPPING);
+            return done;
+        }
+        long context = ids.next();
+        reads.put(context, done);
+        done.orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS).whenComplete((r, t) -> reads.remove(context));
+        node.readIndex(context, done);
+        return done.thenApplyAsync(v -> v, readExecutor);
+    }
+
+    /**
+     * Asks the node to hand leadership to {@code target}; completes once this member sees
+     * {@code target} as leader, or with a timeout.
+     */
+    CompletableFuture<Void> moveLeader(long target) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        LeaderWait wait = new LeaderWait(target, done);
+        leaderWaits.add(wait);
+        done.orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS).whenComplete((r, t) -> leaderWaits.remove(wait));
+        if (node.leaderId() == target) {
+            done.complete(null);
+        }
+        node.transferLeadership(target);
+        return done;
+    }
+
+    long appliedIndex() {
+        return appliedIndex;
+    }
+
+    boolean isLeader() {
+        return node.role() == StateRole.LEADER;
+    }
+
+    RaftNode node() {
+        return node;
+    }
+
+    private void applyLoop() {
+        try {
+            while (true) {
+                RaftNode.Applied batch = uncommittedEntries == 0 ? applyQueue.take()
+                        : applyQueue.poll(Math.max(0, commitDueNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+                if (batch == null) {
+                    commit();
+                    continue;
+                }
+                if (batch == STOP) {
+                    commit();
+                    return;
+                }
+                if (batch.softState() != null) {
+                    leaderChanged(batch.softState());
+                }
+                applyEntries(batch.committed());
+                for (ReadState rs : batch.readStates()) {
+                    CompletableFuture<Void> f = reads.remove(ByteBuffer.wrap(rs.requestContext()).getLong());
+                    if (f != null) {
+                        pendingReads.add(new PendingRead(rs.index(), f));
+                    }
+                }
+                while (!pendingReads.isEmpty() && pendingReads.peek().index() <= appliedIndex) {
+                    pendingReads.poll().done().complete(null);
+                }
+                if (uncommittedEntries >= commitEntries
+                        || (uncommittedEntries > 0 && System.nanoTime() - commitDueNanos >= 0)) {
+                    commit();
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Throwable storageFailure) {
+            // the in-memory index may no longer match the store: stop rather than serve it; the
+            // WAL holds every entry, and the next start applies them again
+            revLog.abandonUncommitted();
+            onFatal.accept(storageFailure);
+        }
+    }
+
+    private void leaderChanged(SoftState soft) {
+        if ((soft.role() == StateRole.LEADER) != leader) {
+            leader = !leader;
+            onLeadership.accept(leader);
+        }
+        for (LeaderWait w : leaderWaits) {
+            if (w.target() == soft.leaderId()) {
+                w.done().complete(null);
+            }
+        }
+    }
+
+    /** Applies one Ready's committed entries and answers their proposers on this member. */
+    private void applyEntries(List<Entry> committed) {
+        if (committed.isEmpty()) {
+            return;
+        }
+        List<LogEntry> entries = new ArrayList<>(committed.size());
+        List<Long> requestIds = new ArrayList<>(committed.size());
+        for (Entry e : committed) {
+            if (e.type() == EntryType.CONF_CHANGE) {
+                node.applyConfChange(ConfChange.decode(e.data()));
+            } else if (e.data().length > 0) {
+                InternalRequest request = decode(e);
+                entries.add(new LogEntry(e.index(), request));
+                requestIds.add(request.getId());
+            }
+        }
+        if (!entries.isEmpty()) {
+            if (uncommittedEntries == 0) {
+                commitDueNanos = System.nanoTime() + commitIntervalNanos;
+            }
+            List<ApplyResult> results = revLog.applyDeferred(entries);
+            uncommittedEntries += entries.size();
+            int at = 0;
+            for (ApplyResult r : results) {
+                while (entries.get(at).index() != r.index()) {
+                    at++;
+                }
+                CompletableFuture<ApplyResult> waiter = waiters.remove(requestIds.get(at));
+                if (waiter != null) {
+                    waiter.complete(r);
+                }
+            }
+            appliedIndex = committed.get(committed.size() - 1).index();
+            if (!results.isEmpty()) {
+                onApplied.accept(results);
+            }
+        } else {
+            appliedIndex = committed.get(committed.size() - 1).index();
+        }
+    }
+
+    private static InternalRequest decode(Entry e) {
+        try {
+            return InternalRequest.parseFrom(e.data());
+        } catch (InvalidProtocolBufferException bad) {
+            throw new IllegalStateException("log entry " + e.index() + " is not a request", bad);
+        }
+    }
+
+    /** Commits the store; the node may then let go of what the store no longer needs. */
+    private void commit() {
+        revLog.commit();
+        uncommittedEntries = 0;
+        node.released(revLog.committedIndex(), keepEntries);
+    }
+
+    /**
+     * Stops the node (nothing more is committed here), applies and commits what it had handed
+     * over, then stops the apply thread. Waiting callers get etcd's "server stopped".
+     */
+    @Override
+    public void close() {
+        closed = true;
+        node.close();
+        applyQueue.add(STOP);
+        try {
+            applier.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        readExecutor.shutdown();
+        waiters.values().forEach(w -> w.completeExceptionally(EtcdErrors.STOPPING));
+        reads.values().forEach(r -> r.completeExceptionally(EtcdErrors.STOPPING));
+        pendingReads.forEach(r -> r.done().completeExceptionally(EtcdErrors.STOPPING));
+    }
+}

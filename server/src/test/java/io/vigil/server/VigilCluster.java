@@ -1,0 +1,149 @@
+package io.vigil.server;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A cluster of real Vigil server processes on loopback: member i is named {@code m<i>}, has its
+ * data in {@code <dir>/m<i>}, and a peer and a client port chosen free up front (the initial
+ * cluster must name the peer port; clients keep their endpoints across restarts). Members can be
+ * killed or stopped and started again on the same ports and data.
+ */
+final class VigilCluster implements AutoCloseable {
+    private static final Pattern LEADER = Pattern.compile("\"leader\":(\\d+)");
+    private static final Pattern MEMBER = Pattern.compile("\"member_id\":(\\d+)");
+
+    private final Path dir;
+    private final int[] peerPorts;
+    private final int[] clientPorts;
+    private final String initialCluster;
+    private final VigilProcess[] members;
+    private final String[] extraFlags;
+
+    private VigilCluster(Path dir, int size, String... extraFlags) {
+        this.dir = dir;
+        this.extraFlags = extraFlags;
+        this.peerPorts = new int[size];
+        this.clientPorts = new int[size];
+        StringBuilder ic = new StringBuilder();
+        for (int i = 0; i < size; i++) {
+            peerPorts[i] = freePort();
+            clientPorts[i] = freePort();
+            ic.append(i == 0 ? "" : ",").append(name(i)).append("=").append(peerUrl(i));
+        }
+        this.initialCluster = ic.toString();
+        this.members = new VigilProcess[size];
+    }
+
+    /** Starts {@code size} members, each with {@code extraFlags} too. */
+    static VigilCluster start(Path dir, int size, String... extraFlags) {
+        VigilCluster c = new VigilCluster(dir, size, extraFlags);
+        for (int i = 0; i < size; i++) {
+            c.startMember(i);
+        }
+        return c;
+    }
+
+    static String name(int i) {
+        return "m" + (i + 1);
+    }
+
+    String peerUrl(int i) {
+        return "http://127.0.0.1:" + peerPorts[i];
+    }
+
+    int size() {
+        return members.length;
+    }
+
+    /** Starts member i (again), on its data directory and peer port. */
+    void startMember(int i) {
+        List<String> flags = new ArrayList<>(List.of("--name", name(i),
+                "--initial-cluster", initialCluster,
+                "--listen-peer-urls", peerUrl(i),
+                "--initial-advertise-peer-urls", peerUrl(i),
+                "--listen-client-urls", "http://127.0.0.1:" + clientPorts[i]));
+        flags.addAll(List.of(extraFlags));
+        members[i] = VigilProcess.start(dir.resolve(name(i)), flags.toArray(String[]::new));
+    }
+
+    VigilProcess member(int i) {
+        return members[i];
+    }
+
+    /** host:port of member i. */
+    String endpoint(int i) {
+        return members[i].endpoint();
+    }
+
+    /** Every member's endpoint, running or not, comma-separated, as etcdctl's --endpoints takes them. */
+    String endpoints() {
+        StringBuilder sb = new StringBuilder();
+        for (int port : clientPorts) {
+            sb.append(sb.length() == 0 ? "" : ",").append("127.0.0.1:").append(port);
+        }
+        return sb.toString();
+    }
+
+    /**
+     * The index of the member every running member names as leader, once they all agree and
+     * the leader is running; -1 until then.
+     */
+    int agreedLeader() {
+        long leader = -1;
+        int leaderIndex = -1;
+        for (int i = 0; i < members.length; i++) {
+            if (members[i] == null || !members[i].isAlive()) {
+                continue;
+            }
+            Etcdctl.Result r = Etcdctl.run(endpoint(i), null, "endpoint", "status", "-w", "json");
+            Matcher lm = LEADER.matcher(r.stdout());
+            Matcher mm = MEMBER.matcher(r.stdout());
+            if (r.exitCode() != 0 || !lm.find() || !mm.find()) {
+                return -1;
+            }
+            long l = Long.parseUnsignedLong(lm.group(1));
+            if (l == 0 || (leader != -1 && l != leader)) {
+                return -1;
+            }
+            leader = l;
+            if (Long.parseUnsignedLong(mm.group(1)) == l) {
+                leaderIndex = i;
+            }
+        }
+        return leaderIndex;
+    }
+
+    /** SIGKILL. */
+    void kill(int i) throws InterruptedException {
+        members[i].kill();
+    }
+
+    /** SIGTERM, and wait for the process to end. */
+    void stop(int i) throws InterruptedException {
+        members[i].close();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        for (VigilProcess m : members) {
+            if (m != null) {
+                m.close();
+            }
+        }
+    }
+
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
