@@ -18,25 +18,32 @@ import java.util.List;
  * <p>Layout: a directory of segment files {@code <seq>-<firstIndex>.wal} (16 hex digits each),
  * written in order; {@code firstIndex} is the index of the first entry the segment may hold. Each
  * segment starts with the hard state at the time it was cut, so older segments can be deleted
- * without losing it. Records are {@code [u32 length][u32 crc32c][u8 type][body]} (see
- * {@link WalRecords}).
+ * without losing it. Records are
+ * {@code [u32 crc32c][u32 length][u32 saveStart][u32 saveEnd][u8 type][body]}, each naming the
+ * byte range of the save that wrote it (see {@link WalRecords}).
  *
  * <p>Durability: {@link #save} writes its records with one write and then one
- * {@code fdatasync}; when it returns they survive a crash of the process or the machine. A crash
- * in the middle of a save leaves a torn tail in the last segment, which {@link #open} cuts off:
- * that save was never acknowledged. A bad record anywhere else is corruption and fails the open.
+ * {@code fdatasync}; when it returns they survive a crash of the process or the machine. Replay
+ * takes a save whole or not at all. A crash in the middle of a save may leave any of its 512-byte
+ * sectors unwritten (zeros), in any pattern, or the file short; {@link #open} cuts that save off
+ * (it was never acknowledged). Bytes of an acknowledged save read back whole or fail the open
+ * ({@link WalCorruptException}, naming the segment and the offset): a save is taken as
+ * acknowledged when anything follows it, and damage that is not an unwritten sector is never taken
+ * for a torn write.
  *
  * <p>Raft's log rewrite: an entry saved at an index at or below the last one replaces that entry
  * and every later one. The old records stay on disk; on replay, later records win.
  *
  * <p>Failure: when a write or sync fails, the WAL takes no more saves (etcd stops the member
- * then too); reopening it cuts off whatever torn record the failure left.
+ * then too); reopening it cuts off the save the failure tore.
  *
  * <p>Threads: one thread at a time (the member's Raft loop).
  */
 public final class Wal implements AutoCloseable {
   /** Segments are cut once they pass this size (etcd's segment size). */
   public static final long SEGMENT_BYTES_DEFAULT = 64L << 20;
+  /** Offsets in a segment are u32 in its records, and a segment is read whole into an array. */
+  public static final long SEGMENT_BYTES_MAX = 1L << 30;
 
   private final Path dir;
   private final long segmentBytes;
@@ -51,7 +58,8 @@ public final class Wal implements AutoCloseable {
    * file's size alone, so the fdatasync of a save flushes data and no metadata (etcd preallocates
    * its segments for the same reason). Chunks double from {@link #PREALLOCATE_MIN_BYTES} to
    * {@link #PREALLOCATE_MAX_BYTES}, so the size changes a few dozen times per segment. Recovery
-   * reads zeros after the last record as the end of the log; a clean close cuts them off.
+   * reads zeros after the last save as the end of the log, and a zero sector inside the last save
+   * as a part of it that never reached the disk; a clean close cuts the zeros off.
    */
   private long preallocatedBytes;
   static final int PREALLOCATE_MIN_BYTES = 64 << 10;
@@ -78,8 +86,8 @@ public final class Wal implements AutoCloseable {
   }
 
   public static Wal open(Path dir, long segmentBytes) {
-    if (segmentBytes < 4096) {
-      throw new IllegalArgumentException("segmentBytes must be at least 4096, got " + segmentBytes);
+    if (segmentBytes < 4096 || segmentBytes > SEGMENT_BYTES_MAX) {
+      throw new IllegalArgumentException("segmentBytes must be in [4096, " + SEGMENT_BYTES_MAX + "], got " + segmentBytes);
     }
     Wal wal = new Wal(dir, segmentBytes);
     try {
@@ -138,12 +146,19 @@ public final class Wal implements AutoCloseable {
     if (withState) {
       bytes += WalRecords.STATE_SIZE;
     }
+    if (tailBytes + bytes > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("a save of " + bytes + " bytes does not fit in a WAL segment");
+    }
+    // every record names the save's byte range, which is how recovery tells this save, torn, from
+    // an acknowledged one (WalRecords.Reader)
+    int saveStart = (int) tailBytes;
+    int saveEnd = saveStart + bytes;
     ByteBuffer buf = ByteBuffer.allocate(bytes);
     for (Entry e : entries) {
-      WalRecords.putEntry(buf, e);
+      WalRecords.putEntry(buf, e, saveStart, saveEnd);
     }
     if (withState) {
-      WalRecords.putState(buf, state);
+      WalRecords.putState(buf, state, saveStart, saveEnd);
     }
     buf.flip();
     try {
