@@ -103,6 +103,9 @@ final class Raft {
   }
 
   HardState hardState() {
+    if (Mutation.on(Mutation.VOTE_NOT_PERSISTED)) {
+      return new HardState(term, NONE, log.committed);
+    }
     return new HardState(term, vote, log.committed);
   }
 
@@ -304,7 +307,8 @@ final class Raft {
     boolean canVote = vote == m.from()
         || (vote == NONE && leaderId == NONE)
         || (preVoteRequest && m.term() > term);
-    if (canVote && log.isUpToDate(m.index(), m.logTerm())) {
+    if (canVote && (log.isUpToDate(m.index(), m.logTerm())
+        || Mutation.on(Mutation.VOTE_FOR_STALE_LOG))) {
       // Reply with the request's term, not ours: a granted PreVote is for a future term.
       send(Message.builder(respType).to(m.from()).term(m.term()));
       if (!preVoteRequest) {

@@ -135,6 +135,9 @@ public final class RawNode {
     if (hs.isEmpty()) {
       return false;
     }
+    if (Mutation.on(Mutation.VOTE_CHANGE_WITHOUT_HARDSTATE)) {
+      return hs.term() != prevHardState.term() || hs.commit() != prevHardState.commit();
+    }
     return !hs.equals(prevHardState);
   }
 
@@ -155,7 +158,8 @@ public final class RawNode {
     // A term or vote must be durable before any message that relies on it leaves (a vote
     // granted and forgotten in a crash lets this node vote twice in one term); a commit index
     // alone may be lost and is relearned from the leader.
-    boolean voteChanged = hs.vote() != prevHardState.vote();
+    boolean voteChanged = hs.vote() != prevHardState.vote()
+        && !Mutation.on(Mutation.VOTE_CHANGE_NOT_SYNCED);
     boolean mustSync = !entries.isEmpty() || (hardChanged
         && (hs.term() != prevHardState.term() || voteChanged));
     Ready rd = new Ready(
