@@ -59,7 +59,7 @@ class RaftSimulationTest {
     long count = longProperty(SEEDS_PROP_NAME, DEFAULT_SEEDS);
     int ticks = (int) longProperty(TICKS_PROP_NAME, DEFAULT_CHAOS_TICKS);
     return LongStream.range(first, first + count).mapToObj(seed -> DynamicTest.dynamicTest(
-        "seed " + seed + " ticks " + ticks, () -> runSeed(seed, ticks)));
+        "seed " + seed + " ticks " + ticks, () -> runSeedWithPropertyMutation(seed, ticks)));
   }
 
   @TestFactory
@@ -68,7 +68,21 @@ class RaftSimulationTest {
     long count = longProperty(LONG_SEEDS_PROP_NAME, DEFAULT_LONG_SEEDS);
     int ticks = (int) longProperty(LONG_TICKS_PROP_NAME, DEFAULT_LONG_TICKS);
     return LongStream.range(first, first + count).mapToObj(seed -> DynamicTest.dynamicTest(
-        "seed " + seed + " ticks " + ticks, () -> runSeed(seed, ticks)));
+        "seed " + seed + " ticks " + ticks, () -> runSeedWithPropertyMutation(seed, ticks)));
+  }
+
+  /**
+   * Runs with the {@link Mutation} named by {@code -Dvigil.raft.mutation} (none if unset), so
+   * the script and a replay can rerun a mutation-check failure; always switched off after.
+   */
+  static Simulation.Result runSeedWithPropertyMutation(long seed, int ticks) {
+    String mutation = System.getProperty(MUTATION_PROP_NAME, "").trim();
+    Mutation.active = mutation.isEmpty() ? Mutation.NONE : Mutation.valueOf(mutation);
+    try {
+      return runSeed(seed, ticks);
+    } finally {
+      Mutation.active = Mutation.NONE;
+    }
   }
 
   /**
@@ -81,14 +95,8 @@ class RaftSimulationTest {
     String seed = System.getProperty(SEED_PROP_NAME);
     assumeTrue(seed != null && !seed.isBlank(), "set -D" + SEED_PROP_NAME + "=N to replay");
     int ticks = (int) longProperty(TICKS_PROP_NAME, DEFAULT_CHAOS_TICKS);
-    String mutation = System.getProperty(MUTATION_PROP_NAME, "NONE").trim();
-    Mutation.active = Mutation.valueOf(mutation.isEmpty() ? "NONE" : mutation);
-    try {
-      Simulation.Result r = runSeed(Long.parseLong(seed.trim()), ticks);
-      System.out.println("replayed " + r);
-    } finally {
-      Mutation.active = Mutation.NONE;
-    }
+    Simulation.Result r = runSeedWithPropertyMutation(Long.parseLong(seed.trim()), ticks);
+    System.out.println("replayed " + r);
   }
 
   @Test
