@@ -14,6 +14,7 @@ public final class Config {
   public static final int MAX_INFLIGHT_MSGS_DEFAULT = 256;
   public static final long MAX_INFLIGHT_BYTES_DEFAULT = 32L << 20;
   public static final long MAX_COMMITTED_SIZE_PER_READY_BYTES_DEFAULT = 64L << 20;
+  public static final long MAX_UNCOMMITTED_ENTRIES_BYTES_DEFAULT = 1L << 30;
 
   private final long id;
   private final int electionTicks;
@@ -23,6 +24,7 @@ public final class Config {
   private final int maxInflightMsgs;
   private final long maxInflightBytes;
   private final long maxCommittedSizePerReadyBytes;
+  private final long maxUncommittedEntriesBytes;
   private final boolean checkQuorum;
   private final boolean preVote;
   private final long randomSeed;
@@ -36,6 +38,7 @@ public final class Config {
     maxInflightMsgs = b.maxInflightMsgs;
     maxInflightBytes = b.maxInflightBytes;
     maxCommittedSizePerReadyBytes = b.maxCommittedSizePerReadyBytes;
+    maxUncommittedEntriesBytes = b.maxUncommittedEntriesBytes;
     checkQuorum = b.checkQuorum;
     preVote = b.preVote;
     randomSeed = b.randomSeed;
@@ -76,13 +79,27 @@ public final class Config {
   /** Upper bound on the bytes of committed entries handed out in one {@link Ready}. */
   public long maxCommittedSizePerReadyBytes() { return maxCommittedSizePerReadyBytes; }
 
+  /**
+   * Upper bound on the data bytes of the entries a leader holds uncommitted (etcd's
+   * MaxUncommittedEntriesSize); a proposal that would exceed it is dropped ({@code propose}
+   * returns false) so a leader that cannot commit does not buffer without bound. Counted as
+   * the entries' data only; released as committed entries are applied; reset when a node
+   * becomes leader. A proposal is always accepted when nothing is uncommitted, however large,
+   * and the leader's empty no-op is never refused. 0 means no limit.
+   */
+  public long maxUncommittedEntriesBytes() { return maxUncommittedEntriesBytes; }
+
   /** A leader that has not heard from a quorum within an election timeout steps down. */
   public boolean checkQuorum() { return checkQuorum; }
 
   /** Poll before campaigning so a partitioned node cannot disrupt the cluster when it rejoins. */
   public boolean preVote() { return preVote; }
 
-  /** Seed of the election-timeout randomization; vary it per node and per restart. */
+  /**
+   * Seed of the election-timeout randomization; vary it per node and per restart. There is no
+   * default: members that shared one (say 0) would draw the same election timeouts and split
+   * votes in lockstep, so {@link Builder#build()} refuses a config that never set it.
+   */
   public long randomSeed() { return randomSeed; }
 
   /** Fluent builder; see the getters of {@link Config} for the meaning of each value. */
@@ -95,9 +112,11 @@ public final class Config {
     private int maxInflightMsgs = MAX_INFLIGHT_MSGS_DEFAULT;
     private long maxInflightBytes = MAX_INFLIGHT_BYTES_DEFAULT;
     private long maxCommittedSizePerReadyBytes = MAX_COMMITTED_SIZE_PER_READY_BYTES_DEFAULT;
+    private long maxUncommittedEntriesBytes = MAX_UNCOMMITTED_ENTRIES_BYTES_DEFAULT;
     private boolean checkQuorum = true;
     private boolean preVote = true;
     private long randomSeed;
+    private boolean randomSeedSet;
 
     private Builder() {}
 
@@ -112,9 +131,18 @@ public final class Config {
       maxCommittedSizePerReadyBytes = v;
       return this;
     }
+    public Builder maxUncommittedEntriesBytes(long v) {
+      maxUncommittedEntriesBytes = v;
+      return this;
+    }
     public Builder checkQuorum(boolean v) { checkQuorum = v; return this; }
     public Builder preVote(boolean v) { preVote = v; return this; }
-    public Builder randomSeed(long v) { randomSeed = v; return this; }
+    /** Required; e.g. a per-process random value, or a seed derived from id and restart. */
+    public Builder randomSeed(long v) {
+      randomSeed = v;
+      randomSeedSet = true;
+      return this;
+    }
 
     /** Validates every value and returns the immutable config. */
     public Config build() {
@@ -130,6 +158,10 @@ public final class Config {
           + ") must be at least maxSizePerMsgBytes (" + maxSizePerMsgBytes + ")");
       check(maxCommittedSizePerReadyBytes > 0,
           "maxCommittedSizePerReadyBytes must be positive, got " + maxCommittedSizePerReadyBytes);
+      check(maxUncommittedEntriesBytes >= 0, "maxUncommittedEntriesBytes must not be negative"
+          + " (0 = no limit), got " + maxUncommittedEntriesBytes);
+      check(randomSeedSet, "randomSeed must be set explicitly (vary it per node and restart,"
+          + " e.g. from a SecureRandom): members sharing a seed draw the same election timeouts");
       return new Config(this);
     }
 

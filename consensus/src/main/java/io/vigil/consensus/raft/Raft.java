@@ -54,6 +54,14 @@ final class Raft {
   private final boolean checkQuorum;
   private final boolean preVote;
   private final long maxSizePerMsgBytes;
+  /** 0 = no limit; see {@link Config#maxUncommittedEntriesBytes()}. */
+  private final long maxUncommittedBytes;
+  /**
+   * Leader only: data bytes of the entries proposed in this term and not yet applied. Zeroed
+   * on every role or term change; may under-count (entries of earlier terms are released but
+   * never counted), never over-count, so the limit cannot wedge a leader.
+   */
+  long uncommittedBytes;
   private final Random random;
   /** Ticks since the last reset; for a leader, since the last CheckQuorum. */
   private int electionElapsed;
@@ -69,6 +77,7 @@ final class Raft {
     this.checkQuorum = c.checkQuorum();
     this.preVote = c.preVote();
     this.maxSizePerMsgBytes = c.maxSizePerMsgBytes();
+    this.maxUncommittedBytes = c.maxUncommittedEntriesBytes();
     this.random = new Random(c.randomSeed());
     this.log = new RaftLog(storage, c.maxCommittedSizePerReadyBytes());
     this.tracker = new ProgressTracker(c.maxInflightMsgs(), c.maxInflightBytes());
@@ -94,6 +103,9 @@ final class Raft {
   }
 
   HardState hardState() {
+    if (Mutation.on(Mutation.VOTE_NOT_PERSISTED)) {
+      return new HardState(term, NONE, log.committed);
+    }
     return new HardState(term, vote, log.committed);
   }
 
@@ -180,6 +192,7 @@ final class Raft {
       pr.next = last + 1;
     }
     pendingConfIndex = 0;
+    uncommittedBytes = 0;
     reads.reset();
   }
 
@@ -294,7 +307,8 @@ final class Raft {
     boolean canVote = vote == m.from()
         || (vote == NONE && leaderId == NONE)
         || (preVoteRequest && m.term() > term);
-    if (canVote && log.isUpToDate(m.index(), m.logTerm())) {
+    if (canVote && (log.isUpToDate(m.index(), m.logTerm())
+        || Mutation.on(Mutation.VOTE_FOR_STALE_LOG))) {
       // Reply with the request's term, not ours: a granted PreVote is for a future term.
       send(Message.builder(respType).to(m.from()).term(m.term()));
       if (!preVoteRequest) {
@@ -423,10 +437,44 @@ final class Raft {
       }
       confIndex = log.lastIndex() + i + 1;
     }
+    if (!tryReserveUncommitted(ents)) {
+      return false; // too much uncommitted already: push back instead of buffering
+    }
     pendingConfIndex = confIndex;
     appendEntries(ents);
     bcastAppend();
     return true;
+  }
+
+  /**
+   * Counts {@code ents} against {@code maxUncommittedBytes}; false (nothing counted) if they
+   * would exceed it. Empty entries always pass, and so does anything while nothing is
+   * uncommitted, so one oversized proposal cannot be refused forever (etcd's rule).
+   */
+  private boolean tryReserveUncommitted(List<Entry> ents) {
+    long bytes = payloadBytes(ents);
+    if (maxUncommittedBytes > 0 && bytes > 0 && uncommittedBytes > 0
+        && uncommittedBytes + bytes > maxUncommittedBytes) {
+      return false;
+    }
+    uncommittedBytes += bytes;
+    return true;
+  }
+
+  /** Releases the bytes of entries that were committed and applied (see RawNode#advance). */
+  void releaseUncommitted(List<Entry> applied) {
+    if (uncommittedBytes == 0) {
+      return;
+    }
+    uncommittedBytes = Math.max(0, uncommittedBytes - payloadBytes(applied));
+  }
+
+  private static long payloadBytes(List<Entry> ents) {
+    long bytes = 0;
+    for (Entry e : ents) {
+      bytes += e.data().length;
+    }
+    return bytes;
   }
 
   /** Rejects changes that make no sense against the current configuration. */

@@ -100,8 +100,9 @@ final class RaftLog {
    * or 0 if we already hold all of them.
    */
   long findConflict(List<Entry> ents) {
+    boolean keepConflicts = Mutation.on(Mutation.KEEP_CONFLICTING_ENTRIES);
     for (Entry e : ents) {
-      if (!matchTerm(e.index(), e.term())) {
+      if (keepConflicts ? e.index() > lastIndex() : !matchTerm(e.index(), e.term())) {
         return e.index();
       }
     }
@@ -197,7 +198,8 @@ final class RaftLog {
 
   /** Raft §5.4.2: commits {@code index} only if its entry is from the leader's {@code term}. */
   boolean maybeCommit(long index, long term) {
-    if (index > committed && term(index) == term) {
+    if (index > committed
+        && (term(index) == term || Mutation.on(Mutation.COMMIT_PREVIOUS_TERM_BY_COUNTING))) {
       commitTo(index);
       return true;
     }

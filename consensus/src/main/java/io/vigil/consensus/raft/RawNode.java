@@ -52,7 +52,8 @@ public final class RawNode {
   /**
    * Proposes {@code data} for the log.
    *
-   * @return false if dropped here (no known leader, leadership transfer in progress); true means
+   * @return false if dropped here (no known leader, leadership transfer in progress, or the
+   *     leader's {@link Config#maxUncommittedEntriesBytes()} reached); true means
    *     appended or forwarded, not committed: watch the applied entries, and retry on timeout
    */
   public boolean propose(byte[] data) {
@@ -121,13 +122,23 @@ public final class RawNode {
     }
     HardState hs = raft.hardState();
     return !raft.softState().equals(prevSoftState)
-        || (!hs.isEmpty() && !hs.equals(prevHardState))
+        || hardStateChanged(hs)
         || raft.log.unstableSnapshot() != null
         || raft.log.hasUnstableEntries()
         || !raft.outbox.isEmpty()
         || !raft.readStates.isEmpty()
         || raft.log.hasNextCommittedEntries()
         || (raft.role == StateRole.LEADER && raft.reads.hasUnsentRound());
+  }
+
+  private boolean hardStateChanged(HardState hs) {
+    if (hs.isEmpty()) {
+      return false;
+    }
+    if (Mutation.on(Mutation.VOTE_CHANGE_WITHOUT_HARDSTATE)) {
+      return hs.term() != prevHardState.term() || hs.commit() != prevHardState.commit();
+    }
+    return !hs.equals(prevHardState);
   }
 
   /**
@@ -143,9 +154,14 @@ public final class RawNode {
     SoftState ss = raft.softState();
     HardState hs = raft.hardState();
     List<Entry> entries = raft.log.unstableEntries();
-    boolean hardChanged = !hs.isEmpty() && !hs.equals(prevHardState);
+    boolean hardChanged = hardStateChanged(hs);
+    // A term or vote must be durable before any message that relies on it leaves (a vote
+    // granted and forgotten in a crash lets this node vote twice in one term); a commit index
+    // alone may be lost and is relearned from the leader.
+    boolean voteChanged = hs.vote() != prevHardState.vote()
+        && !Mutation.on(Mutation.VOTE_CHANGE_NOT_SYNCED);
     boolean mustSync = !entries.isEmpty() || (hardChanged
-        && (hs.term() != prevHardState.term() || hs.vote() != prevHardState.vote()));
+        && (hs.term() != prevHardState.term() || voteChanged));
     Ready rd = new Ready(
         ss.equals(prevSoftState) ? null : ss,
         hardChanged ? hs : null,
@@ -184,6 +200,7 @@ public final class RawNode {
     List<Entry> committed = rd.committedEntries();
     if (!committed.isEmpty()) {
       raft.log.appliedTo(committed.get(committed.size() - 1).index());
+      raft.releaseUncommitted(committed);
     }
   }
 

@@ -124,13 +124,92 @@ class RawNodeTest {
   @Test
   void configValidationNamesTheValue() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> Config.builder().id(1).electionTicks(2).heartbeatTicks(2).build());
+        () -> Config.builder().id(1).randomSeed(1).electionTicks(2).heartbeatTicks(2).build());
     assertTrue(e.getMessage().contains("electionTicks (2)"), e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> Config.builder().build(), "id 0");
     assertThrows(IllegalArgumentException.class,
         () -> Config.builder().id(1).maxInflightMsgs(0).build());
     assertThrows(IllegalArgumentException.class,
         () -> Config.builder().id(1).maxSizePerMsgBytes(100).maxInflightBytes(10).build());
+    assertThrows(IllegalArgumentException.class,
+        () -> Config.builder().id(1).randomSeed(1).maxUncommittedEntriesBytes(-1).build());
+  }
+
+  @Test
+  void randomSeedMustBeSetExplicitly() {
+    // A forgotten seed used to default to 0 on every member: identical election timeouts.
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Config.builder().id(1).build());
+    assertTrue(e.getMessage().contains("randomSeed"), e.getMessage());
+    assertEquals(0, Config.builder().id(1).randomSeed(0).build().randomSeed(),
+        "an explicit 0 is a choice, not a default");
+  }
+
+  @Test
+  void uncommittedLimitDropsProposalsUntilEntriesAreApplied() {
+    MemoryStorage s = MemoryStorage.bootstrap(ConfState.ofVoters(1L, 2L), null);
+    RawNode n = new RawNode(Config.builder().id(1).randomSeed(3)
+        .maxUncommittedEntriesBytes(100).build(), s);
+    n.raft().becomeCandidate();
+    n.raft().becomeLeader(); // the empty no-op is never refused nor counted
+    assertEquals(0, n.raft().uncommittedBytes);
+    handle(n, s);
+    assertTrue(n.propose(new byte[60]));
+    assertTrue(n.propose(new byte[40]), "exactly at the limit is fine");
+    assertFalse(n.propose(new byte[1]), "over the limit: dropped");
+    assertEquals(100, n.raft().uncommittedBytes);
+    handle(n, s);
+    // Follower 2 acknowledges everything: the entries commit and, once applied, are released.
+    long last = n.raft().log.lastIndex();
+    n.step(Message.builder(MessageType.APP_RESP).from(2).to(1).term(n.raft().term).index(last)
+        .build());
+    List<Entry> applied = handle(n, s);
+    assertEquals(last, applied.get(applied.size() - 1).index());
+    assertEquals(0, n.raft().uncommittedBytes);
+    assertTrue(n.propose(new byte[1]));
+  }
+
+  @Test
+  void uncommittedLimitAdmitsOneOversizedProposalWhenNothingIsPending() {
+    MemoryStorage s = MemoryStorage.bootstrap(ConfState.ofVoters(1L, 2L), null);
+    RawNode n = new RawNode(Config.builder().id(1).randomSeed(3)
+        .maxUncommittedEntriesBytes(10).build(), s);
+    n.raft().becomeCandidate();
+    n.raft().becomeLeader();
+    handle(n, s);
+    assertTrue(n.propose(new byte[50]), "nothing uncommitted: a big entry still goes in");
+    assertFalse(n.propose(new byte[1]));
+  }
+
+  @Test
+  void uncommittedBytesResetOnBecomingLeaderAndZeroLimitMeansUnlimited() {
+    MemoryStorage s = MemoryStorage.bootstrap(ConfState.ofVoters(1L, 2L), null);
+    RawNode n = new RawNode(Config.builder().id(1).randomSeed(3)
+        .maxUncommittedEntriesBytes(0).build(), s);
+    n.raft().becomeCandidate();
+    n.raft().becomeLeader();
+    for (int i = 0; i < 100; i++) {
+      assertTrue(n.propose(new byte[1000]), "0 = no limit");
+    }
+    assertEquals(100_000, n.raft().uncommittedBytes);
+    n.raft().becomeFollower(n.raft().term + 1, 2);
+    n.raft().becomeCandidate();
+    n.raft().becomeLeader();
+    assertEquals(0, n.raft().uncommittedBytes, "a new leader starts from zero");
+  }
+
+  @Test
+  void followerForwardsProposalsAndTheLeaderAppliesTheLimit() {
+    MemoryStorage s = MemoryStorage.bootstrap(ConfState.ofVoters(1L, 2L), null);
+    Raft leader = new Raft(Config.builder().id(1).randomSeed(3).maxUncommittedEntriesBytes(10)
+        .build(), s);
+    leader.becomeCandidate();
+    leader.becomeLeader();
+    leader.outbox.clear();
+    Message fwd = Message.builder(MessageType.PROP).from(2).to(1).term(leader.term)
+        .entries(List.of(Entry.normal(0, 0, new byte[8]))).build();
+    assertTrue(leader.step(fwd));
+    assertFalse(leader.step(fwd), "8 + 8 > 10");
   }
 
   @Test

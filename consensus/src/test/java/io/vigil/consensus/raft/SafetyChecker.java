@@ -19,6 +19,10 @@ import java.util.TreeMap;
  *       entry; every leader of a later term holds it (leader completeness).
  *   <li>State machine safety: every node applies the same sequence: index by index, without
  *       gaps, the same entries, reaching the same state hash (also across snapshots).
+ *   <li>Leader commit rule (Raft §5.4.2): a leader moves its commit index onto an entry of an
+ *       earlier term only up to what some node had already persisted as committed; anything
+ *       beyond needs an entry of its own term. This catches counting replicas of old entries
+ *       the moment it happens, not only in the rare history (figure 8) where it loses data.
  *   <li>ReadIndex linearizability: a read's index is at least every commit index visible before
  *       the read was issued, and is itself committed.
  * </ul>
@@ -79,7 +83,8 @@ final class SafetyChecker {
   }
 
   /** Called after the node persisted {@code rd}'s snapshot, entries and hard state. */
-  void onPersisted(long nodeId, MemoryStorage storage, Ready rd, long verifiedCommit) {
+  void onPersisted(long nodeId, MemoryStorage storage, Ready rd, long verifiedCommit,
+      boolean leader) {
     for (Entry e : rd.entries()) {
       long prevTerm = e.index() - 1 >= storage.firstIndex() - 1 ? storage.term(e.index() - 1) : -1;
       LogValue v = new LogValue(Arrays.hashCode(e.data()) * 31 + e.type().ordinal(), prevTerm);
@@ -95,7 +100,26 @@ final class SafetyChecker {
         }
       }
     }
-    rd.hardState().ifPresent(hs -> onHardState(nodeId, hs, storage, verifiedCommit));
+    rd.hardState().ifPresent(hs -> {
+      if (leader) {
+        checkLeaderCommit(nodeId, hs, storage);
+      }
+      onHardState(nodeId, hs, storage, verifiedCommit);
+    });
+  }
+
+  /**
+   * A leader's commit index comes from its own quorum count, which §5.4.2 limits to entries of
+   * its term, or from what it learned as a follower, which a leader persisted before sending.
+   */
+  private void checkLeaderCommit(long nodeId, HardState hs, MemoryStorage storage) {
+    if (hs.commit() <= maxCommit || hs.commit() < storage.firstIndex()) {
+      return;
+    }
+    long entryTerm = storage.term(hs.commit());
+    check(entryTerm == hs.term(), "leader commit rule: leader " + nodeId + " of term "
+        + hs.term() + " committed index " + hs.commit() + " of term " + entryTerm
+        + " by counting replicas (no node had persisted a commit beyond " + maxCommit + ")");
   }
 
   private void onHardState(long nodeId, HardState hs, MemoryStorage storage, long verifiedFrom) {

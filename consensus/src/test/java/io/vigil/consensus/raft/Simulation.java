@@ -16,12 +16,21 @@ import java.util.TreeSet;
 /**
  * A deterministic cluster simulation: N nodes (plus spares that join as learners and get promoted),
  * a seeded network that drops, delays, duplicates and reorders messages, partitions that come and
- * go, crashes that lose everything not persisted, log compaction, membership changes, leadership
- * transfers, clients that propose and read. After every Ready, {@link SafetyChecker} verifies the
- * safety properties; at the end the network heals, crashed nodes restart (removed ones are shut
- * down, as an operator would), and a leader must get a fresh proposal applied on every member
- * within {@link #LIVENESS_BOUND_TICKS} (liveness). Knobs (cluster size, loss, duplication, delay,
- * batch and window sizes, heartbeat period, PreVote and CheckQuorum) are drawn from the seed.
+ * go (symmetric minorities, one-way cuts, and bridges where one node hears both sides), clocks
+ * that run at different rates (tick skew), crashes that lose everything not yet synced, log
+ * compaction, membership changes, leadership transfers, clients that propose and read. After
+ * every Ready, {@link SafetyChecker} verifies the safety properties, and before its messages
+ * leave, that what each one vouches for is durable (see {@link #checkDurableBeforeSend}); at the
+ * end the network heals, crashed nodes restart (removed ones are shut down, as an operator
+ * would), and a leader must get a fresh proposal applied on every member within
+ * {@link #LIVENESS_BOUND_TICKS} (liveness). Knobs (cluster size, loss, duplication, delay, batch
+ * and window sizes, heartbeat period, PreVote, CheckQuorum, tick rates) are drawn from the seed.
+ *
+ * <p>Durability model: a Ready with {@code mustSync} is written and synced before its messages
+ * leave, and its sync also makes every earlier write durable. A Ready without {@code mustSync}
+ * is written but stays unsynced until the next sync; a crash loses a random suffix of the
+ * unsynced writes (all of them, some, or none). A crash while a Ready is being handled loses it
+ * whole (before any write) or leaves it half written (entries without their hard state).
  *
  * <p>Everything random comes from one {@link Random} seeded with {@link #seed}; all iteration is
  * over sorted maps. The same seed therefore replays the same run, message for message
@@ -38,7 +47,7 @@ final class Simulation {
   /** Knobs drawn from the seed, so the seed alone identifies a run. */
   record Options(int voters, int spares, int chaosTicks, double dropRate, double dupRate,
       int maxDelayUnits, long maxSizePerMsgBytes, int maxInflightMsgs, long maxInflightBytes,
-      int heartbeatTicks, boolean preVote, boolean checkQuorum) {
+      int heartbeatTicks, boolean preVote, boolean checkQuorum, List<Integer> tickPeriodUnits) {
 
     static Options forSeed(long seed, int chaosTicks) {
       Random r = new Random(seed ^ 0x5DEECE66DL);
@@ -46,10 +55,25 @@ final class Simulation {
       double[] dups = {0, 0.02, 0.1};
       int[] delays = {3, 10, 25, 60};
       long maxMsg = 64 + r.nextInt(2048);
-      return new Options(r.nextBoolean() ? 3 : 5, 2, chaosTicks, drops[r.nextInt(drops.length)],
-          dups[r.nextInt(dups.length)], delays[r.nextInt(delays.length)], maxMsg,
-          1 + r.nextInt(16), maxMsg * (1 + r.nextInt(8)), 1 + r.nextInt(3),
-          r.nextInt(5) > 0, r.nextInt(5) > 0);
+      int voters = r.nextBoolean() ? 3 : 5;
+      double drop = drops[r.nextInt(drops.length)];
+      double dup = dups[r.nextInt(dups.length)];
+      int delay = delays[r.nextInt(delays.length)];
+      int inflight = 1 + r.nextInt(16);
+      long inflightBytes = maxMsg * (1 + r.nextInt(8));
+      int heartbeat = 1 + r.nextInt(3);
+      boolean preVote = r.nextInt(5) > 0;
+      boolean checkQuorum = r.nextInt(5) > 0;
+      // Tick skew: in half the runs each node's clock runs at its own rate (a tick every 7..14
+      // units instead of UNITS_PER_TICK), as with slow event loops or drifting timers.
+      int[] periods = {7, 8, 10, 12, 14};
+      boolean skew = r.nextBoolean();
+      List<Integer> tickPeriods = new ArrayList<>();
+      for (int i = 0; i < voters + 2; i++) {
+        tickPeriods.add(skew ? periods[r.nextInt(periods.length)] : UNITS_PER_TICK);
+      }
+      return new Options(voters, 2, chaosTicks, drop, dup, delay, maxMsg, inflight,
+          inflightBytes, heartbeat, preVote, checkQuorum, List.copyOf(tickPeriods));
     }
   }
 
@@ -59,9 +83,21 @@ final class Simulation {
 
   private record Flight(long deliverAt, long seq, Message message) {}
 
+  /**
+   * One write of a Ready without mustSync, not yet covered by a sync: how to undo it. Undone in
+   * reverse order, the records restore the storage as it was before the first of them.
+   */
+  private record Unsynced(HardState hardStateBefore, MemoryStorage storageBefore) {}
+
   private static final class SimNode {
     final long id;
-    final MemoryStorage storage;
+    /** What the node wrote (the OS page cache): durable except for {@link #unsynced}. */
+    MemoryStorage storage;
+    /** Writes since the last sync, oldest first; a crash may lose any suffix of them. */
+    final List<Unsynced> unsynced = new ArrayList<>();
+    /** Ticks every this many units (tick skew); the offset staggers nodes with equal rates. */
+    int tickPeriodUnits;
+    int tickPhaseUnits;
     RawNode node;
     int incarnation;
     long appliedIndex;
@@ -88,6 +124,9 @@ final class Simulation {
   private final PriorityQueue<Flight> flights = new PriorityQueue<>(
       Comparator.comparingLong(Flight::deliverAt).thenComparingLong(Flight::seq));
   private final TreeMap<Long, Integer> partitionGroup = new TreeMap<>();
+  /** One-way cuts, as {@code from * LINK_KEY + to}: messages from -> to are dropped. */
+  private final Set<Long> cutLinks = new TreeSet<>();
+  private static final long LINK_KEY = 1 << 16;
   private final SafetyChecker checker = new SafetyChecker();
   private final ArrayDeque<String> trace = new ArrayDeque<>();
   private final Set<Long> everProposedToAdd = new TreeSet<>();
@@ -125,6 +164,8 @@ final class Simulation {
       MemoryStorage storage = founder
           ? MemoryStorage.bootstrap(initial, encodeState(1, initialHash())) : new MemoryStorage();
       SimNode n = new SimNode(id, storage);
+      n.tickPeriodUnits = opt.tickPeriodUnits().get((int) id - 1);
+      n.tickPhaseUnits = (int) (id * 3 % n.tickPeriodUnits);
       nodes.put(id, n);
       restart(n);
     }
@@ -151,11 +192,30 @@ final class Simulation {
         .append("Raft simulation failed: seed=").append(seed).append(" at tick ").append(tick)
         .append(": ").append(e).append('\n')
         .append("  options: ").append(opt).append('\n')
-        .append("  replay:  ./mvnw -o -q -pl consensus test -Dtest=RaftSimulationTest#replay"
-            + " -Dvigil.raft.sim.seed=").append(seed).append('\n')
+        .append("  replay:  ").append(replayCommand()).append('\n')
         .append("  last events:\n");
     trace.forEach(line -> sb.append("    ").append(line).append('\n'));
     return sb.toString();
+  }
+
+  /**
+   * The command that reruns exactly this run: the seed and the chaos ticks determine every
+   * option and every random draw, and the mutation (if the mutation check switched one on)
+   * determines the core's behaviour.
+   */
+  String replayCommand() {
+    return "./mvnw -q -B -pl consensus -am test -Dtest=RaftSimulationTest#replay"
+        + " -Dsurefire.failIfNoSpecifiedTests=false " + replayKnobs();
+  }
+
+  /** The system properties {@code RaftSimulationTest#replay} reads back. */
+  String replayKnobs() {
+    String knobs = "-D" + RaftSimulationTest.SEED_PROP_NAME + "=" + seed
+        + " -D" + RaftSimulationTest.TICKS_PROP_NAME + "=" + opt.chaosTicks();
+    if (Mutation.active != Mutation.NONE) {
+      knobs += " -D" + RaftSimulationTest.MUTATION_PROP_NAME + "=" + Mutation.active.name();
+    }
+    return knobs;
   }
 
   private void trace(String event) {
@@ -173,17 +233,20 @@ final class Simulation {
       faults();
       clients();
     }
-    for (SimNode n : nodes.values()) {
-      if (n.up()) {
-        n.node.tick();
-        drain(n);
-      }
-    }
     long end = (tick + 1) * UNITS_PER_TICK;
-    while (!flights.isEmpty() && flights.peek().deliverAt() < end) {
-      Flight f = flights.poll();
-      nowUnits = f.deliverAt();
-      deliver(f.message());
+    for (long u = tick * UNITS_PER_TICK; u < end; u++) {
+      nowUnits = u;
+      // Each node ticks on its own clock; at equal units, nodes tick before messages arrive.
+      for (SimNode n : nodes.values()) {
+        if (n.up() && (u + n.tickPhaseUnits) % n.tickPeriodUnits == 0) {
+          n.node.tick();
+          drain(n);
+        }
+      }
+      while (!flights.isEmpty() && flights.peek().deliverAt() <= u) {
+        Flight f = flights.poll();
+        deliver(f.message());
+      }
     }
     tick++;
     nowUnits = tick * UNITS_PER_TICK;
@@ -193,6 +256,7 @@ final class Simulation {
   private long settle() {
     chaos = false;
     partitionGroup.clear();
+    cutLinks.clear();
     dropRate = 0;
     dupRate = 0;
     for (SimNode n : nodes.values()) {
@@ -265,10 +329,17 @@ final class Simulation {
   // Faults and clients.
 
   private void faults() {
-    if (partitionGroup.isEmpty() && rnd.nextDouble() < 0.01) {
-      partition(rnd.nextBoolean() ? currentLeader() : null);
-    } else if (!partitionGroup.isEmpty() && rnd.nextDouble() < 0.04) {
+    boolean healthy = partitionGroup.isEmpty() && cutLinks.isEmpty();
+    if (healthy && rnd.nextDouble() < 0.012) {
+      SimNode target = rnd.nextBoolean() ? currentLeader() : null;
+      switch (rnd.nextInt(4)) {
+        case 0, 1 -> partition(target);
+        case 2 -> oneWayCut(target);
+        default -> bridge(target);
+      }
+    } else if (!healthy && rnd.nextDouble() < 0.04) {
       partitionGroup.clear();
+      cutLinks.clear();
       trace("heal");
     }
     if (rnd.nextDouble() < 0.008) {
@@ -320,6 +391,49 @@ final class Simulation {
       sb.append(' ').append(id);
     }
     trace(sb.toString());
+  }
+
+  /**
+   * Asymmetric fault: {@code x} (random if null) stops hearing from, or stops reaching, some or
+   * all others, while the other direction works: a leader that can send heartbeats but never
+   * hears the answers, or a node that hears the leader but whose votes and acks are lost.
+   */
+  private void oneWayCut(SimNode x) {
+    long id = x != null ? x.id : 1 + rnd.nextInt(nodes.size());
+    boolean inbound = rnd.nextBoolean();
+    boolean all = rnd.nextBoolean();
+    StringBuilder sb = new StringBuilder("one-way cut: " + id + (inbound ? " hears nothing from"
+        : " cannot reach"));
+    for (long other : nodes.keySet()) {
+      if (other == id || (!all && rnd.nextBoolean())) {
+        continue;
+      }
+      cutLinks.add(inbound ? other * LINK_KEY + id : id * LINK_KEY + other);
+      sb.append(' ').append(other);
+    }
+    trace(sb.toString());
+  }
+
+  /**
+   * Non-transitive fault: the others split in two halves that cannot talk to each other, and
+   * {@code x} (random if null) still talks to both (etcd's "bridge" nemesis).
+   */
+  private void bridge(SimNode x) {
+    long id = x != null ? x.id : 1 + rnd.nextInt(nodes.size());
+    List<Long> left = new ArrayList<>();
+    List<Long> right = new ArrayList<>();
+    for (long other : nodes.keySet()) {
+      if (other != id) {
+        (rnd.nextBoolean() ? left : right).add(other);
+      }
+    }
+    for (long a : left) {
+      for (long b : right) {
+        cutLinks.add(a * LINK_KEY + b);
+        cutLinks.add(b * LINK_KEY + a);
+      }
+    }
+    trace("bridge " + id + " between " + left + " and " + right);
   }
 
   private void clients() {
@@ -392,6 +506,7 @@ final class Simulation {
     n.storage.createSnapshot(n.appliedIndex, n.confState, encodeState(n.appliedIndex, n.stateHash));
     long keep = rnd.nextInt(4);
     n.storage.compact(Math.max(snapIndex, n.appliedIndex - keep));
+    n.unsynced.clear(); // saving the snapshot syncs, which makes every earlier write durable
     trace("compact " + n.id + " to " + n.appliedIndex);
   }
 
@@ -418,7 +533,48 @@ final class Simulation {
   private void crash(SimNode n, String why) {
     n.node = null; // the state machine and everything unpersisted are gone
     crashes++;
-    trace(why + " " + n.id);
+    // The OS may have flushed some of the unsynced writes, in order: keep a random prefix.
+    int keep = n.unsynced.isEmpty() || rnd.nextBoolean() ? 0 : rnd.nextInt(n.unsynced.size() + 1);
+    int lost = n.unsynced.size() - keep;
+    for (int i = n.unsynced.size() - 1; i >= keep; i--) {
+      Unsynced u = n.unsynced.get(i);
+      if (u.storageBefore() != null) {
+        n.storage = u.storageBefore();
+      } else {
+        n.storage.setHardState(u.hardStateBefore());
+      }
+    }
+    n.unsynced.clear();
+    trace(why + " " + n.id + (lost > 0 ? " (lost " + lost + " unsynced writes, hard state now "
+        + n.storage.hardState() + ")" : ""));
+  }
+
+  /** What survives any crash now: the storage minus its unsynced writes. */
+  private static HardState durableHardState(SimNode n) {
+    return n.unsynced.isEmpty() ? n.storage.hardState() : n.unsynced.get(0).hardStateBefore();
+  }
+
+  private static long durableLastIndex(SimNode n) {
+    for (Unsynced u : n.unsynced) {
+      if (u.storageBefore() != null) {
+        return u.storageBefore().lastIndex();
+      }
+    }
+    return n.storage.lastIndex();
+  }
+
+  /** A deep copy, for undoing an unsynced write that touched the log. */
+  private static MemoryStorage copyOf(MemoryStorage s) {
+    MemoryStorage c = new MemoryStorage();
+    if (!s.snapshot().isEmpty()) {
+      c.applySnapshot(s.snapshot());
+    }
+    if (s.lastIndex() > s.snapshot().index()) {
+      long from = Math.max(s.firstIndex(), s.snapshot().index() + 1);
+      c.append(s.entries(from, s.lastIndex() + 1, Long.MAX_VALUE));
+    }
+    c.setHardState(s.hardState());
+    return c;
   }
 
   private void restart(SimNode n) {
@@ -450,6 +606,16 @@ final class Simulation {
   }
 
   private void handle(SimNode n, Ready rd) {
+    if (chaos && rnd.nextDouble() < 0.0005) {
+      crash(n, "crash before persisting a Ready, of"); // the in-flight Ready is lost whole
+      return;
+    }
+    if (!rd.mustSync()) {
+      // Written but not synced: remember how to undo it. Only a commit index should ever get
+      // here; a log write without sync (a core bug) is modelled too, at the cost of a copy.
+      boolean touchesLog = !rd.entries().isEmpty() || rd.snapshot().isPresent();
+      n.unsynced.add(new Unsynced(n.storage.hardState(), touchesLog ? copyOf(n.storage) : null));
+    }
     rd.snapshot().ifPresent(s -> n.storage.applySnapshot(s));
     n.storage.append(rd.entries());
     if (chaos && rd.hardState().isPresent() && rnd.nextDouble() < 0.001) {
@@ -457,7 +623,11 @@ final class Simulation {
       return;
     }
     rd.hardState().ifPresent(n.storage::setHardState);
-    checker.onPersisted(n.id, n.storage, rd, n.verifiedCommit);
+    if (rd.mustSync()) {
+      n.unsynced.clear(); // the sync makes this Ready and every earlier write durable
+    }
+    checker.onPersisted(n.id, n.storage, rd, n.verifiedCommit,
+        n.node.raft().role == StateRole.LEADER);
     rd.hardState().ifPresent(hs -> n.verifiedCommit = Math.max(n.verifiedCommit, hs.commit()));
     rd.softState().ifPresent(ss -> {
       trace("node " + n.id + " is " + ss.role() + " in term " + n.node.raft().term);
@@ -470,6 +640,7 @@ final class Simulation {
       crash(n, "crash after persisting, before sending, of"); // the Ready is never advanced
       return;
     }
+    checkDurableBeforeSend(n, rd.messages());
     for (Message m : rd.messages()) {
       send(m);
     }
@@ -488,6 +659,37 @@ final class Simulation {
       checker.onReadState(n.id, rs);
     }
     n.node.advance(rd);
+  }
+
+  /**
+   * The Ready contract's send rule, checked at the moment of sending against what would survive
+   * a crash right now (not merely what was written): a granted vote needs its (term, vote) in
+   * the durable HardState, any message its term, an APP or acknowledging APP_RESP its entries.
+   * This catches a vote that is not persisted, not handed out, or not synced at the first grant,
+   * instead of waiting for a crash to land in the window where it matters.
+   */
+  private void checkDurableBeforeSend(SimNode n, List<Message> messages) {
+    HardState durable = durableHardState(n);
+    long durableLast = durableLastIndex(n);
+    for (Message m : messages) {
+      if (m.type() == MessageType.VOTE_RESP && !m.reject()) {
+        SafetyChecker.check(durable.term() == m.term() && durable.vote() == m.to(),
+            "vote durability: node " + n.id + " grants its vote to " + m.to() + " in term "
+                + m.term() + " but its durable hard state is " + durable);
+      }
+      // A granted PreVote (and a PreVote request) carries a term the sender never adopted.
+      boolean futureTerm = m.type() == MessageType.PRE_VOTE
+          || (m.type() == MessageType.PRE_VOTE_RESP && !m.reject());
+      SafetyChecker.check(futureTerm || m.term() <= durable.term(), "term durability: node "
+          + n.id + " sends " + m.type() + " in term " + m.term() + " but its durable hard state"
+          + " is " + durable);
+      long vouched = m.type() == MessageType.APP_RESP && !m.reject() ? m.index()
+          : m.type() == MessageType.APP && !m.entries().isEmpty()
+              ? m.entries().get(m.entries().size() - 1).index() : -1;
+      SafetyChecker.check(vouched <= durableLast, "log durability: node " + n.id + " sends "
+          + m.type() + " vouching for index " + vouched + " but its durable log ends at "
+          + durableLast);
+    }
   }
 
   private void apply(SimNode n, Entry e) {
@@ -512,8 +714,10 @@ final class Simulation {
   // ---------------------------------------------------------------------------------------------
   // Network.
 
-  private boolean partitioned(long a, long b) {
-    return !partitionGroup.getOrDefault(a, 0).equals(partitionGroup.getOrDefault(b, 0));
+  /** Whether messages {@code from -> to} are dropped by a partition or a one-way cut. */
+  private boolean partitioned(long from, long to) {
+    return !partitionGroup.getOrDefault(from, 0).equals(partitionGroup.getOrDefault(to, 0))
+        || cutLinks.contains(from * LINK_KEY + to);
   }
 
   private void send(Message m) {
