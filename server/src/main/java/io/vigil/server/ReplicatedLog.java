@@ -9,6 +9,7 @@ import io.vigil.consensus.raft.EntryType;
 import io.vigil.consensus.raft.ReadState;
 import io.vigil.consensus.raft.SoftState;
 import io.vigil.consensus.raft.StateRole;
+import io.vigil.consensus.raft.Status;
 import io.vigil.proto.internal.InternalRequest;
 import io.vigil.revlog.ApplyResult;
 import io.vigil.revlog.LogEntry;
@@ -207,6 +208,37 @@ final class ReplicatedLog implements Proposer {
         }
         node.transferLeadership(target);
         return done;
+    }
+
+    /**
+     * A leader that is stopping hands leadership to its most up-to-date voter first (etcd's
+     * TransferLeadership on stop), so that the others need not wait out an election timeout and
+     * proposals forwarded meanwhile are not lost. Gives up quietly after {@code timeoutMs}.
+     */
+    void handOverLeadership(long timeoutMs) {
+        if (!isLeader()) {
+            return;
+        }
+        try {
+            Status status = node.status().get(timeoutMs, TimeUnit.MILLISECONDS);
+            long self = status.id();
+            long best = 0;
+            long bestMatch = -1;
+            for (Map.Entry<Long, Status.PeerProgress> e : status.progress().entrySet()) {
+                if (e.getKey() != self && status.confState().voters().contains(e.getKey())
+                        && e.getValue().match() > bestMatch) {
+                    best = e.getKey();
+                    bestMatch = e.getValue().match();
+                }
+            }
+            if (best != 0) {
+                moveLeader(best).get(timeoutMs, TimeUnit.MILLISECONDS);
+            }
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            VigilServer.LOG.log(System.Logger.Level.WARNING, "leadership was not handed over before stopping: " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     long appliedIndex() {

@@ -38,10 +38,10 @@ import java.util.function.Consumer;
  * alone is a one-member cluster; the same code runs it. Services not built yet (Auth, most of
  * Maintenance, membership changes) answer UNIMPLEMENTED.
  *
- * <p>Shutdown order: end the open client calls with UNAVAILABLE (clients resume elsewhere) and
- * stop the client transport, stop the lease expiry loop (nothing more is proposed), stop the
- * node and apply what it had committed, stop the peer transport, stop the watch threads (nothing
- * more is published), then close the store.
+ * <p>Shutdown order: a leader hands leadership over; end the open client calls with UNAVAILABLE
+ * (clients resume elsewhere) and stop the client transport; stop the lease expiry loop (nothing
+ * more is proposed); stop the node and apply what it had committed; stop the peer transport;
+ * stop the watch threads (nothing more is published); then close the store.
  */
 public final class VigilServer implements AutoCloseable {
     /** The WAL's directory inside the data directory (LMDB's files sit beside it). */
@@ -57,11 +57,13 @@ public final class VigilServer implements AutoCloseable {
     private final PeerTransport transport;
     private final LeaseForwarding leaseForwarding;
     private final LeaseExpiry leaseExpiry;
-    private final OpenCalls openCalls = new OpenCalls();
+    private final OpenCalls openCalls;
+    private final java.util.concurrent.ScheduledExecutorService leaderMonitor;
     private final MetricsEndpoint metrics;
     private final Server peerServer;
     private final Server grpc;
     private final long replayedEntries;
+    private final long requestTimeoutMs;
 
     private VigilServer(ServerConfig config, Consumer<Throwable> onFatal) throws IOException {
         config.conclude();
@@ -90,6 +92,7 @@ public final class VigilServer implements AutoCloseable {
             throw e;
         }
         long appliedIndex = storage.hardState().commit();
+        requestTimeoutMs = config.requestTimeoutMs();
         IdGenerator ids = new IdGenerator(self.id(), System.currentTimeMillis());
         meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ReplicatedLog[] logRef = new ReplicatedLog[1];
@@ -99,6 +102,13 @@ public final class VigilServer implements AutoCloseable {
         log = new ReplicatedLog(revLog, ids, appliedIndex, config.requestTimeoutMs(), config.backendBatchInterval(),
                 config.backendBatchLimit(), config.snapshotCount(), onFatal, watch::published, this::leadershipChanged);
         logRef[0] = log;
+        openCalls = new OpenCalls(() -> log.node().leaderId() != 0);
+        // etcd's monitorLeader: once per election timeout, streams that require a leader end without one
+        leaderMonitor = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "vigil-leader-monitor");
+            t.setDaemon(true);
+            return t;
+        });
         Map<Long, URI> peerUrls = new TreeMap<>();
         members.byId().forEach((id, m) -> {
             if (id != self.id()) {
@@ -139,14 +149,17 @@ public final class VigilServer implements AutoCloseable {
             grpc = listen(config.listenClientUrls(), config.maxRequestBytes())
                     .intercept(openCalls)
                     .addService(new KvService(revLog, log, headers, config.maxRequestBytes(), config.maxTxnOps()))
-                    .addService(WatchService.definition(watch.hub()))
+                    .addService(WatchService.definition(watch.hub(), log::linearizableRead))
                     .addService(leases)
                     .addService(cluster)
                     .addService(new MaintenanceService(log, members, revLog, headers, config.dataDir()))
                     .build()
                     .start();
             leaseExpiry.start();
+            leaderMonitor.scheduleWithFixedDelay(openCalls::endLeaderless, config.electionTimeoutMs(),
+                    config.electionTimeoutMs(), TimeUnit.MILLISECONDS);
         } catch (IOException | RuntimeException e) {
+            leaderMonitor.shutdownNow();
             leaseExpiry.close();
             if (endpoint != null) {
                 endpoint.close();
@@ -276,6 +289,8 @@ public final class VigilServer implements AutoCloseable {
      */
     @Override
     public void close() {
+        leaderMonitor.shutdownNow();
+        log.handOverLeadership(requestTimeoutMs);
         grpc.shutdown();
         openCalls.closeAll(Status.UNAVAILABLE.withDescription("etcdserver: server stopped"));
         try {

@@ -20,11 +20,20 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 
 /**
  * etcd's Watch service on the {@link WatchHub}. The method is etcd's {@code Watch} with the
  * generated request marshaller, but responses are {@link WatchOut}: already encoded, parts shared
  * across streams, written to the transport without being re-encoded per stream.
+ *
+ * <p>Progress: a progress request is answered once this member has applied what the leader had
+ * committed when the request came (a ReadIndex first), so on a follower too its revision is at
+ * least the one a linearizable read there would see, and a cache can serve consistent reads from
+ * its watch (what Kubernetes relies on). The stream reads its next request only after that, so
+ * requests keep their order. Without a leader the request is answered from what this member has
+ * applied, as etcd 3.4 answers every progress request.
  *
  * <p>Flow control both ways: responses are sent only while the call {@code isReady} (the hub's
  * stream buffer absorbs the rest and then moves watchers to catch-up), and client requests are
@@ -34,7 +43,7 @@ final class WatchService {
     private WatchService() {
     }
 
-    static ServerServiceDefinition definition(WatchHub hub) {
+    static ServerServiceDefinition definition(WatchHub hub, Supplier<CompletableFuture<Void>> readIndex) {
         MethodDescriptor<WatchRequest, WatchOut> watch = MethodDescriptor.<WatchRequest, WatchOut>newBuilder()
                 .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
                 .setFullMethodName(WatchGrpc.getWatchMethod().getFullMethodName())
@@ -43,11 +52,12 @@ final class WatchService {
                 .build();
         return ServerServiceDefinition.builder(WatchGrpc.SERVICE_NAME)
                 .addMethod(watch, ServerCalls.asyncBidiStreamingCall(
-                        responses -> open(hub, (ServerCallStreamObserver<WatchOut>) responses)))
+                        responses -> open(hub, readIndex, (ServerCallStreamObserver<WatchOut>) responses)))
                 .build();
     }
 
-    private static StreamObserver<WatchRequest> open(WatchHub hub, ServerCallStreamObserver<WatchOut> call) {
+    private static StreamObserver<WatchRequest> open(WatchHub hub, Supplier<CompletableFuture<Void>> readIndex,
+                                                     ServerCallStreamObserver<WatchOut> call) {
         call.disableAutoRequest();
         // the call starts on its connection's event loop (directExecutor): sends go there too,
         // which also keeps every call on this ServerCall on one thread
@@ -55,7 +65,7 @@ final class WatchService {
         if (loop == null) {
             throw new IllegalStateException("the Watch service needs the netty transport with directExecutor");
         }
-        WatchStream stream = hub.openStream(new WatchSink() {
+        WatchSink sink = new WatchSink() {
             @Override
             public void execute(Runnable task) {
                 if (loop.inEventLoop()) {
@@ -87,7 +97,8 @@ final class WatchService {
             public void requestNext() {
                 call.request(1);
             }
-        });
+        };
+        WatchStream stream = hub.openStream(sink);
         call.setOnReadyHandler(stream::onReady);
         call.setOnCancelHandler(stream::close);
         call.request(1);
@@ -97,7 +108,8 @@ final class WatchService {
                 switch (request.getRequestUnionCase()) {
                     case CREATE_REQUEST -> stream.create(request.getCreateRequest());
                     case CANCEL_REQUEST -> stream.cancel(request.getCancelRequest().getWatchId());
-                    case PROGRESS_REQUEST -> stream.requestProgress();
+                    case PROGRESS_REQUEST -> readIndex.get().whenComplete((applied, noLeader) ->
+                            sink.execute(stream::requestProgress));
                     // etcd ignores a request with nothing in it
                     default -> call.request(1);
                 }

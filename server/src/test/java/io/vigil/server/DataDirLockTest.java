@@ -34,8 +34,9 @@ class DataDirLockTest {
     void aDataDirectoryOfAnotherMemberOrClusterIsRefused() throws Exception {
         Path dir = tmp.resolve("data");
         VigilProcess.start(dir, "--name", "a").close();
+        // etcd's member id comes from the peer URLs and the cluster token, not from the name
         IllegalStateException other = assertThrows(IllegalStateException.class,
-                () -> VigilProcess.start(dir, "--name", "b").close());
+                () -> VigilProcess.start(dir, "--name", "b", "--initial-advertise-peer-urls", "http://localhost:2390").close());
         assertTrue(other.getMessage().contains("belongs to member a"), other.getMessage());
         IllegalStateException cluster = assertThrows(IllegalStateException.class,
                 () -> VigilProcess.start(dir, "--name", "a", "--initial-cluster-token", "another").close());

@@ -22,6 +22,8 @@ import io.vigil.proto.etcdserverpb.AlarmRequest;
 import io.vigil.proto.etcdserverpb.AuthGrpc;
 import io.vigil.proto.etcdserverpb.AuthStatusRequest;
 import io.vigil.proto.etcdserverpb.MemberAddRequest;
+import io.vigil.proto.etcdserverpb.MemberListRequest;
+import io.vigil.proto.etcdserverpb.StatusRequest;
 import io.vigil.proto.etcdserverpb.PutRequest;
 import io.vigil.proto.etcdserverpb.RangeRequest;
 import io.vigil.proto.etcdserverpb.RangeResponse;

@@ -22,8 +22,9 @@ import java.util.concurrent.TimeUnit;
  * {@code RaftPeer.Stream} on its peer URL, opening with a {@link PeerHello}. Raft tolerates lost
  * messages, so nothing here retries or blocks: a message for a peer whose stream is down or
  * whose send buffer is full is dropped and the peer reported unreachable (the leader then probes
- * it instead of pipelining). A broken stream is opened again on the next send, at most once per
- * {@link #REOPEN_NANOS}.
+ * it instead of pipelining). A broken stream is opened again on the next send or tick, at most
+ * once per {@link #REOPEN_NANOS}; every peer's stream is kept open, even to peers this member has
+ * nothing to send to (a follower to a follower), so that each peer hears this member's hello.
  *
  * <p>Threads: {@link #send} runs on the node thread only; gRPC's callbacks only set flags.
  */
@@ -60,6 +61,13 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
   }
 
   @Override
+  public void tick() {
+    for (Peer p : peers.values()) {
+      p.connect();
+    }
+  }
+
+  @Override
   public void close() {
     for (Peer p : peers.values()) {
       p.close();
@@ -80,17 +88,20 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
     }
 
     void send(Message m) {
-      if (stream == null || broken) {
-        if (!open()) {
-          unreachable();
-          return;
-        }
+      if (!connect()) {
+        unreachable();
+        return;
       }
       if (!stream.isReady()) {
         unreachable();
         return;
       }
       stream.onNext(PeerEnvelope.newBuilder().setMessage(RaftMessages.encode(m)).build());
+    }
+
+    /** Whether a stream is open, opening one if it is down and may be opened again. */
+    boolean connect() {
+      return (stream != null && !broken) || open();
     }
 
     private boolean open() {

@@ -49,6 +49,10 @@ public final class RaftNode implements AutoCloseable {
   /** Sends messages to peers. Called on the node thread; must not block. */
   public interface Transport {
     void send(Message message);
+
+    /** Called on every tick, on the node thread: a chance to reconnect to peers. */
+    default void tick() {
+    }
   }
 
   /** Receives what Raft hands to the state machine. Called on the node thread; must only enqueue. */
@@ -276,6 +280,7 @@ public final class RaftNode implements AutoCloseable {
         long now = System.nanoTime();
         if (now - nextTick >= 0) {
           raw.tick();
+          transport.tick();
           nextTick = Math.max(nextTick + tickNanos, now);
           retryWaiting();
         }
