@@ -83,6 +83,10 @@ final class LeaseForwarding implements AutoCloseable {
             URI u = m.peerUrls().get(0);
             return Grpc.newChannelBuilder(u.getHost() + ":" + u.getPort(), InsecureChannelCredentials.create()).build();
         });
+        if (channel.getState(false) == io.grpc.ConnectivityState.TRANSIENT_FAILURE) {
+            // the leader was unreachable before (restarting): try it now rather than after gRPC's backoff
+            channel.resetConnectBackoff();
+        }
         return LeasePeerGrpc.newFutureStub(channel).withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS);
     }
 

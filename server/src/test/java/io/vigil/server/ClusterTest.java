@@ -315,7 +315,7 @@ class ClusterTest {
                 List<String> keys = new ArrayList<>();
                 assertEquals(0, Etcdctl.run(c.endpoints(), null, "put", "r-start", "x").exitCode());
                 keys.add("r-start");
-                await().atMost(PATIENCE).until(() -> printed.toString().contains("r-start"));
+                await().atMost(PATIENCE).untilAsserted(() -> assertTrue(printed.toString().contains("r-start"), printed::toString));
                 for (int i = 0; i < 3; i++) {
                     c.stop(i);
                     Etcdctl.Result down = Etcdctl.run(c.endpoints(), null, "put", "r" + i + "-down", "x");
@@ -326,7 +326,8 @@ class ClusterTest {
                     assertEquals(0, Etcdctl.run(c.endpoints(), null, "put", "r" + i + "-up", "x").exitCode());
                     keys.add("r" + i + "-up");
                 }
-                await().atMost(PATIENCE).until(() -> printed.toString().contains("r2-up"));
+                await().atMost(PATIENCE).untilAsserted(() -> assertTrue(printed.toString().contains("r2-up"),
+                        () -> "etcdctl watch printed:\n" + printed + "\nmember logs:\n" + c.logs()));
                 assertTrue(watch.isAlive(), "etcdctl watch ended: " + printed);
                 List<String> seen = printed.toString().lines().filter(l -> l.startsWith("r")).toList();
                 assertEquals(keys, seen, "every put once, in order:\n" + printed);
@@ -334,6 +335,59 @@ class ClusterTest {
                 watch.destroyForcibly();
                 watch.waitFor(10, TimeUnit.SECONDS);
             }
+        }
+    }
+
+    /**
+     * What Kubernetes relies on: progress on a follower names a revision at least that of every
+     * write acknowledged before it was asked; a watch that requires a leader (clientv3's
+     * WithRequireLeader: metadata hasleader=true) ends with etcd's "no leader" once its member has
+     * none, and a new one is refused there.
+     */
+    @Test
+    void progressOnAFollowerIsLinearizableAndHasleaderWatchesEndWithoutALeader() throws Exception {
+        try (VigilCluster c = VigilCluster.start(dir, 3)) {
+            int leader = awaitLeader(c);
+            int follower = (leader + 1) % 3;
+            io.grpc.Metadata hasLeader = new io.grpc.Metadata();
+            hasLeader.put(OpenCalls.HAS_LEADER, "true");
+            WatchGrpc.WatchStub onFollower = WatchGrpc.newStub(channel(c.endpoint(follower)))
+                    .withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(hasLeader));
+            CollectingObserver<WatchResponse> watch = new CollectingObserver<>();
+            StreamObserver<WatchRequest> requests = onFollower.watch(watch);
+            requests.onNext(WatchRequest.newBuilder().setCreateRequest(WatchCreateRequest.newBuilder()
+                    .setKey(ByteString.copyFromUtf8("elsewhere"))).build());
+            Object created = watch.received.poll(30, TimeUnit.SECONDS);
+            assertTrue(created instanceof WatchResponse r && r.getCreated(), "created: " + created);
+            KVGrpc.KVBlockingStub onLeader = KVGrpc.newBlockingStub(channel(c.endpoint(leader)));
+            for (int round = 0; round < 20; round++) {
+                long acknowledged = onLeader.put(put("p", "v" + round)).getHeader().getRevision();
+                requests.onNext(WatchRequest.newBuilder().setProgressRequest(
+                        io.vigil.proto.etcdserverpb.WatchProgressRequest.getDefaultInstance()).build());
+                Object progress = watch.received.poll(30, TimeUnit.SECONDS);
+                assertTrue(progress instanceof WatchResponse, "progress: " + progress);
+                long named = ((WatchResponse) progress).getHeader().getRevision();
+                assertTrue(named >= acknowledged, "progress on a follower named " + named
+                        + " after a write at " + acknowledged + " was acknowledged");
+            }
+            // the follower loses its leader: the other two members go away
+            c.kill(leader);
+            c.kill((leader + 2) % 3);
+            Object ended = watch.received.poll(PATIENCE.toSeconds(), TimeUnit.SECONDS);
+            assertTrue(ended instanceof StatusRuntimeException, "the hasleader watch ended with " + ended);
+            io.grpc.Status status = ((StatusRuntimeException) ended).getStatus();
+            assertEquals(io.grpc.Status.Code.UNAVAILABLE, status.getCode());
+            assertEquals("etcdserver: no leader", status.getDescription());
+            CollectingObserver<WatchResponse> refused = new CollectingObserver<>();
+            onFollower.watch(refused).onNext(WatchRequest.newBuilder().setCreateRequest(WatchCreateRequest.newBuilder()
+                    .setKey(ByteString.copyFromUtf8("k"))).build());
+            Object again = refused.received.poll(30, TimeUnit.SECONDS);
+            assertTrue(again instanceof StatusRuntimeException s
+                    && "etcdserver: no leader".equals(s.getStatus().getDescription()), "a new hasleader watch: " + again);
+            // without the metadata a watch is still served by the member that lost its leader
+            CollectingObserver<WatchResponse> plain = watch(c.endpoint(follower), "p");
+            Object plainCreated = plain.received.poll(30, TimeUnit.SECONDS);
+            assertTrue(plainCreated instanceof WatchResponse r && r.getCreated(), "plain watch: " + plainCreated);
         }
     }
 }

@@ -120,6 +120,18 @@ final class VigilCluster implements AutoCloseable {
         return leaderIndex;
     }
 
+    /** What the members printed, for failure messages. */
+    String logs() {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < members.length; i++) {
+            if (members[i] != null) {
+                String name = name(i);
+                members[i].output().forEach(l -> sb.append(name).append(": ").append(l).append('\n'));
+            }
+        }
+        return sb.toString();
+    }
+
     /** SIGKILL. */
     void kill(int i) throws InterruptedException {
         members[i].kill();

@@ -1,6 +1,7 @@
 package io.vigil.consensus.node;
 
 import io.grpc.CallOptions;
+import io.grpc.ConnectivityState;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -115,6 +116,10 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
       reopenAfterNanos = now + REOPEN_NANOS;
       if (channel == null) {
         channel = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create()).build();
+      } else if (channel.getState(false) == ConnectivityState.TRANSIENT_FAILURE) {
+        // gRPC backs off up to minutes between connection attempts; a peer that was down (not
+        // started yet, restarting) must be reached again within one reopen interval
+        channel.resetConnectBackoff();
       }
       broken = false;
       stream = (ClientCallStreamObserver<PeerEnvelope>) ClientCalls.asyncClientStreamingCall(
