@@ -15,10 +15,12 @@ import io.vigil.consensus.raft.Status;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -29,8 +31,8 @@ import java.util.function.Consumer;
  * the {@link RawNode} and its {@link RaftStorage}, and everything else talks to it through tasks
  * on its inbox. Each turn of its loop runs the queued tasks (peer messages, proposals, reads),
  * ticks when a tick is due, then handles every {@link Ready} in the order its contract sets:
- * persist (WAL, synced) → send → hand committed entries and read states to the
- * {@link Applier} → {@code advance}.
+ * a leader's replication messages → persist (WAL, synced) → the other messages → hand committed
+ * entries and read states to the {@link Applier} → {@code advance}.
  *
  * <p>Ordering contract with the applier: {@link Applier#apply} is called on this thread, once per
  * Ready, with committed entries in log order; it must only enqueue. Read states come with the
@@ -77,6 +79,10 @@ public final class RaftNode implements AutoCloseable {
       return data == null;
     }
   }
+
+  /** Messages only a leader sends, which may leave before their Ready is persisted. */
+  private static final Set<MessageType> SENT_BEFORE_PERSIST =
+      EnumSet.of(MessageType.APP, MessageType.HEARTBEAT, MessageType.TIMEOUT_NOW);
 
   private final RawNode raw;
   private final RaftStorage storage;
@@ -302,6 +308,13 @@ public final class RaftNode implements AutoCloseable {
         throw new IllegalStateException("installing a snapshot from the leader is not supported yet: "
             + rd.snapshot().get());
       }
+      // a leader's replication leaves before its own write, which then overlaps the followers'
+      // (Ready's exception to persist-before-send; its own copy counts once advanced)
+      for (Message m : rd.messages()) {
+        if (SENT_BEFORE_PERSIST.contains(m.type())) {
+          transport.send(m);
+        }
+      }
       storage.save(rd.hardState().orElse(null), rd.entries(), rd.mustSync());
       rd.hardState().ifPresent(hs -> {
         term = hs.term();
@@ -312,9 +325,9 @@ public final class RaftNode implements AutoCloseable {
         if (m.type() == MessageType.SNAP) {
           // no state-machine image travels yet: a follower this far behind cannot be served
           raw.reportSnapshot(m.to(), false);
-          continue;
+        } else if (!SENT_BEFORE_PERSIST.contains(m.type())) {
+          transport.send(m);
         }
-        transport.send(m);
       }
       for (ReadState rs : rd.readStates()) {
         unansweredReads.remove(ByteBuffer.wrap(rs.requestContext()).getLong());

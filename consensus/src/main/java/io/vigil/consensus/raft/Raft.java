@@ -500,18 +500,31 @@ final class Raft {
     };
   }
 
-  /** Appends entries stamped with this term, counting the leader's own copy toward commit. */
+  /**
+   * Appends entries stamped with this term. The leader's own copy counts toward commit only once
+   * it is persisted ({@link #persisted}), so the leader may send them to followers before or
+   * while it writes them (thesis §10.2.1): a quorum of durable copies is what commits.
+   */
   private void appendEntries(List<Entry> ents) {
     long last = log.lastIndex();
     List<Entry> stamped = new ArrayList<>(ents.size());
     for (int i = 0; i < ents.size(); i++) {
       stamped.add(ents.get(i).withPosition(term, last + 1 + i));
     }
-    last = log.append(stamped);
-    // The leader's own entries count toward the quorum before they are persisted: the Ready
-    // contract (persist before send) ensures no follower acks them before they are durable here.
-    tracker.progress(id).maybeUpdate(last);
-    maybeCommit();
+    log.append(stamped);
+  }
+
+  /**
+   * The entries up to {@code index} (of {@code entryTerm}) are durable here: as leader, its own
+   * copy now counts toward the quorum. Called when a Ready is advanced.
+   */
+  void persisted(long index, long entryTerm) {
+    if (role != StateRole.LEADER || entryTerm != term || log.term(index) != entryTerm) {
+      return;
+    }
+    if (tracker.progress(id).maybeUpdate(index) && maybeCommit()) {
+      bcastAppend();
+    }
   }
 
   /** Advances commit to the quorum's match index (current-term entries only, §5.4.2). */

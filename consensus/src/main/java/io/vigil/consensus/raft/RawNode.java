@@ -192,6 +192,7 @@ public final class RawNode {
     if (!entries.isEmpty()) {
       Entry last = entries.get(entries.size() - 1);
       raft.log.stableTo(last.index(), last.term());
+      raft.persisted(last.index(), last.term());
     }
     rd.snapshot().ifPresent(s -> {
       raft.log.stableSnapTo(s.index());

@@ -18,10 +18,12 @@ import java.util.Optional;
  *             node could vote twice in one term and two leaders be elected);
  *         <li>APP_RESP acknowledging index i: the entries up to i (the leader counts it toward a
  *             quorum; losing them could lose a committed entry);
- *         <li>a leader's own APP: its entries (the leader counts its own copy toward the quorum
- *             from the moment it appends, relying on this ordering);
  *         <li>any message carrying a term: the HardState with that term.
  *       </ul>
+ *       One exception (thesis §10.2.1, as etcd's leader does): a leader may send its messages
+ *       (APP, HEARTBEAT, ...) before or while it persists the Ready, since its term is durable
+ *       already and its own copy of new entries counts toward the quorum only once
+ *       {@link RawNode#advance} reports them persisted.
  *       For every SNAP message, report the outcome with {@link RawNode#reportSnapshot}.
  *   <li>Restore the state machine from {@link #snapshot()} if present, then apply
  *       {@link #committedEntries()} in order (calling {@link RawNode#applyConfChange} for

@@ -54,6 +54,7 @@ class MembershipTest {
     becomeLeader(r);
     r.step(msg(MessageType.APP_RESP, 2, 1, r.term).index(1).build());
     r.step(RaftTestUtil.prop("x".getBytes()));
+    RaftTestUtil.persist(r);
     assertEquals(1, r.log.committed);
     r.applyConfChange(new ConfChange(ConfChange.Type.REMOVE, 2));
     r.applyConfChange(new ConfChange(ConfChange.Type.REMOVE, 3));
@@ -67,6 +68,7 @@ class MembershipTest {
     RaftPaperTest.commitNoop(r);
     r.log.appliedTo(1);
     assertTrue(r.step(confChange(ConfChange.Type.ADD_LEARNER, 4)));
+    RaftTestUtil.persist(r);
     assertFalse(r.step(confChange(ConfChange.Type.ADD_LEARNER, 5)), "first one not applied yet");
     r.step(msg(MessageType.APP_RESP, 2, 1, r.term).index(2).build());
     r.log.appliedTo(2);
@@ -167,7 +169,10 @@ class MembershipTest {
     leaderStorage.compact(3);
     Raft leader = new Raft(RaftTestUtil.config(1).build(), leaderStorage);
     leader.becomeFollower(1, Raft.NONE);
-    becomeLeader(leader);
+    leader.becomeCandidate();
+    leader.becomeLeader();
+    // its no-op commits once persisted, and the learner is probed: keep that message for the network
+    RaftTestUtil.persist(leader);
     leader.applyConfChange(new ConfChange(ConfChange.Type.ADD_LEARNER, 2));
     Raft joiner = new Raft(RaftTestUtil.config(2).build(), new MemoryStorage());
     TestNetwork net = new TestNetwork(leader, joiner);

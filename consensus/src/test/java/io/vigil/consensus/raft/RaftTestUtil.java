@@ -84,11 +84,21 @@ final class RaftTestUtil {
     tick(r, 2 * ELECTION);
   }
 
-  /** Makes {@code r} a leader at the next term, as if every peer voted for it. */
+  /** Makes {@code r} a leader at the next term, as if every peer voted for it; its no-op is persisted. */
   static void becomeLeader(Raft r) {
     r.becomeCandidate();
     r.becomeLeader();
+    persist(r);
     take(r);
+  }
+
+  /**
+   * Everything in {@code r}'s log is now durable, as when a Ready is advanced: a leader's own copy
+   * counts toward the quorum from here on.
+   */
+  static void persist(Raft r) {
+    long last = r.log.lastIndex();
+    r.persisted(last, r.log.term(last));
   }
 
   static long[] terms(List<Entry> ents) {

@@ -610,6 +610,19 @@ final class Simulation {
       crash(n, "crash before persisting a Ready, of"); // the in-flight Ready is lost whole
       return;
     }
+    // The contract's exception: a leader's messages may leave before the Ready is persisted
+    // (its own copy counts only once advance reports it persisted). Half the Readies do so.
+    List<Message> early = rnd.nextBoolean()
+        ? rd.messages().stream().filter(m -> SENT_BEFORE_PERSIST.contains(m.type())).toList()
+        : List.of();
+    if (!early.isEmpty()) {
+      checkDurableBeforeSend(n, early, true);
+      early.forEach(this::send);
+      if (chaos && rnd.nextDouble() < 0.002) {
+        crash(n, "crash after a leader sent, before persisting, of"); // its entries may be lost here
+        return;
+      }
+    }
     if (!rd.mustSync()) {
       // Written but not synced: remember how to undo it. Only a commit index should ever get
       // here; a log write without sync (a core bug) is modelled too, at the cost of a copy.
@@ -640,8 +653,10 @@ final class Simulation {
       crash(n, "crash after persisting, before sending, of"); // the Ready is never advanced
       return;
     }
-    checkDurableBeforeSend(n, rd.messages());
-    for (Message m : rd.messages()) {
+    List<Message> rest = early.isEmpty() ? rd.messages()
+        : rd.messages().stream().filter(m -> !early.contains(m)).toList();
+    checkDurableBeforeSend(n, rest, false);
+    for (Message m : rest) {
       send(m);
     }
     rd.snapshot().ifPresent(s -> {
@@ -668,7 +683,11 @@ final class Simulation {
    * This catches a vote that is not persisted, not handed out, or not synced at the first grant,
    * instead of waiting for a crash to land in the window where it matters.
    */
-  private void checkDurableBeforeSend(SimNode n, List<Message> messages) {
+  /** The leader's messages that may leave before their Ready is persisted. */
+  private static final java.util.Set<MessageType> SENT_BEFORE_PERSIST =
+      java.util.EnumSet.of(MessageType.APP, MessageType.HEARTBEAT, MessageType.TIMEOUT_NOW);
+
+  private void checkDurableBeforeSend(SimNode n, List<Message> messages, boolean leaderEarly) {
     HardState durable = durableHardState(n);
     long durableLast = durableLastIndex(n);
     for (Message m : messages) {
@@ -684,7 +703,7 @@ final class Simulation {
           + n.id + " sends " + m.type() + " in term " + m.term() + " but its durable hard state"
           + " is " + durable);
       long vouched = m.type() == MessageType.APP_RESP && !m.reject() ? m.index()
-          : m.type() == MessageType.APP && !m.entries().isEmpty()
+          : m.type() == MessageType.APP && !m.entries().isEmpty() && !leaderEarly
               ? m.entries().get(m.entries().size() - 1).index() : -1;
       SafetyChecker.check(vouched <= durableLast, "log durability: node " + n.id + " sends "
           + m.type() + " vouching for index " + vouched + " but its durable log ends at "

@@ -10,7 +10,8 @@ import java.util.function.Predicate;
 /**
  * A synchronous in-memory network of {@link Raft} cores: {@link #send} delivers messages and
  * everything they cause until the network is quiet. Links can be cut, nodes isolated, and message
- * types dropped. Log persistence is implicit (the cores keep their unstable entries in memory).
+ * types dropped. Log persistence is implicit and instant: the cores keep their unstable entries in
+ * memory, and a leader counts its own copy as soon as it has stepped ({@link RaftTestUtil#persist}).
  */
 final class TestNetwork {
   final TreeMap<Long, Raft> peers = new TreeMap<>();
@@ -79,6 +80,7 @@ final class TestNetwork {
         continue;
       }
       to.step(m);
+      RaftTestUtil.persist(to);
       queue.addAll(RaftTestUtil.take(to));
     }
   }
@@ -87,12 +89,14 @@ final class TestNetwork {
   void local(long id, MessageType type) {
     Raft r = peers.get(id);
     r.step(Message.builder(type).from(id).build());
+    RaftTestUtil.persist(r);
     flush();
   }
 
   void propose(long id, String data) {
     Raft r = peers.get(id);
     r.step(RaftTestUtil.prop(data.getBytes()));
+    RaftTestUtil.persist(r);
     flush();
   }
 
@@ -100,6 +104,7 @@ final class TestNetwork {
   void flush() {
     ArrayDeque<Message> all = new ArrayDeque<>();
     for (Raft r : peers.values()) {
+      RaftTestUtil.persist(r);
       all.addAll(RaftTestUtil.take(r));
     }
     send(all.toArray(Message[]::new));
