@@ -89,13 +89,14 @@ public final class RaftStorage implements AutoCloseable {
   }
 
   /**
-   * Persists a Ready's entries and hard state: durable when it returns. The hard state is
-   * written only with entries or when {@code mustSync} (term or vote changed); a commit-only
-   * change is relearned from the leader or raised to the store's applied index on open.
+   * Persists a Ready's entries and hard state: durable when it returns if {@code mustSync}
+   * (entries, or the term or vote changed). A commit-only change is written without a sync, as
+   * etcd writes it: a process crash keeps it, so a restart applies every acknowledged entry
+   * before it serves; a machine crash may lose it, and then the commit index is relearned from
+   * the leader (or raised to the store's applied index on open).
    */
   void save(HardState state, List<Entry> entries, boolean mustSync) {
-    boolean withState = state != null && (mustSync || !entries.isEmpty());
-    wal.save(withState ? state : null, entries);
+    wal.save(state, entries, mustSync);
     if (state != null) {
       memory.setHardState(state);
     }

@@ -131,6 +131,16 @@ public final class Wal implements AutoCloseable {
    * null or EMPTY), and syncs. Durable when it returns. Nothing to save: no write, no sync.
    */
   public void save(HardState state, List<Entry> entries) {
+    save(state, entries, true);
+  }
+
+  /**
+   * Like {@link #save(HardState, List)}; without {@code sync} the records only reach the OS: they
+   * survive a crash of the process but not of the machine, until a later synced save (or a
+   * segment cut) makes them durable with it. For what may be lost, such as a commit index that
+   * is relearned from the leader (etcd syncs a Ready's WAL write only when it must, too).
+   */
+  public void save(HardState state, List<Entry> entries, boolean sync) {
     boolean withState = state != null && !state.isEmpty();
     if (entries.isEmpty() && !withState) {
       return;
@@ -164,7 +174,9 @@ public final class Wal implements AutoCloseable {
     try {
       preallocate(tailBytes + bytes);
       writeFully(tail, buf, tailBytes);
-      tail.force(false);
+      if (sync) {
+        tail.force(false);
+      }
     } catch (IOException e) {
       // a torn record may now sit at the tail; appending after it would make it corruption
       failure = e;

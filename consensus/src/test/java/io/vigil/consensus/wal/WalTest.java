@@ -50,6 +50,19 @@ class WalTest {
     }
   }
 
+  /** A commit-only hard state is written without a sync; a process that dies keeps it (the OS has it). */
+  @Test
+  void anUnsyncedHardStateIsReadBackAfterTheWriterGoes() {
+    try (Wal wal = Wal.open(dir)) {
+      wal.save(new HardState(2, 1, 1), List.of(entry(2, 1), entry(2, 2)));
+      wal.save(new HardState(2, 1, 2), List.of(), false);
+    }
+    try (Wal wal = Wal.open(dir)) {
+      assertEquals(new HardState(2, 1, 2), wal.hardState());
+      assertEquals(2, wal.lastIndex());
+    }
+  }
+
   @Test
   void aGapIsRefusedAndTheLogStaysReadable() {
     try (Wal wal = Wal.open(dir)) {
