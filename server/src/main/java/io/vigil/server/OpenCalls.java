@@ -37,6 +37,12 @@ final class OpenCalls implements ServerInterceptor {
 
     private final Map<ServerCall<?, ?>, Open> open = new ConcurrentHashMap<>();
     private final BooleanSupplier hasLeader;
+    /** etcd's maxNoLeaderCnt. */
+    static final int NO_LEADER_CHECKS = 3;
+    /** Set once the member stops: calls that start after it are ended at once. */
+    private volatile Status stopping;
+    /** Leader monitor thread only. */
+    private int leaderlessChecks;
 
     OpenCalls(BooleanSupplier hasLeader) {
         this.hasLeader = hasLeader;
@@ -45,6 +51,13 @@ final class OpenCalls implements ServerInterceptor {
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
                                                       ServerCallHandler<Q, R> next) {
+        Status stopped = stopping;
+        if (stopped != null) {
+            // a client that was just told to go elsewhere may come straight back on a connection
+            // the transport still keeps open while it shuts down: tell it the same again
+            call.close(stopped, new Metadata());
+            return new ServerCall.Listener<>() { };
+        }
         boolean requiresLeader = "true".equals(headers.get(HAS_LEADER));
         if (requiresLeader && !hasLeader.getAsBoolean()) {
             call.close(EtcdErrors.NO_LEADER.getStatus(), new Metadata());
@@ -76,14 +89,21 @@ final class OpenCalls implements ServerInterceptor {
         };
     }
 
-    /** Ends every open call with {@code status}, each on its own event loop. */
+    /** Ends every open call with {@code status}, each on its own event loop, and every call that starts from now on. */
     void closeAll(Status status) {
+        stopping = status;
         close(status, false);
     }
 
-    /** When this member has no leader: ends the calls that require one with etcd's "no leader". */
+    /**
+     * Called once per election timeout (one thread): when this member has found no leader at
+     * {@link #NO_LEADER_CHECKS} checks in a row, ends the calls that require one with etcd's "no
+     * leader". As etcd's monitorLeader, it waits that long because clients end such a watch for
+     * good: a leader change or a leadership hand-over must not.
+     */
     void endLeaderless() {
-        if (!hasLeader.getAsBoolean()) {
+        leaderlessChecks = hasLeader.getAsBoolean() ? 0 : leaderlessChecks + 1;
+        if (leaderlessChecks >= NO_LEADER_CHECKS) {
             close(EtcdErrors.NO_LEADER.getStatus(), true);
         }
     }

@@ -291,8 +291,9 @@ public final class VigilServer implements AutoCloseable {
     public void close() {
         leaderMonitor.shutdownNow();
         log.handOverLeadership(requestTimeoutMs);
-        grpc.shutdown();
+        // the calls end with their status before the transport says goodbye (GOAWAY)
         openCalls.closeAll(Status.UNAVAILABLE.withDescription("etcdserver: server stopped"));
+        grpc.shutdown();
         try {
             grpc.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {

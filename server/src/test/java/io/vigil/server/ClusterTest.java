@@ -289,7 +289,8 @@ class ClusterTest {
 
     /**
      * Rolling restarts lose no watcher: a stopping member ends its streams with UNAVAILABLE, which
-     * etcdctl (Go's clientv3) retries, resuming on another member from the last revision it saw.
+     * etcdctl (Go's clientv3) and jetcd retry, resuming on another member from the last revision
+     * they saw.
      */
     @Test
     void etcdctlWatchCarriesOnThroughARollingRestart() throws Exception {
@@ -311,6 +312,20 @@ class ClusterTest {
                 }
             }, "etcdctl-watch-output");
             reader.start();
+            // jetcd, over the same endpoints, from the first revision
+            List<String> jetcdSeen = new java.util.concurrent.CopyOnWriteArrayList<>();
+            List<Throwable> jetcdErrors = new java.util.concurrent.CopyOnWriteArrayList<>();
+            StringBuilder urls = new StringBuilder();
+            for (String ep : c.endpoints().split(",")) {
+                urls.append(urls.length() == 0 ? "" : ",").append("http://").append(ep);
+            }
+            io.etcd.jetcd.Client jetcd = io.etcd.jetcd.Client.builder().endpoints(urls.toString().split(",")).build();
+            io.etcd.jetcd.Watch.Watcher jetcdWatch = jetcd.getWatchClient().watch(
+                    io.etcd.jetcd.ByteSequence.from("r", java.nio.charset.StandardCharsets.UTF_8),
+                    io.etcd.jetcd.options.WatchOption.builder().isPrefix(true).withRevision(1).build(),
+                    io.etcd.jetcd.Watch.listener(r -> r.getEvents().forEach(e ->
+                            jetcdSeen.add(e.getKeyValue().getKey().toString(java.nio.charset.StandardCharsets.UTF_8))),
+                            jetcdErrors::add));
             try {
                 List<String> keys = new ArrayList<>();
                 assertEquals(0, Etcdctl.run(c.endpoints(), null, "put", "r-start", "x").exitCode());
@@ -331,7 +346,11 @@ class ClusterTest {
                 assertTrue(watch.isAlive(), "etcdctl watch ended: " + printed);
                 List<String> seen = printed.toString().lines().filter(l -> l.startsWith("r")).toList();
                 assertEquals(keys, seen, "every put once, in order:\n" + printed);
+                await().atMost(PATIENCE).untilAsserted(() -> assertEquals(keys, jetcdSeen,
+                        "jetcd: every put once, in order; errors " + jetcdErrors));
             } finally {
+                jetcdWatch.close();
+                jetcd.close();
                 watch.destroyForcibly();
                 watch.waitFor(10, TimeUnit.SECONDS);
             }
