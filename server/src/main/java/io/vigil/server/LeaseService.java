@@ -1,5 +1,6 @@
 package io.vigil.server;
 
+import com.google.common.util.concurrent.ListenableFuture;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.vigil.proto.etcdserverpb.LeaseGrantRequest;
@@ -15,8 +16,12 @@ import io.vigil.proto.etcdserverpb.LeaseStatus;
 import io.vigil.proto.etcdserverpb.LeaseTimeToLiveRequest;
 import io.vigil.proto.etcdserverpb.LeaseTimeToLiveResponse;
 import io.vigil.proto.internal.InternalRequest;
+import io.vigil.proto.internal.LeasePeerGrpc.LeasePeerFutureStub;
 import io.vigil.revlog.Lessor;
 import io.vigil.revlog.RevLog;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * etcd's Lease service. Grant and revoke are writes: they go through the log and answer once
@@ -83,16 +88,14 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase implements LeaseForward
      * The leader's answer to a keep-alive or time-to-live: from this member's lessor when it is
      * the leader, else from the leader over its peer URL, restamped with this member's header.
      */
-    private <R> java.util.concurrent.CompletableFuture<R> atLeader(
-            java.util.function.Supplier<R> local,
-            java.util.function.Function<io.vigil.proto.internal.LeasePeerGrpc.LeasePeerFutureStub,
-                    com.google.common.util.concurrent.ListenableFuture<R>> remote) {
+    private <R> CompletableFuture<R> atLeader(Supplier<R> local,
+                                              Function<LeasePeerFutureStub, ListenableFuture<R>> remote) {
         if (log.isLeader()) {
-            return java.util.concurrent.CompletableFuture.completedFuture(local.get());
+            return CompletableFuture.completedFuture(local.get());
         }
-        var stub = forwarding.toLeader(log.node().leaderId());
+        LeasePeerFutureStub stub = forwarding.toLeader(log.node().leaderId());
         if (stub == null) {
-            return java.util.concurrent.CompletableFuture.failedFuture(EtcdErrors.NO_LEADER);
+            return CompletableFuture.failedFuture(EtcdErrors.NO_LEADER);
         }
         return LeaseForwarding.completable(remote.apply(stub));
     }

@@ -95,6 +95,8 @@ public final class VigilServer implements AutoCloseable {
         requestTimeoutMs = config.requestTimeoutMs();
         IdGenerator ids = new IdGenerator(self.id(), System.currentTimeMillis());
         meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        // headers name the current term, which the node keeps; the node's log is made after the
+        // watch hub that needs the headers, so the headers reach it through this one-slot holder
         ReplicatedLog[] logRef = new ReplicatedLog[1];
         ResponseHeaders headers = new ResponseHeaders(clusterId, self.id(), () -> logRef[0].node().term());
         watch = new WatchHubThreads(revLog, new WatchHub.Config().maxRequestBytes(config.maxRequestBytes()),
