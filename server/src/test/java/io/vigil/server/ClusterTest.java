@@ -409,4 +409,29 @@ class ClusterTest {
             assertTrue(plainCreated instanceof WatchResponse r && r.getCreated(), "plain watch: " + plainCreated);
         }
     }
+
+    /** Five members survive the loss of two, the leader among them, and the lost come back. */
+    @Test
+    void fiveMembersLoseTwoAndCarryOn() throws Exception {
+        try (VigilCluster c = VigilCluster.start(dir, 5)) {
+            int leader = awaitLeader(c);
+            int other = (leader + 1) % 5;
+            assertEquals(0, Etcdctl.run(c.endpoints(), null, "put", "five", "before").exitCode());
+            c.kill(leader);
+            c.kill(other);
+            assertNotEquals(leader, awaitLeader(c));
+            int alive = (leader + 2) % 5;
+            Etcdctl.Result put = Etcdctl.run(c.endpoint(alive), null, "put", "five", "after");
+            assertEquals(0, put.exitCode(), put.stderr());
+            for (int i = 0; i < 5; i++) {
+                if (i != leader && i != other) {
+                    assertEquals("after", Etcdctl.run(c.endpoint(i), null, "get", "five", "--print-value-only")
+                            .stdout().trim(), "member " + i);
+                }
+            }
+            c.startMember(leader);
+            await().atMost(PATIENCE).until(() -> "after".equals(Etcdctl.run(c.endpoint(leader), null, "get", "five",
+                    "--print-value-only", "--consistency=s").stdout().trim()));
+        }
+    }
 }
