@@ -63,7 +63,7 @@ final class LeaseExpiry implements AutoCloseable {
             tick();
         } catch (RuntimeException e) {
             // a failed tick must not end the schedule; the claimed leases were handed back
-            System.err.println("vigil: lease expiry tick failed: " + e);
+            VigilServer.LOG.log(System.Logger.Level.WARNING, "lease expiry tick failed: " + e);
         }
     }
 

@@ -26,6 +26,8 @@ import java.util.function.LongFunction;
  * up (CPU), never because a client is slow: slow clients fall back to catch-up.
  */
 public final class WatchHubThreads implements AutoCloseable {
+    /** The server's one logger (the same name the server logs under). */
+    private static final System.Logger LOG = System.getLogger("vigil");
     static final int MAX_QUEUED_BATCHES = 1024;
     static final long MAX_QUEUED_EVENT_BYTES = 64L << 20;
     /** A failed catch-up pass is tried again after this long. */
@@ -115,7 +117,7 @@ public final class WatchHubThreads implements AutoCloseable {
                     } catch (Throwable bug) {
                         // watchers of this batch may have missed it: say so loudly, but keep
                         // draining, or the apply thread would block on a full queue forever
-                        System.err.println("vigil: watch dispatch failed: " + bug);
+                        LOG.log(System.Logger.Level.ERROR, "watch dispatch failed: " + bug);
                         bug.printStackTrace();
                     } finally {
                         dispatched(batch);
@@ -148,7 +150,7 @@ public final class WatchHubThreads implements AutoCloseable {
             } catch (Throwable failure) {
                 // e.g. no LMDB reader slot left: the watchers stay where they are; try again later,
                 // since nothing else may wake catch-up for a stream that has room and is idle
-                System.err.println("vigil: watch catch-up failed, retrying in " + CATCH_UP_RETRY_MILLIS + " ms: " + failure);
+                LOG.log(System.Logger.Level.WARNING, "watch catch-up failed, retrying in " + CATCH_UP_RETRY_MILLIS + " ms: " + failure);
                 retryCatchUpLater();
             }
             wakes = catchUpWakes.addAndGet(-wakes);
