@@ -141,20 +141,19 @@ final class ReplicatedLog implements Proposer {
         long from = Math.max(revLog.appliedIndex() + 1, storage.memory().firstIndex());
         long to = storage.hardState().commit();
         long replayed = 0;
-        List<LogEntry> chunk = new ArrayList<>(chunkEntries);
-        for (long i = from; i <= to; i++) {
-            Entry e = storage.memory().entries(i, i + 1, Long.MAX_VALUE).get(0);
-            if (e.type() == EntryType.NORMAL && e.data().length > 0) {
-                chunk.add(new LogEntry(e.index(), decode(e)));
-                replayed++;
+        for (long lo = from; lo <= to; ) {
+            List<Entry> read = storage.memory().entries(lo, Math.min(to, lo + chunkEntries - 1) + 1, Long.MAX_VALUE);
+            List<LogEntry> chunk = new ArrayList<>(read.size());
+            for (Entry e : read) {
+                if (e.type() == EntryType.NORMAL && e.data().length > 0) {
+                    chunk.add(new LogEntry(e.index(), decode(e)));
+                }
             }
-            if (chunk.size() == chunkEntries) {
+            if (!chunk.isEmpty()) {
                 revLog.apply(chunk);
-                chunk.clear();
             }
-        }
-        if (!chunk.isEmpty()) {
-            revLog.apply(chunk);
+            replayed += chunk.size();
+            lo += read.size();
         }
         return replayed;
     }
@@ -338,13 +337,11 @@ final class ReplicatedLog implements Proposer {
                     waiter.complete(r);
                 }
             }
-            appliedIndex = committed.get(committed.size() - 1).index();
             if (!results.isEmpty()) {
                 onApplied.accept(results);
             }
-        } else {
-            appliedIndex = committed.get(committed.size() - 1).index();
         }
+        appliedIndex = committed.get(committed.size() - 1).index();
     }
 
     private static InternalRequest decode(Entry e) {
