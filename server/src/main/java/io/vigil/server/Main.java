@@ -1,5 +1,8 @@
 package io.vigil.server;
 
+import static java.lang.System.Logger.Level.ERROR;
+import static java.lang.System.Logger.Level.INFO;
+
 import java.net.InetSocketAddress;
 
 /** The {@code vigil} command line: {@code vigil serve [flags]}. */
@@ -8,15 +11,16 @@ public final class Main {
     }
 
     public static void main(String[] args) throws InterruptedException {
-        // the server's one logger (VigilServer.LOG) writes one line per event, like the start lines
+        // the server's one logger (VigilServer.LOG) writes one line per event, "vigil: <message>",
+        // followed by the stack of a failure it carries
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
-            System.setProperty("java.util.logging.SimpleFormatter.format", "vigil: %4$s: %5$s%6$s%n");
+            System.setProperty("java.util.logging.SimpleFormatter.format", "vigil: %5$s%6$s%n");
         }
         String[] rest = args;
         if (args.length > 0 && args[0].equals("serve")) {
             rest = java.util.Arrays.copyOfRange(args, 1, args.length);
         } else if (args.length > 0 && !args[0].startsWith("-")) {
-            System.err.println("vigil: unknown command \"" + args[0] + "\"\n\n" + ServerFlags.usage());
+            VigilServer.LOG.log(ERROR, "unknown command \"" + args[0] + "\"\n\n" + ServerFlags.usage());
             System.exit(2);
         }
         for (String a : rest) {
@@ -29,37 +33,35 @@ public final class Main {
         try {
             config = ServerFlags.parse(rest);
         } catch (ServerFlags.FlagException e) {
-            System.err.println("vigil: " + e.getMessage());
+            VigilServer.LOG.log(ERROR, e.getMessage());
             System.exit(2);
             return;
         }
         VigilServer server;
         try {
             server = VigilServer.start(config, fatal -> {
-                System.err.println("vigil: fatal storage failure, stopping: " + fatal);
-                fatal.printStackTrace();
+                VigilServer.LOG.log(ERROR, "fatal storage failure, stopping", fatal);
                 Runtime.getRuntime().halt(70);
             });
         } catch (RuntimeException e) {
-            System.err.println("vigil: cannot start: " + e.getMessage());
+            VigilServer.LOG.log(ERROR, "cannot start: " + e.getMessage());
             System.exit(1);
             return;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "vigil-shutdown"));
-        System.out.println("vigil: member " + config.name() + " (" + Long.toHexString(server.memberId())
+        VigilServer.LOG.log(INFO, "member " + config.name() + " (" + Long.toHexString(server.memberId())
                 + ") of cluster " + Long.toHexString(server.clusterId()) + " using data dir "
                 + config.dataDir().toAbsolutePath() + " at revision " + server.currentRevision() + " ("
                 + server.replayedEntries() + " entries applied again from the WAL)");
         for (InetSocketAddress a : server.peerAddresses()) {
-            System.out.println("vigil: listening for peers on http://" + a.getHostString() + ":" + a.getPort());
+            VigilServer.LOG.log(INFO, "listening for peers on http://" + a.getHostString() + ":" + a.getPort());
         }
         for (InetSocketAddress a : server.metricsAddresses()) {
-            System.out.println("vigil: serving metrics on http://" + a.getHostString() + ":" + a.getPort() + "/metrics");
+            VigilServer.LOG.log(INFO, "serving metrics on http://" + a.getHostString() + ":" + a.getPort() + "/metrics");
         }
         for (InetSocketAddress a : server.clientAddresses()) {
-            System.out.println("vigil: ready to serve client requests on http://" + a.getHostString() + ":" + a.getPort());
+            VigilServer.LOG.log(INFO, "ready to serve client requests on http://" + a.getHostString() + ":" + a.getPort());
         }
-        System.out.flush();
         server.awaitTermination();
     }
 }
