@@ -27,7 +27,12 @@ import java.util.concurrent.TimeUnit;
  * once per {@link #REOPEN_NANOS}; every peer's stream is kept open, even to peers this member has
  * nothing to send to (a follower to a follower), so that each peer hears this member's hello.
  *
- * <p>Threads: {@link #send} runs on the node thread only; gRPC's callbacks only set flags.
+ * <p>The set of peers follows the membership: {@link #setPeers} (any thread) hands over a new
+ * one, which the node thread takes up on its next send or tick; streams to members that left
+ * are closed, and a member whose peer URL changed is dialled at the new one.
+ *
+ * <p>Threads: {@link #send} and {@link #tick} run on the node thread only; gRPC's callbacks only
+ * set flags.
  */
 public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
   /** How long a broken stream waits before it is opened again. */
@@ -37,7 +42,10 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
 
   private final PeerHello hello;
   private final Map<Long, Peer> peers = new TreeMap<>();
+  /** The peers wanted from now on, or null when {@link #peers} already are them. */
+  private volatile Map<Long, URI> wanted;
   private volatile RaftNode node;
+  private volatile boolean closed;
 
   /**
    * @param hello who this member is, sent first on every stream
@@ -48,6 +56,28 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
     peerUrls.forEach((id, url) -> peers.put(id, new Peer(id, url)));
   }
 
+  /** From now on the other members are {@code peerUrls} (taken up on the node thread). */
+  public void setPeers(Map<Long, URI> peerUrls) {
+    wanted = Map.copyOf(peerUrls);
+  }
+
+  /** Node thread: brings {@link #peers} in line with the last {@link #setPeers}. */
+  private void takeUpPeers() {
+    Map<Long, URI> w = wanted;
+    if (w == null || closed) {
+      return;
+    }
+    wanted = null;
+    peers.entrySet().removeIf(e -> {
+      boolean gone = !e.getValue().url.equals(w.get(e.getKey()));
+      if (gone) {
+        e.getValue().close();
+      }
+      return gone;
+    });
+    w.forEach((id, url) -> peers.computeIfAbsent(id, i -> new Peer(i, url)));
+  }
+
   /** The node to report unreachable peers to; set once it has started. */
   public void attach(RaftNode node) {
     this.node = node;
@@ -55,6 +85,7 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
 
   @Override
   public void send(Message m) {
+    takeUpPeers();
     Peer p = peers.get(m.to());
     if (p != null) {
       p.send(m);
@@ -63,6 +94,7 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
 
   @Override
   public void tick() {
+    takeUpPeers();
     for (Peer p : peers.values()) {
       p.connect();
     }
@@ -70,6 +102,7 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
 
   @Override
   public void close() {
+    closed = true;
     for (Peer p : peers.values()) {
       p.close();
     }
@@ -77,6 +110,7 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
 
   private final class Peer {
     private final long id;
+    private final URI url;
     private final String target;
     private ManagedChannel channel;
     private ClientCallStreamObserver<PeerEnvelope> stream;
@@ -85,6 +119,7 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
 
     Peer(long id, URI url) {
       this.id = id;
+      this.url = url;
       this.target = url.getHost() + ":" + url.getPort();
     }
 

@@ -73,10 +73,10 @@ public final class RaftNode implements AutoCloseable {
   public record Applied(List<Entry> committed, List<ReadState> readStates, SoftState softState, long term) {
   }
 
-  /** A proposal or read the core could not take yet. */
-  private record Waiting(byte[] data, long readContext, CompletableFuture<?> caller) {
+  /** A proposal (of data or a conf change) or a read the core could not take yet. */
+  private record Waiting(byte[] data, ConfChange confChange, long readContext, CompletableFuture<?> caller) {
     boolean isRead() {
-      return data == null;
+      return data == null && confChange == null;
     }
   }
 
@@ -141,7 +141,15 @@ public final class RaftNode implements AutoCloseable {
    * timeout) or a leader takes it.
    */
   public void propose(byte[] data, CompletableFuture<?> caller) {
-    submit(() -> offer(new Waiting(data, 0, caller)), caller);
+    submit(() -> offer(new Waiting(data, null, 0, caller)), caller);
+  }
+
+  /**
+   * Proposes a membership change; like {@link #propose}, it waits here while the core cannot take
+   * it (no leader, or the previous change not applied yet) until {@code caller} completes.
+   */
+  public void proposeConfChange(ConfChange cc, CompletableFuture<?> caller) {
+    submit(() -> offer(new Waiting(null, cc, 0, caller)), caller);
   }
 
   /**
@@ -150,7 +158,7 @@ public final class RaftNode implements AutoCloseable {
    * {@code caller} completes.
    */
   public void readIndex(long context, CompletableFuture<?> caller) {
-    submit(() -> offer(new Waiting(null, context, caller)), caller);
+    submit(() -> offer(new Waiting(null, null, context, caller)), caller);
   }
 
   /** A message from a peer. */
@@ -243,7 +251,7 @@ public final class RaftNode implements AutoCloseable {
       }
       return taken;
     }
-    return raw.propose(w.data());
+    return w.confChange() != null ? raw.proposeConfChange(w.confChange()) : raw.propose(w.data());
   }
 
   /** Offers the waiting proposals and reads again, dropping those whose callers gave up. */
@@ -264,7 +272,7 @@ public final class RaftNode implements AutoCloseable {
       Map.Entry<Long, CompletableFuture<?>> e = it.next();
       it.remove();
       if (!e.getValue().isDone()) {
-        again.add(new Waiting(null, e.getKey(), e.getValue()));
+        again.add(new Waiting(null, null, e.getKey(), e.getValue()));
       }
     }
     again.forEach(waiting::add);

@@ -8,6 +8,7 @@ import io.vigil.consensus.raft.Snapshot;
 import io.vigil.consensus.wal.Wal;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.LongFunction;
 
 /**
  * A member's Raft log: the WAL is the durable copy, a {@link MemoryStorage} the copy the core
@@ -36,16 +37,29 @@ public final class RaftStorage implements AutoCloseable {
     this.memory = memory;
   }
 
+  /** Opens a log whose configuration never changed: {@code conf} at every index. */
+  public static RaftStorage open(Path walDir, ConfState conf, long storeApplied) {
+    return open(walDir, index -> conf, storeApplied);
+  }
+
   /**
    * Opens the WAL in {@code walDir} and rebuilds the log from it.
    *
-   * @param conf the configuration (the cluster's voters and learners)
+   * <p>The core starts from the configuration in effect at the commit index, because it hands
+   * out only the entries after it (applied = commit on restart): the conf changes at or below it
+   * are not applied again, so the snapshot the core reads must already include them. That
+   * snapshot (the bootstrap one, or the first retained entry) is never sent to a peer.
+   *
+   * @param confAt the configuration in effect once every entry up to an index is applied
    * @param storeApplied the last index the state machine has durably applied
    */
-  public static RaftStorage open(Path walDir, ConfState conf, long storeApplied) {
+  public static RaftStorage open(Path walDir, LongFunction<ConfState> confAt, long storeApplied) {
     Wal wal = Wal.open(walDir);
     try {
       List<Entry> entries = wal.entries();
+      HardState saved = wal.hardState().isEmpty() ? new HardState(BOOTSTRAP_INDEX, 0, BOOTSTRAP_INDEX) : wal.hardState();
+      long commit = Math.max(Math.max(saved.commit(), storeApplied), BOOTSTRAP_INDEX);
+      ConfState conf = confAt.apply(commit);
       MemoryStorage memory;
       if (entries.isEmpty() || entries.get(0).index() == BOOTSTRAP_INDEX + 1) {
         memory = MemoryStorage.bootstrap(conf, null);
@@ -67,9 +81,7 @@ public final class RaftStorage implements AutoCloseable {
         throw new IllegalStateException("the store has applied entries up to " + storeApplied
             + " but the WAL in " + walDir + " ends at " + memory.lastIndex() + ": WAL segments are missing");
       }
-      HardState saved = wal.hardState().isEmpty() ? memory.hardState() : wal.hardState();
-      memory.setHardState(new HardState(saved.term(), saved.vote(),
-          Math.max(Math.max(saved.commit(), storeApplied), BOOTSTRAP_INDEX)));
+      memory.setHardState(new HardState(saved.term(), saved.vote(), commit));
       wal.dropRecoveredEntries();
       return new RaftStorage(wal, memory);
     } catch (RuntimeException e) {

@@ -497,6 +497,7 @@ final class Raft {
       case ADD_LEARNER -> !tracker.isVoter(n) && !tracker.isLearner(n);
       case REMOVE -> tracker.progress(n) != null && !(tracker.isVoter(n)
           && tracker.voters().size() == 1);
+      case UPDATE -> tracker.progress(n) != null;
     };
   }
 
@@ -873,6 +874,9 @@ final class Raft {
         }
       }
       case REMOVE -> tracker.remove(cc.nodeId());
+      case UPDATE -> {
+        return tracker.confState(); // the configuration is unchanged
+      }
     }
     if (role == StateRole.LEADER) {
       afterLeaderConfChange();

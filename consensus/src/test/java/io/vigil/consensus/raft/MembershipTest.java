@@ -29,6 +29,8 @@ class MembershipTest {
     for (ConfChange.Type t : ConfChange.Type.values()) {
       ConfChange cc = new ConfChange(t, 42);
       assertEquals(cc, ConfChange.decode(cc.encode()));
+      ConfChange withContext = new ConfChange(t, -7, new byte[] {1, 2, 3});
+      assertEquals(withContext, ConfChange.decode(withContext.encode()));
     }
     assertThrows(IllegalArgumentException.class, () -> ConfChange.decode(new byte[3]));
   }
@@ -94,6 +96,19 @@ class MembershipTest {
     assertFalse(r.step(confChange(ConfChange.Type.ADD_LEARNER, 2)), "demotion unsupported");
     assertFalse(r.step(confChange(ConfChange.Type.ADD_LEARNER, 3)), "already a learner");
     assertFalse(r.step(confChange(ConfChange.Type.REMOVE, 9)), "not a member");
+    assertFalse(r.step(confChange(ConfChange.Type.UPDATE, 9)), "not a member");
+  }
+
+  @Test
+  void anUpdateIsOrderedLikeAChangeAndLeavesTheConfigurationAlone() {
+    Raft r = raft(1, conf(new long[] {1, 2}, new long[] {3}));
+    becomeLeader(r);
+    r.step(msg(MessageType.APP_RESP, 2, 1, r.term).index(1).build());
+    r.log.appliedTo(1);
+    assertTrue(r.step(confChange(ConfChange.Type.UPDATE, 3)));
+    assertFalse(r.step(confChange(ConfChange.Type.UPDATE, 2)), "one change at a time");
+    ConfState before = r.tracker.confState();
+    assertEquals(before, r.applyConfChange(new ConfChange(ConfChange.Type.UPDATE, 3, new byte[] {9})));
   }
 
   @Test
