@@ -37,6 +37,22 @@ final class EtcdErrors {
             Status.FAILED_PRECONDITION.withDescription("etcdserver: not leader").asRuntimeException();
     static final StatusRuntimeException BAD_LEADER_TRANSFEREE =
             Status.FAILED_PRECONDITION.withDescription("etcdserver: bad leader transferee").asRuntimeException();
+    static final StatusRuntimeException MEMBER_EXIST =
+            Status.FAILED_PRECONDITION.withDescription("etcdserver: member ID already exist").asRuntimeException();
+    static final StatusRuntimeException PEER_URL_EXIST =
+            Status.FAILED_PRECONDITION.withDescription("etcdserver: Peer URLs already exists").asRuntimeException();
+    static final StatusRuntimeException MEMBER_NOT_ENOUGH_STARTED = Status.FAILED_PRECONDITION
+            .withDescription("etcdserver: re-configuration failed due to not enough started members").asRuntimeException();
+    static final StatusRuntimeException MEMBER_BAD_URLS =
+            Status.INVALID_ARGUMENT.withDescription("etcdserver: given member URLs are invalid").asRuntimeException();
+    static final StatusRuntimeException MEMBER_NOT_FOUND =
+            Status.NOT_FOUND.withDescription("etcdserver: member not found").asRuntimeException();
+    static final StatusRuntimeException MEMBER_NOT_LEARNER =
+            Status.FAILED_PRECONDITION.withDescription("etcdserver: can only promote a learner member").asRuntimeException();
+    static final StatusRuntimeException LEARNER_NOT_READY = Status.FAILED_PRECONDITION
+            .withDescription("etcdserver: can only promote a learner member which is in sync with leader").asRuntimeException();
+    static final StatusRuntimeException NOT_SUPPORTED_FOR_LEARNER =
+            Status.UNAVAILABLE.withDescription("etcdserver: rpc not supported for learner").asRuntimeException();
     static final StatusRuntimeException STOPPING =
             Status.UNAVAILABLE.withDescription("etcdserver: server stopped").asRuntimeException();
 

@@ -1,11 +1,5 @@
 package io.vigil.server;
 
-import com.google.common.util.concurrent.FutureCallback;
-import com.google.common.util.concurrent.Futures;
-import com.google.common.util.concurrent.ListenableFuture;
-import com.google.common.util.concurrent.MoreExecutors;
-import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.stub.StreamObserver;
 import io.vigil.proto.etcdserverpb.LeaseKeepAliveRequest;
@@ -13,10 +7,6 @@ import io.vigil.proto.etcdserverpb.LeaseKeepAliveResponse;
 import io.vigil.proto.etcdserverpb.LeaseTimeToLiveRequest;
 import io.vigil.proto.etcdserverpb.LeaseTimeToLiveResponse;
 import io.vigil.proto.internal.LeasePeerGrpc;
-import java.net.URI;
-import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -25,13 +15,12 @@ import java.util.concurrent.TimeUnit;
  * ({@link #toLeader}); the leader answers them with {@link Service} from its lessor. etcd's
  * followers forward the same two calls to the leader over its peer URL.
  */
-final class LeaseForwarding implements AutoCloseable {
-    private final Members members;
+final class LeaseForwarding {
+    private final PeerChannels peers;
     private final long requestTimeoutMs;
-    private final Map<Long, ManagedChannel> channels = new ConcurrentHashMap<>();
 
-    LeaseForwarding(Members members, long requestTimeoutMs) {
-        this.members = members;
+    LeaseForwarding(PeerChannels peers, long requestTimeoutMs) {
+        this.peers = peers;
         this.requestTimeoutMs = requestTimeoutMs;
     }
 
@@ -75,40 +64,10 @@ final class LeaseForwarding implements AutoCloseable {
 
     /** A stub for the member {@code leaderId}, or null when there is no known leader. */
     LeasePeerGrpc.LeasePeerFutureStub toLeader(long leaderId) {
-        Members.Member m = members.byId().get(leaderId);
-        if (m == null) {
+        ManagedChannel channel = peers.to(leaderId);
+        if (channel == null) {
             return null;
         }
-        ManagedChannel channel = channels.computeIfAbsent(leaderId, id -> {
-            URI u = m.peerUrls().get(0);
-            return Grpc.newChannelBuilder(u.getHost() + ":" + u.getPort(), InsecureChannelCredentials.create()).build();
-        });
-        if (channel.getState(false) == io.grpc.ConnectivityState.TRANSIENT_FAILURE) {
-            // the leader was unreachable before (restarting): try it now rather than after gRPC's backoff
-            channel.resetConnectBackoff();
-        }
         return LeasePeerGrpc.newFutureStub(channel).withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS);
-    }
-
-    /** The leader's answer as a CompletableFuture, completed on the gRPC thread that received it. */
-    static <T> CompletableFuture<T> completable(ListenableFuture<T> call) {
-        CompletableFuture<T> out = new CompletableFuture<>();
-        Futures.addCallback(call, new FutureCallback<>() {
-            @Override
-            public void onSuccess(T value) {
-                out.complete(value);
-            }
-
-            @Override
-            public void onFailure(Throwable t) {
-                out.completeExceptionally(t);
-            }
-        }, MoreExecutors.directExecutor());
-        return out;
-    }
-
-    @Override
-    public void close() {
-        channels.values().forEach(ManagedChannel::shutdownNow);
     }
 }

@@ -97,7 +97,7 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase implements LeaseForward
         if (stub == null) {
             return CompletableFuture.failedFuture(EtcdErrors.NO_LEADER);
         }
-        return LeaseForwarding.completable(remote.apply(stub));
+        return PeerChannels.completable(remote.apply(stub));
     }
 
     /**

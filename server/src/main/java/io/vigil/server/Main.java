@@ -63,5 +63,7 @@ public final class Main {
             VigilServer.LOG.log(INFO, "ready to serve client requests on http://" + a.getHostString() + ":" + a.getPort());
         }
         server.awaitTermination();
+        // stopped on its own (removed from the cluster): nothing is left to run
+        System.exit(0);
     }
 }

@@ -21,14 +21,16 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
     static final String VERSION = "3.4.0";
 
     private final ReplicatedLog log;
-    private final Members members;
+    private final Membership membership;
+    private final long selfId;
     private final RevLog revLog;
     private final ResponseHeaders headers;
     private final Path storeFile;
 
-    MaintenanceService(ReplicatedLog log, Members members, RevLog revLog, ResponseHeaders headers, Path dataDir) {
+    MaintenanceService(ReplicatedLog log, Membership membership, RevLog revLog, ResponseHeaders headers, Path dataDir) {
         this.log = log;
-        this.members = members;
+        this.membership = membership;
+        this.selfId = headers.memberId();
         this.revLog = revLog;
         this.headers = headers;
         this.storeFile = dataDir.resolve("data.mdb");
@@ -52,6 +54,7 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
                 .setRaftIndex(node.commitIndex())
                 .setRaftTerm(node.term())
                 .setRaftAppliedIndex(log.appliedIndex())
+                .setIsLearner(isLearner(selfId))
                 .build());
         out.onCompleted();
     }
@@ -66,7 +69,8 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
             out.onError(EtcdErrors.NOT_LEADER);
             return;
         }
-        if (!members.byId().containsKey(request.getTargetID())) {
+        Membership.Member target = membership.member(request.getTargetID());
+        if (target == null || target.learner()) {
             out.onError(EtcdErrors.BAD_LEADER_TRANSFEREE);
             return;
         }
@@ -78,5 +82,10 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
                 out.onCompleted();
             }
         });
+    }
+
+    private boolean isLearner(long id) {
+        Membership.Member m = membership.member(id);
+        return m != null && m.learner();
     }
 }

@@ -11,6 +11,8 @@ import io.vigil.consensus.raft.SoftState;
 import io.vigil.consensus.raft.StateRole;
 import io.vigil.consensus.raft.Status;
 import io.vigil.proto.internal.InternalRequest;
+import io.vigil.proto.internal.MemberChange;
+import io.vigil.proto.internal.MemberRecord;
 import io.vigil.revlog.ApplyResult;
 import io.vigil.revlog.LogEntry;
 import io.vigil.revlog.RevLog;
@@ -48,6 +50,10 @@ import java.util.function.Consumer;
  * {@code --backend-batch-interval} or {@code --backend-batch-limit} entries; after it, the node
  * may release the WAL segments and in-memory entries the store no longer needs.
  *
+ * <p>Membership changes are conf change entries whose context carries the proposer's request id
+ * and the member ({@link MemberChange}); the apply thread decides them with {@link Membership}
+ * and tells the node of those that took effect, in log order.
+ *
  * <p>Ordering contract: a proposer's future completes after its entry is applied; the watch hub
  * is told of a batch after its proposers are answered, and only once the batch is durable on a
  * majority.
@@ -60,6 +66,8 @@ final class ReplicatedLog implements Proposer {
     private static final RaftNode.Applied STOP = new RaftNode.Applied(List.of(), List.of(), null, 0);
 
     private final RevLog revLog;
+    private final Membership membership;
+    private final Runnable onMembershipChanged;
     private final IdGenerator ids;
     private final long requestTimeoutMs;
     private final long commitIntervalNanos;
@@ -69,6 +77,8 @@ final class ReplicatedLog implements Proposer {
     private final Consumer<List<ApplyResult>> onApplied;
     private final Consumer<Boolean> onLeadership;
     private final Map<Long, CompletableFuture<ApplyResult>> waiters = new ConcurrentHashMap<>();
+    /** Membership changes proposed here, by request id: completed with whether the change took effect. */
+    private final Map<Long, CompletableFuture<Boolean>> memberWaiters = new ConcurrentHashMap<>();
     private final Map<Long, CompletableFuture<Void>> reads = new ConcurrentHashMap<>();
     private final BlockingQueue<RaftNode.Applied> applyQueue = new LinkedBlockingQueue<>();
     private final ExecutorService readExecutor;
@@ -98,11 +108,14 @@ final class ReplicatedLog implements Proposer {
      * @param appliedIndex the Raft index the store has applied up to ({@link #replay} done)
      * @param onApplied told of every applied batch, in apply order (the watch hub's feed)
      * @param onLeadership told, on the apply thread, when this member becomes leader (true) or stops being it
+     * @param onMembershipChanged told, on the apply thread, after a membership change took effect
      */
-    ReplicatedLog(RevLog revLog, IdGenerator ids, long appliedIndex, long requestTimeoutMs, Duration commitInterval,
+    ReplicatedLog(RevLog revLog, Membership membership, Runnable onMembershipChanged, IdGenerator ids, long appliedIndex, long requestTimeoutMs, Duration commitInterval,
                   int commitEntries, long snapshotCount, Consumer<Throwable> onFatal,
                   Consumer<List<ApplyResult>> onApplied, Consumer<Boolean> onLeadership) {
         this.revLog = revLog;
+        this.membership = membership;
+        this.onMembershipChanged = onMembershipChanged;
         this.ids = ids;
         this.appliedIndex = appliedIndex;
         this.requestTimeoutMs = requestTimeoutMs;
@@ -133,11 +146,13 @@ final class ReplicatedLog implements Proposer {
 
     /**
      * Applies (and commits) the committed entries after the store's applied index: they were
-     * acknowledged, and the store had not committed them before the member stopped.
+     * acknowledged, and the store had not committed them before the member stopped. Membership
+     * changes among them are decided too (those decided before are found in its history), so that
+     * the node can start from the configuration at the commit index.
      *
      * @return how many requests were applied again
      */
-    static long replay(RevLog revLog, RaftStorage storage, int chunkEntries) {
+    static long replay(RevLog revLog, Membership membership, RaftStorage storage, int chunkEntries) {
         long from = Math.max(revLog.appliedIndex() + 1, storage.memory().firstIndex());
         long to = storage.hardState().commit();
         long replayed = 0;
@@ -145,7 +160,10 @@ final class ReplicatedLog implements Proposer {
             List<Entry> read = storage.memory().entries(lo, Math.min(to, lo + chunkEntries - 1) + 1, Long.MAX_VALUE);
             List<LogEntry> chunk = new ArrayList<>(read.size());
             for (Entry e : read) {
-                if (e.type() == EntryType.NORMAL && e.data().length > 0) {
+                if (e.type() == EntryType.CONF_CHANGE) {
+                    ConfChange cc = ConfChange.decode(e.data());
+                    membership.apply(e.index(), cc, memberChange(e, cc).getMember());
+                } else if (e.data().length > 0) {
                     chunk.add(new LogEntry(e.index(), decode(e)));
                 }
             }
@@ -173,6 +191,25 @@ final class ReplicatedLog implements Proposer {
         waiters.put(id, done);
         done.orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS).whenComplete((r, t) -> waiters.remove(id));
         node.propose(request.toBuilder().setId(id).build().toByteArray(), done);
+        return done;
+    }
+
+    /**
+     * Proposes a membership change of {@code memberId}; completes once its entry is applied, with
+     * whether it took effect ({@link Membership#apply} refuses a change the members made before
+     * it no longer allow), or fails with etcd's timeout.
+     */
+    CompletableFuture<Boolean> proposeMemberChange(ConfChange.Type type, long memberId, MemberRecord member) {
+        CompletableFuture<Boolean> done = new CompletableFuture<>();
+        if (closed) {
+            done.completeExceptionally(EtcdErrors.STOPPING);
+            return done;
+        }
+        long id = ids.next();
+        memberWaiters.put(id, done);
+        done.orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS).whenComplete((r, t) -> memberWaiters.remove(id));
+        byte[] context = MemberChange.newBuilder().setRequestId(id).setMember(member).build().toByteArray();
+        node.proposeConfChange(new ConfChange(type, memberId, context), done);
         return done;
     }
 
@@ -314,7 +351,7 @@ final class ReplicatedLog implements Proposer {
         List<Long> requestIds = new ArrayList<>(committed.size());
         for (Entry e : committed) {
             if (e.type() == EntryType.CONF_CHANGE) {
-                node.applyConfChange(ConfChange.decode(e.data()));
+                applyMemberChange(e);
             } else if (e.data().length > 0) {
                 InternalRequest request = decode(e);
                 entries.add(new LogEntry(e.index(), request));
@@ -342,6 +379,28 @@ final class ReplicatedLog implements Proposer {
             }
         }
         appliedIndex = committed.get(committed.size() - 1).index();
+    }
+
+    private void applyMemberChange(Entry e) {
+        ConfChange cc = ConfChange.decode(e.data());
+        MemberChange change = memberChange(e, cc);
+        boolean tookEffect = membership.apply(e.index(), cc, change.getMember());
+        if (tookEffect) {
+            node.applyConfChange(cc);
+            onMembershipChanged.run();
+        }
+        CompletableFuture<Boolean> waiter = memberWaiters.remove(change.getRequestId());
+        if (waiter != null) {
+            waiter.complete(tookEffect);
+        }
+    }
+
+    private static MemberChange memberChange(Entry e, ConfChange cc) {
+        try {
+            return MemberChange.parseFrom(cc.context());
+        } catch (InvalidProtocolBufferException bad) {
+            throw new IllegalStateException("log entry " + e.index() + " is not a membership change", bad);
+        }
     }
 
     private static InternalRequest decode(Entry e) {
@@ -375,6 +434,7 @@ final class ReplicatedLog implements Proposer {
         }
         readExecutor.shutdown();
         waiters.values().forEach(w -> w.completeExceptionally(EtcdErrors.STOPPING));
+        memberWaiters.values().forEach(w -> w.completeExceptionally(EtcdErrors.STOPPING));
         reads.values().forEach(r -> r.completeExceptionally(EtcdErrors.STOPPING));
         pendingReads.forEach(r -> r.done().completeExceptionally(EtcdErrors.STOPPING));
     }

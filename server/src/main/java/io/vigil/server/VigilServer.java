@@ -49,13 +49,17 @@ public final class VigilServer implements AutoCloseable {
     static final System.Logger LOG = System.getLogger("vigil");
 
     private final RevLog revLog;
-    private final Members.Member self;
+    private final Membership membership;
+    private final long selfId;
+    private final String selfName;
     private final long clusterId;
     private final PrometheusMeterRegistry meters;
     private final WatchHubThreads watch;
     private final ReplicatedLog log;
     private final PeerTransport transport;
-    private final LeaseForwarding leaseForwarding;
+    private final PeerChannels peerChannels;
+    /** Peers a joining member learnt from the cluster, dialled until its own log has told it of them. */
+    private final Map<Long, Membership.Member> joinPeers;
     private final LeaseExpiry leaseExpiry;
     private final OpenCalls openCalls;
     private final java.util.concurrent.ScheduledExecutorService leaderMonitor;
@@ -64,26 +68,31 @@ public final class VigilServer implements AutoCloseable {
     private final Server grpc;
     private final long replayedEntries;
     private final long requestTimeoutMs;
+    private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
 
     private VigilServer(ServerConfig config, Consumer<Throwable> onFatal) throws IOException {
         config.conclude();
-        Members members = config.members();
-        self = members.named(config.name());
-        clusterId = members.clusterId();
-        ConfState conf = new ConfState(members.byId().keySet(), Set.of());
         Path walDir = config.dataDir().resolve(WAL_DIR);
         revLog = RevLog.open(new RevLogConfig().dataDir(config.dataDir()).mapSizeBytes(config.quotaBackendBytes()));
         RaftStorage storage = null;
+        MemberStart start;
         try {
-            boolean fresh = revLog.committedIndex() == 0 && isEmptyDir(walDir);
-            if (fresh && config.initialClusterState().equals("existing")) {
-                throw new IllegalStateException("--initial-cluster-state existing: joining a running cluster"
-                        + " (etcdctl member add) is not supported yet; start every member with \"new\"");
+            start = MemberStart.decide(config, revLog.committedIndex() == 0 && isEmptyDir(walDir));
+            membership = start.membership();
+            if (membership.isRemoved(start.memberId())) {
+                throw new IllegalStateException("the member has been permanently removed from the cluster");
             }
-            new MemberIdentity(clusterId, self.id(), self.name()).claim(config.dataDir(), fresh);
-            storage = RaftStorage.open(walDir, conf, revLog.committedIndex());
+            storage = RaftStorage.open(walDir, membership::confAt, revLog.committedIndex());
             // before anything reads the head: the watch hub starts from it
-            replayedEntries = ReplicatedLog.replay(revLog, storage, config.maxBatchEntries());
+            replayedEntries = ReplicatedLog.replay(revLog, membership, storage, config.maxBatchEntries());
+            long commit = storage.hardState().commit();
+            if (!membership.confAt(commit).equals(storage.memory().snapshot().confState())) {
+                // the replay applied membership changes the store had not seen: the node must
+                // start from the configuration they make
+                storage.close();
+                storage = RaftStorage.open(walDir, membership::confAt, revLog.committedIndex());
+            }
         } catch (RuntimeException e) {
             if (storage != null) {
                 storage.close();
@@ -91,17 +100,22 @@ public final class VigilServer implements AutoCloseable {
             revLog.close();
             throw e;
         }
+        selfId = start.memberId();
+        selfName = config.name();
+        clusterId = start.clusterId();
+        ConfState conf = storage.memory().snapshot().confState();
         long appliedIndex = storage.hardState().commit();
         requestTimeoutMs = config.requestTimeoutMs();
-        IdGenerator ids = new IdGenerator(self.id(), System.currentTimeMillis());
+        IdGenerator ids = new IdGenerator(selfId, System.currentTimeMillis());
         meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         // headers name the current term, which the node keeps; the node's log is made after the
         // watch hub that needs the headers, so the headers reach it through this one-slot holder
         ReplicatedLog[] logRef = new ReplicatedLog[1];
-        ResponseHeaders headers = new ResponseHeaders(clusterId, self.id(), () -> logRef[0].node().term());
+        ResponseHeaders headers = new ResponseHeaders(clusterId, selfId, () -> logRef[0].node().term());
         watch = new WatchHubThreads(revLog, new WatchHub.Config().maxRequestBytes(config.maxRequestBytes()),
                 headers::at, meters, config.watchProgressNotifyInterval());
-        log = new ReplicatedLog(revLog, ids, appliedIndex, config.requestTimeoutMs(), config.backendBatchInterval(),
+        joinPeers = start.peers();
+        log = new ReplicatedLog(revLog, membership, this::membershipChanged, ids, appliedIndex, config.requestTimeoutMs(), config.backendBatchInterval(),
                 config.backendBatchLimit(), config.snapshotCount(), onFatal, watch::published, this::leadershipChanged);
         logRef[0] = log;
         openCalls = new OpenCalls(() -> log.node().leaderId() != 0);
@@ -111,18 +125,14 @@ public final class VigilServer implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        Map<Long, URI> peerUrls = new TreeMap<>();
-        members.byId().forEach((id, m) -> {
-            if (id != self.id()) {
-                peerUrls.put(id, m.peerUrls().get(0));
-            }
-        });
-        PeerHello.Builder hello = PeerHello.newBuilder().setClusterId(clusterId).setMemberId(self.id()).setName(self.name());
+        PeerHello.Builder hello = PeerHello.newBuilder().setClusterId(clusterId).setMemberId(selfId).setName(selfName);
         config.advertiseClientUrls().forEach(u -> hello.addClientUrls(u.toString()));
-        transport = new PeerTransport(hello.build(), peerUrls);
-        ClusterService cluster = new ClusterService(members, self.id(), config.advertiseClientUrls(), revLog, headers);
-        RaftPeerService peerService = new RaftPeerService(clusterId, self.id(), cluster::introduced);
-        leaseForwarding = new LeaseForwarding(members, config.requestTimeoutMs());
+        transport = new PeerTransport(hello.build(), peerUrls());
+        peerChannels = new PeerChannels(this::peerUrl);
+        ClusterService cluster = new ClusterService(membership, selfId, selfName, config.advertiseClientUrls(), revLog,
+                headers, log, peerChannels, config.requestTimeoutMs());
+        RaftPeerService peerService = new RaftPeerService(clusterId, selfId, cluster::introduced);
+        LeaseForwarding leaseForwarding = new LeaseForwarding(peerChannels, config.requestTimeoutMs());
         LeaseService leases = new LeaseService(revLog, log, headers, ids, leaseForwarding);
         leaseExpiry = new LeaseExpiry(revLog.lessor(), log, log::isLeader, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT);
         Server peers = null;
@@ -131,10 +141,11 @@ public final class VigilServer implements AutoCloseable {
         try {
             NettyServerBuilder peerBuilder = listen(config.listenPeerUrls(), config.maxRequestBytes());
             if (peerBuilder != null) {
-                peers = peerBuilder.addService(peerService).addService(new LeaseForwarding.Service(leases)).build().start();
+                peers = peerBuilder.addService(peerService).addService(new LeaseForwarding.Service(leases))
+                        .addService(cluster.new Peer()).build().start();
             }
             Config raft = Config.builder()
-                    .id(self.id())
+                    .id(selfId)
                     .heartbeatTicks(1)
                     .electionTicks(config.electionTimeoutMs() / config.heartbeatIntervalMs())
                     .applied(appliedIndex)
@@ -149,12 +160,13 @@ public final class VigilServer implements AutoCloseable {
             log.start(node);
             endpoint = new MetricsEndpoint(config.listenMetricsUrls(), meters);
             grpc = listen(config.listenClientUrls(), config.maxRequestBytes())
+                    .intercept(new LearnerCalls(this::isLearner))
                     .intercept(openCalls)
                     .addService(new KvService(revLog, log, headers, config.maxRequestBytes(), config.maxTxnOps()))
                     .addService(WatchService.definition(watch.hub(), log::linearizableRead))
                     .addService(leases)
                     .addService(cluster)
-                    .addService(new MaintenanceService(log, members, revLog, headers, config.dataDir()))
+                    .addService(new MaintenanceService(log, membership, revLog, headers, config.dataDir()))
                     .build()
                     .start();
             leaseExpiry.start();
@@ -175,7 +187,7 @@ public final class VigilServer implements AutoCloseable {
                 peers.shutdownNow();
             }
             transport.close();
-            leaseForwarding.close();
+            peerChannels.close();
             watch.close();
             revLog.close();
             throw e;
@@ -218,12 +230,54 @@ public final class VigilServer implements AutoCloseable {
         }
     }
 
+    private boolean isLearner() {
+        Membership.Member m = membership.member(selfId);
+        return m != null && m.learner();
+    }
+
+    /** A member's peer URL: as the membership has it, or as a joining member learnt it from the cluster. */
+    private URI peerUrl(long id) {
+        Membership.Member m = membership.member(id);
+        if (m == null && !membership.isRemoved(id)) {
+            m = joinPeers.get(id);
+        }
+        return m == null ? null : m.peerUrls().get(0);
+    }
+
+    /** Every other member's peer URL, for the transport. */
+    private Map<Long, URI> peerUrls() {
+        Set<Long> ids = new java.util.HashSet<>(joinPeers.keySet());
+        ids.addAll(membership.members().keySet());
+        Map<Long, URI> out = new TreeMap<>();
+        for (Long id : ids) {
+            URI u = peerUrl(id);
+            if (id != selfId && u != null) {
+                out.put(id, u);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * On the apply thread, after a membership change took effect: the transport follows it; a
+     * member that was removed stops (etcd: "the member has been permanently removed").
+     */
+    private void membershipChanged() {
+        transport.setPeers(peerUrls());
+        if (membership.isRemoved(selfId)) {
+            LOG.log(System.Logger.Level.WARNING, "the member has been permanently removed from the cluster; stopping");
+            // not on this thread: stopping waits for the apply thread to finish
+            Thread stop = new Thread(this::close, "vigil-removed");
+            stop.start();
+        }
+    }
+
     /** On the apply thread: a new leader gives every lease its whole TTL again (etcd's promote). */
     private void leadershipChanged(boolean leader) {
         if (leader) {
             revLog.lessor().promote();
         }
-        LOG.log(System.Logger.Level.INFO, "{0} ({1}) {2} at term {3}", self.name(), Long.toHexString(self.id()),
+        LOG.log(System.Logger.Level.INFO, "{0} ({1}) {2} at term {3}", selfName, Long.toHexString(selfId),
                 leader ? "became leader" : "is no longer leader", log.node().term());
     }
 
@@ -268,7 +322,7 @@ public final class VigilServer implements AutoCloseable {
     }
 
     public long memberId() {
-        return self.id();
+        return selfId;
     }
 
     public long clusterId() {
@@ -280,8 +334,9 @@ public final class VigilServer implements AutoCloseable {
         return replayedEntries;
     }
 
+    /** Waits until the member has stopped: closed, or removed from the cluster. */
     public void awaitTermination() throws InterruptedException {
-        grpc.awaitTermination();
+        stopped.await();
     }
 
     /**
@@ -291,6 +346,9 @@ public final class VigilServer implements AutoCloseable {
      */
     @Override
     public void close() {
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
         leaderMonitor.shutdownNow();
         log.handOverLeadership(requestTimeoutMs);
         // the calls end with their status before the transport says goodbye (GOAWAY)
@@ -315,8 +373,9 @@ public final class VigilServer implements AutoCloseable {
             peerServer.shutdownNow();
         }
         transport.close();
-        leaseForwarding.close();
+        peerChannels.close();
         watch.close();
         revLog.close();
+        stopped.countDown();
     }
 }

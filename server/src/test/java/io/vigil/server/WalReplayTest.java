@@ -81,7 +81,12 @@ class WalReplayTest {
             }
             wal.save(new HardState(2, DEFAULT.named("default").id(), walLast), records);
         }
-        new MemberIdentity(DEFAULT.clusterId(), DEFAULT.named("default").id(), "default").claim(dir, true);
+        new MemberIdentity(DEFAULT.clusterId(), DEFAULT.named("default").id(), "default").write(dir);
+    }
+
+    private Membership membership() {
+        Members.Member m = DEFAULT.named("default");
+        return Membership.create(dir, DEFAULT.clusterId(), List.of(new Membership.Member(m.id(), m.name(), m.peerUrls(), false)));
     }
 
     private RaftStorage openLog(RevLog store) {
@@ -92,7 +97,7 @@ class WalReplayTest {
     void theEntriesAfterTheCommittedIndexAreAppliedAgain() {
         prepare(5, 2, 11);
         try (RevLog store = openStore(); RaftStorage log = openLog(store)) {
-            assertEquals(6, ReplicatedLog.replay(store, log, 3));
+            assertEquals(6, ReplicatedLog.replay(store, membership(), log, 3));
             assertEquals(11, store.committedIndex());
             assertEquals(11, store.currentRevision(), "one revision per put, none twice");
             assertEquals(10, store.range(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8("k"))

@@ -1,0 +1,68 @@
+package io.vigil.server;
+
+import io.grpc.ForwardingServerCallListener;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.vigil.proto.etcdserverpb.ClusterGrpc;
+import io.vigil.proto.etcdserverpb.KVGrpc;
+import io.vigil.proto.etcdserverpb.MaintenanceGrpc;
+import io.vigil.proto.etcdserverpb.RangeRequest;
+import io.vigil.proto.etcdserverpb.WatchGrpc;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+
+/**
+ * What a learner serves: it applies the log but has no vote and no leader's deadlines, so it
+ * answers serializable ranges, watches, member list and status, and every other call with etcd's
+ * "rpc not supported for learner" (UNAVAILABLE, which clients take as "try another endpoint").
+ * etcd's learners refuse watches too; Vigil's serve them, so that learners can carry watch fan-out
+ * beyond what the voters can send.
+ */
+final class LearnerCalls implements ServerInterceptor {
+    private static final Set<String> SERVED = Set.of(
+            KVGrpc.getRangeMethod().getFullMethodName(),
+            WatchGrpc.getWatchMethod().getFullMethodName(),
+            ClusterGrpc.getMemberListMethod().getFullMethodName(),
+            MaintenanceGrpc.getStatusMethod().getFullMethodName());
+
+    private final BooleanSupplier isLearner;
+
+    LearnerCalls(BooleanSupplier isLearner) {
+        this.isLearner = isLearner;
+    }
+
+    @Override
+    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+                                                      ServerCallHandler<Q, R> next) {
+        if (!isLearner.getAsBoolean()) {
+            return next.startCall(call, headers);
+        }
+        if (!SERVED.contains(call.getMethodDescriptor().getFullMethodName())) {
+            call.close(EtcdErrors.NOT_SUPPORTED_FOR_LEARNER.getStatus(), new Metadata());
+            return new ServerCall.Listener<>() { };
+        }
+        return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(next.startCall(call, headers)) {
+            private boolean refused;
+
+            @Override
+            public void onMessage(Q message) {
+                if (message instanceof RangeRequest range && !range.getSerializable()) {
+                    // a linearizable read needs a member that takes part in the quorum's reads
+                    refused = true;
+                    call.close(EtcdErrors.NOT_SUPPORTED_FOR_LEARNER.getStatus(), new Metadata());
+                    return;
+                }
+                super.onMessage(message);
+            }
+
+            @Override
+            public void onHalfClose() {
+                if (!refused) {
+                    super.onHalfClose();
+                }
+            }
+        };
+    }
+}
