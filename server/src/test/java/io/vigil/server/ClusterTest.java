@@ -1,18 +1,20 @@
 package io.vigil.server;
 
+import static io.vigil.server.ClusterClients.PATIENCE;
+import static io.vigil.server.ClusterClients.awaitLeader;
+import static io.vigil.server.ClusterClients.describe;
+import static io.vigil.server.ClusterClients.events;
+import static io.vigil.server.ClusterClients.prefix;
+import static io.vigil.server.ClusterClients.put;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.vigil.proto.etcdserverpb.KVGrpc;
-import io.vigil.proto.etcdserverpb.PutRequest;
-import io.vigil.proto.etcdserverpb.RangeRequest;
 import io.vigil.proto.etcdserverpb.RangeResponse;
 import io.vigil.proto.etcdserverpb.WatchCreateRequest;
 import io.vigil.proto.etcdserverpb.WatchGrpc;
@@ -21,7 +23,6 @@ import io.vigil.proto.etcdserverpb.WatchResponse;
 import io.vigil.proto.mvccpb.Event;
 import java.net.URI;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,12 +42,11 @@ import org.junit.jupiter.api.io.TempDir;
  * acknowledged write and stops no watch on the other members; a restarted member catches up.
  */
 class ClusterTest {
-    private static final Duration PATIENCE = Duration.ofSeconds(60);
 
     @TempDir
     Path dir;
 
-    private final List<ManagedChannel> channels = new ArrayList<>();
+    private final ClusterClients clients = new ClusterClients();
 
     @BeforeAll
     static void needsEtcdctl() {
@@ -55,61 +55,7 @@ class ClusterTest {
 
     @AfterEach
     void closeChannels() {
-        channels.forEach(ManagedChannel::shutdownNow);
-    }
-
-    private ManagedChannel channel(String endpoint) {
-        ManagedChannel c = NettyChannelBuilder.forTarget(endpoint).usePlaintext().build();
-        channels.add(c);
-        return c;
-    }
-
-    private static int awaitLeader(VigilCluster c) {
-        int[] leader = {-1};
-        await().atMost(PATIENCE).pollInterval(Duration.ofMillis(200)).until(() -> (leader[0] = c.agreedLeader()) >= 0);
-        return leader[0];
-    }
-
-    private static PutRequest put(String key, String value) {
-        return PutRequest.newBuilder().setKey(ByteString.copyFromUtf8(key)).setValue(ByteString.copyFromUtf8(value)).build();
-    }
-
-    private static RangeRequest prefix(String p, boolean serializable) {
-        return RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8(p))
-                .setRangeEnd(ByteString.copyFromUtf8(p.substring(0, p.length() - 1) + (char) (p.charAt(p.length() - 1) + 1)))
-                .setSerializable(serializable).build();
-    }
-
-    /** A watch of {@code p} from revision 1 on the member at {@code endpoint}. */
-    private CollectingObserver<WatchResponse> watch(String endpoint, String p) {
-        CollectingObserver<WatchResponse> events = new CollectingObserver<>();
-        StreamObserver<WatchRequest> requests = WatchGrpc.newStub(channel(endpoint)).watch(events);
-        RangeRequest r = prefix(p, false);
-        requests.onNext(WatchRequest.newBuilder().setCreateRequest(WatchCreateRequest.newBuilder()
-                .setKey(r.getKey()).setRangeEnd(r.getRangeEnd()).setStartRevision(1)).build());
-        return events;
-    }
-
-    /** Takes events from a watch until {@code count} have come; fails on an error or a gap in time. */
-    private static List<Event> events(CollectingObserver<WatchResponse> watch, int count) throws InterruptedException {
-        List<Event> out = new ArrayList<>();
-        long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (out.size() < count) {
-            Object o = watch.received.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            assertTrue(o instanceof WatchResponse, "watch ended or stalled after " + out.size() + " events: " + o);
-            WatchResponse r = (WatchResponse) o;
-            assertTrue(!r.getCanceled(), "watch canceled: " + r);
-            out.addAll(r.getEventsList());
-        }
-        return out;
-    }
-
-    private static String describe(List<Event> events) {
-        StringBuilder sb = new StringBuilder();
-        for (Event e : events) {
-            sb.append(e.getKv().getKey().toStringUtf8()).append('@').append(e.getKv().getModRevision()).append(' ');
-        }
-        return sb.toString();
+        clients.close();
     }
 
     @Test
@@ -118,10 +64,10 @@ class ClusterTest {
             awaitLeader(c);
             List<CollectingObserver<WatchResponse>> watches = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
-                watches.add(watch(c.endpoint(i), "k"));
+                watches.add(clients.watch(c.endpoint(i), "k"));
             }
             for (int n = 0; n < 30; n++) {
-                KVGrpc.newBlockingStub(channel(c.endpoint(n % 3))).put(put("k" + n, "v" + n));
+                KVGrpc.newBlockingStub(clients.channel(c.endpoint(n % 3))).put(put("k" + n, "v" + n));
             }
             // linearizable by default: a write acknowledged by one member is read on any other at once
             for (int n = 0; n < 6; n++) {
@@ -132,7 +78,7 @@ class ClusterTest {
                 assertEquals("v" + n, got.stdout().trim(), "read on m" + (reader + 1) + " after a write on m" + (writer + 1));
             }
             for (int i = 0; i < 3; i++) {
-                RangeResponse all = KVGrpc.newBlockingStub(channel(c.endpoint(i))).range(prefix("k", false));
+                RangeResponse all = KVGrpc.newBlockingStub(clients.channel(c.endpoint(i))).range(prefix("k", false));
                 assertEquals(30, all.getCount(), "member " + i);
             }
             List<Event> first = events(watches.get(0), 30);
@@ -157,11 +103,11 @@ class ClusterTest {
             int leader = awaitLeader(c);
             int writerAt = (leader + 1) % 3;
             int other = (leader + 2) % 3;
-            CollectingObserver<WatchResponse> watchA = watch(c.endpoint(writerAt), "w");
-            CollectingObserver<WatchResponse> watchB = watch(c.endpoint(other), "w");
+            CollectingObserver<WatchResponse> watchA = clients.watch(c.endpoint(writerAt), "w");
+            CollectingObserver<WatchResponse> watchB = clients.watch(c.endpoint(other), "w");
             Map<String, Long> acknowledged = new LinkedHashMap<>();
             AtomicBoolean stop = new AtomicBoolean();
-            KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(channel(c.endpoint(writerAt)));
+            KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(clients.channel(c.endpoint(writerAt)));
             Thread writer = new Thread(() -> {
                 for (int n = 0; !stop.get(); n++) {
                     try {
@@ -193,7 +139,7 @@ class ClusterTest {
                 previous = e.getValue();
             }
             for (int i : new int[] {writerAt, other}) {
-                KVGrpc.KVBlockingStub reader = KVGrpc.newBlockingStub(channel(c.endpoint(i)));
+                KVGrpc.KVBlockingStub reader = KVGrpc.newBlockingStub(clients.channel(c.endpoint(i)));
                 Map<String, Long> stored = new LinkedHashMap<>();
                 reader.range(prefix("w", false)).getKvsList().forEach(kvp ->
                         stored.put(kvp.getKey().toStringUtf8(), kvp.getModRevision()));
@@ -201,13 +147,13 @@ class ClusterTest {
                     assertEquals(e.getValue(), stored.get(e.getKey()), "acknowledged write " + e + " on member " + i);
                 }
             }
-            int count = (int) KVGrpc.newBlockingStub(channel(c.endpoint(writerAt))).range(prefix("w", false)).getCount();
+            int count = (int) KVGrpc.newBlockingStub(clients.channel(c.endpoint(writerAt))).range(prefix("w", false)).getCount();
             List<Event> a = events(watchA, count);
             List<Event> b = events(watchB, count);
             assertEquals(describe(a), describe(b), "both surviving members stream the same events");
             // the killed member comes back, catches up from the log, and serves the same data
             c.startMember(leader);
-            KVGrpc.KVBlockingStub back = KVGrpc.newBlockingStub(channel(c.endpoint(leader)));
+            KVGrpc.KVBlockingStub back = KVGrpc.newBlockingStub(clients.channel(c.endpoint(leader)));
             await().atMost(PATIENCE).until(() -> back.range(prefix("w", true)).getCount() == count);
             Map<String, Long> stored = new LinkedHashMap<>();
             back.range(prefix("w", true)).getKvsList().forEach(kvp ->
@@ -370,7 +316,7 @@ class ClusterTest {
             int follower = (leader + 1) % 3;
             io.grpc.Metadata hasLeader = new io.grpc.Metadata();
             hasLeader.put(OpenCalls.HAS_LEADER, "true");
-            WatchGrpc.WatchStub onFollower = WatchGrpc.newStub(channel(c.endpoint(follower)))
+            WatchGrpc.WatchStub onFollower = WatchGrpc.newStub(clients.channel(c.endpoint(follower)))
                     .withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(hasLeader));
             CollectingObserver<WatchResponse> watch = new CollectingObserver<>();
             StreamObserver<WatchRequest> requests = onFollower.watch(watch);
@@ -378,7 +324,7 @@ class ClusterTest {
                     .setKey(ByteString.copyFromUtf8("elsewhere"))).build());
             Object created = watch.received.poll(30, TimeUnit.SECONDS);
             assertTrue(created instanceof WatchResponse r && r.getCreated(), "created: " + created);
-            KVGrpc.KVBlockingStub onLeader = KVGrpc.newBlockingStub(channel(c.endpoint(leader)));
+            KVGrpc.KVBlockingStub onLeader = KVGrpc.newBlockingStub(clients.channel(c.endpoint(leader)));
             for (int round = 0; round < 20; round++) {
                 long acknowledged = onLeader.put(put("p", "v" + round)).getHeader().getRevision();
                 requests.onNext(WatchRequest.newBuilder().setProgressRequest(
@@ -404,7 +350,7 @@ class ClusterTest {
             assertTrue(again instanceof StatusRuntimeException s
                     && "etcdserver: no leader".equals(s.getStatus().getDescription()), "a new hasleader watch: " + again);
             // without the metadata a watch is still served by the member that lost its leader
-            CollectingObserver<WatchResponse> plain = watch(c.endpoint(follower), "p");
+            CollectingObserver<WatchResponse> plain = clients.watch(c.endpoint(follower), "p");
             Object plainCreated = plain.received.poll(30, TimeUnit.SECONDS);
             assertTrue(plainCreated instanceof WatchResponse r && r.getCreated(), "plain watch: " + plainCreated);
         }
