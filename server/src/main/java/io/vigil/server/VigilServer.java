@@ -69,6 +69,7 @@ public final class VigilServer implements AutoCloseable {
     private final long replayedEntries;
     private final long requestTimeoutMs;
     private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicBoolean removing = new java.util.concurrent.atomic.AtomicBoolean();
     private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
 
     private VigilServer(ServerConfig config, Consumer<Throwable> onFatal) throws IOException {
@@ -131,7 +132,8 @@ public final class VigilServer implements AutoCloseable {
         peerChannels = new PeerChannels(this::peerUrl);
         ClusterService cluster = new ClusterService(membership, selfId, selfName, config.advertiseClientUrls(), revLog,
                 headers, log, peerChannels, config.requestTimeoutMs());
-        RaftPeerService peerService = new RaftPeerService(clusterId, selfId, cluster::introduced);
+        RaftPeerService peerService = new RaftPeerService(clusterId, selfId, cluster::introduced, membership::isRemoved);
+        transport.onRemoved(this::removed);
         LeaseForwarding leaseForwarding = new LeaseForwarding(peerChannels, config.requestTimeoutMs());
         LeaseService leases = new LeaseService(revLog, log, headers, ids, leaseForwarding);
         leaseExpiry = new LeaseExpiry(revLog.lessor(), log, log::isLeader, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT);
@@ -265,10 +267,16 @@ public final class VigilServer implements AutoCloseable {
     private void membershipChanged() {
         transport.setPeers(peerUrls());
         if (membership.isRemoved(selfId)) {
+            removed();
+        }
+    }
+
+    /** This member was removed (it applied its removal, or a peer said so): it stops, once. */
+    private void removed() {
+        if (removing.compareAndSet(false, true)) {
             LOG.log(System.Logger.Level.WARNING, "the member has been permanently removed from the cluster; stopping");
-            // not on this thread: stopping waits for the apply thread to finish
-            Thread stop = new Thread(this::close, "vigil-removed");
-            stop.start();
+            // not on the calling thread: stopping waits for the apply thread and the transport
+            new Thread(this::close, "vigil-removed").start();
         }
     }
 

@@ -141,6 +141,16 @@ class MembershipChangeTest {
                     KVGrpc.newBlockingStub(clients.channel(again.endpoint())).put(put("k22", "three voters left"));
                     await().atMost(PATIENCE).until(() -> count(c.endpoint(2), "k") == 23);
                     assertEquals(3, memberList(again.endpoint()).lines().count());
+
+                    // removed while it was down: its peers refuse it, and it stops when it comes back
+                    long m3 = idOf(c.endpoint(2));
+                    c.stop(2);
+                    assertEquals(0, Etcdctl.run(again.endpoint(), null, "member", "remove", Long.toHexString(m3)).exitCode());
+                    c.startMember(2);
+                    await().atMost(PATIENCE).until(() -> !c.member(2).isAlive());
+                    assertTrue(c.member(2).output().stream().anyMatch(l -> l.contains("permanently removed")),
+                            String.join("\n", c.member(2).output()));
+                    KVGrpc.newBlockingStub(clients.channel(again.endpoint())).put(put("k23", "two voters left"));
                 }
             } finally {
                 m4.process().close();

@@ -46,6 +46,7 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
   private volatile Map<Long, URI> wanted;
   private volatile RaftNode node;
   private volatile boolean closed;
+  private volatile Runnable onRemoved = () -> { };
 
   /**
    * @param hello who this member is, sent first on every stream
@@ -76,6 +77,11 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
       return gone;
     });
     w.forEach((id, url) -> peers.computeIfAbsent(id, i -> new Peer(i, url)));
+  }
+
+  /** Told (on a gRPC thread) when a peer refuses this member because it was removed from the cluster. */
+  public void onRemoved(Runnable removed) {
+    this.onRemoved = removed;
   }
 
   /** The node to report unreachable peers to; set once it has started. */
@@ -167,6 +173,9 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
             @Override
             public void onError(Throwable t) {
               broken = true;
+              if (io.grpc.Status.fromThrowable(t).getCode() == RaftPeerService.REMOVED) {
+                onRemoved.run();
+              }
             }
 
             @Override

@@ -8,6 +8,7 @@ import io.vigil.proto.internal.PeerEnvelope;
 import io.vigil.proto.internal.PeerHello;
 import io.vigil.proto.internal.RaftPeerGrpc;
 import java.util.function.Consumer;
+import java.util.function.LongPredicate;
 
 /**
  * The receiving half of the peer transport: each peer's stream opens with a {@link PeerHello}
@@ -19,14 +20,23 @@ public final class RaftPeerService extends RaftPeerGrpc.RaftPeerImplBase {
   private final long clusterId;
   private final long memberId;
   private final Consumer<PeerHello> onHello;
+  private final LongPredicate isRemoved;
   private volatile RaftNode node;
 
-  /** @param onHello told of every peer that opens a stream (its name and client URLs) */
-  public RaftPeerService(long clusterId, long memberId, Consumer<PeerHello> onHello) {
+  /**
+   * @param onHello told of every peer that opens a stream (its name and client URLs)
+   * @param isRemoved whether a member id was removed from the cluster: its streams are refused
+   *                  with {@link #REMOVED}, which tells it to stop (etcd's peers answer it 410 Gone)
+   */
+  public RaftPeerService(long clusterId, long memberId, Consumer<PeerHello> onHello, LongPredicate isRemoved) {
     this.clusterId = clusterId;
     this.memberId = memberId;
     this.onHello = onHello;
+    this.isRemoved = isRemoved;
   }
+
+  /** The status a removed member's stream is refused with: it has been removed and must stop. */
+  public static final Status.Code REMOVED = Status.Code.PERMISSION_DENIED;
 
   /** The node to step messages into; until set, messages are dropped. */
   public void attach(RaftNode node) {
@@ -50,6 +60,11 @@ public final class RaftPeerService extends RaftPeerGrpc.RaftPeerImplBase {
             refuse(Status.FAILED_PRECONDITION.withDescription(String.format(
                 "member %x is of cluster %x, this member (%x) of cluster %x", h.getMemberId(), h.getClusterId(),
                 memberId, clusterId)));
+            return;
+          }
+          if (isRemoved.test(h.getMemberId())) {
+            refuse(Status.fromCode(REMOVED).withDescription(String.format(
+                "member %x has been removed from cluster %x", h.getMemberId(), clusterId)));
             return;
           }
           from = h;
