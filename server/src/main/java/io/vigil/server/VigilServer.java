@@ -64,6 +64,8 @@ public final class VigilServer implements AutoCloseable {
     private final Server grpc;
     private final long replayedEntries;
     private final long requestTimeoutMs;
+    /** What a new leader adds to every lease's deadline (etcd extends by an election timeout). */
+    private final java.time.Duration leaseExtension;
 
     private VigilServer(ServerConfig config, Consumer<Throwable> onFatal) throws IOException {
         config.conclude();
@@ -93,6 +95,7 @@ public final class VigilServer implements AutoCloseable {
         }
         long appliedIndex = storage.hardState().commit();
         requestTimeoutMs = config.requestTimeoutMs();
+        leaseExtension = java.time.Duration.ofMillis(config.electionTimeoutMs());
         IdGenerator ids = new IdGenerator(self.id(), System.currentTimeMillis());
         meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         // headers name the current term, which the node keeps; the node's log is made after the
@@ -218,10 +221,16 @@ public final class VigilServer implements AutoCloseable {
         }
     }
 
-    /** On the apply thread: a new leader gives every lease its whole TTL again (etcd's promote). */
+    /**
+     * On the apply thread, before the entries of the same Ready: a new leader gives every lease its
+     * checkpointed remaining TTL (else its whole TTL) plus an election timeout (etcd's promote);
+     * a member that stops leading stops checkpointing (etcd's demote).
+     */
     private void leadershipChanged(boolean leader) {
         if (leader) {
-            revLog.lessor().promote();
+            revLog.lessor().promote(leaseExtension);
+        } else {
+            revLog.lessor().demote();
         }
         LOG.log(System.Logger.Level.INFO, "{0} ({1}) {2} at term {3}", self.name(), Long.toHexString(self.id()),
                 leader ? "became leader" : "is no longer leader", log.node().term());
