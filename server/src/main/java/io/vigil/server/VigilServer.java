@@ -127,7 +127,9 @@ public final class VigilServer implements AutoCloseable {
         RaftPeerService peerService = new RaftPeerService(clusterId, self.id(), cluster::introduced);
         leaseForwarding = new LeaseForwarding(members, config.requestTimeoutMs());
         LeaseService leases = new LeaseService(revLog, log, headers, ids, leaseForwarding);
-        leaseExpiry = new LeaseExpiry(revLog.lessor(), log, log::isLeader, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT);
+        // before the node starts: checkpoints must be on before this member can become leader
+        leaseExpiry = new LeaseExpiry(revLog.lessor(), log, log::isLeader, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT,
+                config.leaseCheckpointEnabled() ? config.leaseCheckpointInterval() : null);
         Server peers = null;
         MetricsEndpoint endpoint = null;
         RaftNode node = null;
