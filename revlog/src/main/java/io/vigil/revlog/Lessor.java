@@ -118,7 +118,7 @@ public final class Lessor {
         private boolean claimed;
         /** The queue item that counts for this lease; null while claimed. */
         private Due due;
-        /** The checkpoint queue item that counts for this lease; null when none is scheduled. */
+        /** The checkpoint queue item that counts for this lease; any other item of it is superseded. */
         private Due checkpointDue;
         /** In {@code clears}, not yet handed out. */
         private boolean clearPending;
