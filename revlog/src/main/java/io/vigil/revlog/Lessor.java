@@ -1,6 +1,10 @@
 package io.vigil.revlog;
 
 import com.google.protobuf.ByteString;
+import io.vigil.proto.etcdserverpb.LeaseCheckpoint;
+import io.vigil.proto.etcdserverpb.LeaseCheckpointRequest;
+import io.vigil.proto.internal.LeaseRecord;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -9,6 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.PriorityQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.TimeUnit;
 
@@ -18,15 +23,31 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Two kinds of state, two owners:
  * <ul>
- *   <li>Existence, TTL and attached keys are replicated state. Only the apply thread changes them
- *       ({@link #grant}, {@link #revoke}, {@link #attach}, {@link #detach}), in the same order as
- *       the LMDB writes that make them durable; the lease table in LMDB is their durable copy
- *       and a key's attachment is durable in its own KeyValue.lease.</li>
+ *   <li>Existence, TTL, the checkpointed remaining TTL and attached keys are replicated state.
+ *       Only the apply thread changes them ({@link #grant}, {@link #revoke}, {@link #attach},
+ *       {@link #detach}, {@link #checkpoint}), in the same order as the LMDB writes that make
+ *       them durable; the lease table in LMDB is their durable copy and a key's attachment is
+ *       durable in its own KeyValue.lease.</li>
  *   <li>Expiry is leader-local and never logged (etcd does not log keep-alives either): a
  *       deadline on a {@link MonotonicClock}. Granting starts it at now + TTL, {@link #renew}
- *       (keep-alive) moves it to now + TTL, {@link #promote} (open, or becoming leader) moves
- *       every lease to now + TTL, so neither a restart nor a failover shortens a lease.</li>
+ *       (keep-alive) moves it to now + TTL. Opening the store starts every lease at now + TTL;
+ *       {@link #promote} (becoming leader) at now + its checkpointed remaining TTL (its TTL when
+ *       none is recorded or checkpoints are off) + the given extension (etcd extends by an
+ *       election timeout), so neither a restart nor a failover shortens a lease.</li>
  * </ul>
+ *
+ * <p>Checkpoints (etcd's lease checkpointing, on when {@link #enableCheckpoints} was called): the
+ * leader ({@link #promote}d, not {@link #demote}d) looks at each lease every checkpoint interval
+ * while its remaining TTL exceeds the interval, and {@link #takeCheckpoints} hands out its
+ * remaining TTL, rounded up to whole seconds, for the caller to propose through the log (at most
+ * {@link #MAX_CHECKPOINTS_PER_REQUEST} leases per request); applying it records the value on
+ * every member. Safety invariant: a recorded remaining TTL r of a lease never lets a promote
+ * (now + r + extension) give it an earlier deadline than the leader's own. Checkpoints keep it
+ * because remaining TTLs only shrink and are rounded up; a keep-alive breaks it (the deadline
+ * moves out to a whole TTL), so {@link #renew}, and applying a checkpoint the leader finds stale,
+ * queue a clear (remaining TTL 0: the whole TTL), which the next {@link #takeCheckpoints} hands
+ * out ahead of every other checkpoint. Until a clear is applied, a failover may give that lease
+ * its older recorded remaining TTL (plus the extension) instead of a whole TTL.
  *
  * <p>Expiry contract: once a lease's deadline has passed it is expired for good: {@link #renew}
  * refuses it, and it stays listed (with a remaining TTL ≤ 0) until its revoke is applied. The
@@ -42,6 +63,8 @@ public final class Lessor {
     public static final long MAX_TTL_SECONDS = 9_000_000_000L;
     /** etcd's expiredLeaseRetryInterval: an expired lease whose revoke failed is offered again after this. */
     static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(3);
+    /** etcd's maxLeaseCheckpointBatchSize: the most leases one checkpoint request carries. */
+    public static final int MAX_CHECKPOINTS_PER_REQUEST = 1000;
 
     /** What LeaseTimeToLive reports of an existing lease. */
     public record TimeToLive(long id, long remainingSeconds, long grantedTtl, List<ByteString> keys) {
@@ -56,6 +79,22 @@ public final class Lessor {
      * (renewals per TTL) items per lease. Guarded by itself.
      */
     private final PriorityQueue<Due> queue = new PriorityQueue<>(Due.ORDER);
+    /**
+     * Checkpoint schedule while primary: each lease has at most one current item
+     * ({@code Lease.checkpointDue}); superseded ones are skipped. Empty when not primary. Guarded
+     * by itself.
+     */
+    private final PriorityQueue<Due> checkpointQueue = new PriorityQueue<>(Due.ORDER);
+    /** Leases whose recorded remaining TTL must be cleared, oldest first ({@code Lease.clearPending}). */
+    private final ConcurrentLinkedQueue<Lease> clears = new ConcurrentLinkedQueue<>();
+    /** Set by {@link #promote}, cleared by {@link #demote}: this member is the leader and checkpoints. */
+    private volatile boolean primary;
+    /** 0 while checkpoints are off. */
+    private volatile long checkpointIntervalNanos;
+    /** What the last {@link #promote} added to every deadline; a recorded remaining TTL counts with it. */
+    private volatile long extendNanos;
+    /** Told when a clear is queued, so that it is proposed without waiting for the next tick. */
+    private volatile Runnable clearQueued = () -> { };
 
     Lessor(MonotonicClock clock) {
         this.clock = clock;
@@ -70,6 +109,8 @@ public final class Lessor {
     private static final class Lease {
         final long id;
         final long ttlSeconds;
+        /** The checkpointed remaining TTL in seconds, 0 for none. Replicated: apply thread writes. */
+        volatile long remainingTtl;
         /** Attached keys in etcd's order (unsigned bytes), which is the order revoke deletes them in. */
         final ConcurrentSkipListSet<byte[]> keys = new ConcurrentSkipListSet<>(Arrays::compareUnsigned);
         // expiry state, guarded by this
@@ -77,6 +118,10 @@ public final class Lessor {
         private boolean claimed;
         /** The queue item that counts for this lease; null while claimed. */
         private Due due;
+        /** The checkpoint queue item that counts for this lease; any other item of it is superseded. */
+        private Due checkpointDue;
+        /** In {@code clears}, not yet handed out. */
+        private boolean clearPending;
 
         Lease(long id, long ttlSeconds) {
             this.id = id;
@@ -127,12 +172,75 @@ public final class Lessor {
             return due;
         }
 
-        synchronized void copyExpiryOf(Lease old) {
+        /** Copies the leader-local state; returns whether a clear is pending for the copy. */
+        synchronized boolean copyExpiryOf(Lease old) {
             synchronized (old) {
                 deadline = old.deadline;
                 claimed = old.claimed;
                 due = old.claimed ? null : new Due(old.due.at, this);
+                clearPending = old.clearPending;
+                return clearPending;
             }
+        }
+
+        /** Schedules the next checkpoint at {@code at}; returns the item to queue. */
+        synchronized Due scheduleCheckpoint(long at) {
+            checkpointDue = new Due(at, this);
+            return checkpointDue;
+        }
+
+        /**
+         * Whether the recorded remaining TTL would let a promote now ({@code now} + it +
+         * {@code extend}) end this lease before its deadline; if so the lease is marked for a
+         * clear, and true is returned exactly once until the clear is handed out.
+         */
+        synchronized boolean markClearIfStale(long now, long extend) {
+            long recorded = remainingTtl;
+            if (clearPending || claimed || recorded <= 0
+                    || now + TimeUnit.SECONDS.toNanos(recorded) + extend - deadline >= 0) {
+                return false;
+            }
+            clearPending = true;
+            return true;
+        }
+
+        /** A clear could not be proposed: mark it again; true if the lease must be queued again. */
+        synchronized boolean markClear() {
+            if (clearPending) {
+                return false;
+            }
+            clearPending = true;
+            return true;
+        }
+
+        /** Hands out the pending clear; false if there is none. */
+        synchronized boolean takeClear() {
+            boolean was = clearPending;
+            clearPending = false;
+            return was;
+        }
+
+        /**
+         * The checkpoint due with item {@code d}: the remaining TTL in whole seconds rounded up,
+         * or 0 for none (a superseded item, an expired or claimed lease, or nothing left to
+         * record: a remaining TTL of a whole TTL is what a promote gives anyway). Schedules the
+         * next one {@code interval} later while more than that remains.
+         */
+        synchronized long takeCheckpoint(Due d, long now, long interval, PriorityQueue<Due> into) {
+            if (d != checkpointDue) {
+                return 0;
+            }
+            checkpointDue = null;
+            long left = deadline - now;
+            if (claimed || left <= 0) {
+                return 0;
+            }
+            if (left - interval > 0) {
+                checkpointDue = new Due(now + interval, this);
+                into.add(checkpointDue);
+            }
+            long seconds = (left - 1) / 1_000_000_000L + 1;
+            return seconds >= ttlSeconds ? 0 : seconds;
         }
 
         synchronized Due due() {
@@ -150,9 +258,47 @@ public final class Lessor {
     /** A new lease expiring TTL from now. The caller checked that the id is free. */
     void grant(long id, long ttlSeconds) {
         Lease l = new Lease(id, ttlSeconds);
-        Due d = l.expireAt(clock.nanoTime() + l.ttlNanos());
+        long now = clock.nanoTime();
+        Due d = l.expireAt(now + l.ttlNanos());
         leases.put(id, l);
         enqueue(d);
+        if (primary) {
+            scheduleCheckpoint(l, now, l.ttlNanos());
+        }
+    }
+
+    /** The granted TTL of an existing lease, or -1. */
+    long grantedTtl(long id) {
+        Lease l = leases.get(id);
+        return l == null ? -1 : l.ttlSeconds;
+    }
+
+    /**
+     * Applies a checkpoint: records the lease's remaining TTL (0 clears it). On the leader, a
+     * recorded value below what the lease has left (an older leader's checkpoint, or one taken
+     * before a keep-alive) queues a clear. Returns false when the lease does not exist.
+     */
+    boolean checkpoint(long id, long remainingTtlSeconds) {
+        Lease l = leases.get(id);
+        if (l == null) {
+            return false;
+        }
+        l.remainingTtl = Math.max(0, remainingTtlSeconds);
+        if (primary && checkpointIntervalNanos > 0) {
+            clearIfStale(l, clock.nanoTime());
+        }
+        return true;
+    }
+
+    /** The lease's deadline on the clock (tests); the lease must exist. */
+    long deadlineNanos(long id) {
+        return leases.get(id).deadline();
+    }
+
+    /** The checkpointed remaining TTL in seconds, 0 for none (or no such lease). Any thread. */
+    public long recordedRemainingTtl(long id) {
+        Lease l = leases.get(id);
+        return l == null ? 0 : l.remainingTtl;
     }
 
     /** Removes the lease; returns its attached keys in deletion order, or null if it did not exist. */
@@ -189,23 +335,38 @@ public final class Lessor {
      * it); a new one expires TTL from now. A keep-alive racing with a rollback may be lost, which
      * at worst lets that lease expire one renewal early; a rollback needs a full store.
      */
-    void restore(Map<Long, Long> ttls, Map<Long, List<byte[]>> attached) {
+    void restore(Map<Long, LeaseRecord> stored, Map<Long, List<byte[]>> attached) {
         long now = clock.nanoTime();
         Map<Long, Lease> before = leases;
         Map<Long, Lease> after = new ConcurrentHashMap<>();
-        for (Map.Entry<Long, Long> e : ttls.entrySet()) {
-            Lease old = before.get(e.getKey());
-            Lease l = new Lease(e.getKey(), e.getValue());
+        List<Lease> pendingClears = new ArrayList<>();
+        for (LeaseRecord rec : stored.values()) {
+            Lease old = before.get(rec.getID());
+            Lease l = new Lease(rec.getID(), rec.getTTL());
+            l.remainingTtl = Math.max(0, rec.getRemainingTTL());
             if (old != null && old.ttlSeconds == l.ttlSeconds) {
-                l.copyExpiryOf(old);
+                if (l.copyExpiryOf(old)) {
+                    pendingClears.add(l);
+                }
             } else {
                 l.expireAt(now + l.ttlNanos());
             }
-            l.keys.addAll(attached.getOrDefault(e.getKey(), List.of()));
+            l.keys.addAll(attached.getOrDefault(rec.getID(), List.of()));
             after.put(l.id, l);
         }
         leases = after;
         requeueAll();
+        // the old leases' checkpoint items and queued clears no longer count: schedule afresh
+        clears.clear();
+        clears.addAll(pendingClears);
+        synchronized (checkpointQueue) {
+            checkpointQueue.clear();
+        }
+        if (primary) {
+            for (Lease l : after.values()) {
+                scheduleCheckpoint(l, now, l.deadline() - now);
+            }
+        }
     }
 
     // ---- expiry: any thread ----
@@ -217,11 +378,16 @@ public final class Lessor {
      */
     public long renew(long id) {
         Lease l = leases.get(id);
-        Due d = l == null ? null : l.renew(clock.nanoTime());
+        long now = clock.nanoTime();
+        Due d = l == null ? null : l.renew(now);
         if (d == null) {
             return 0;
         }
         enqueue(d);
+        if (primary && checkpointIntervalNanos > 0) {
+            // the deadline moved out: a recorded remaining TTL may now be below it
+            clearIfStale(l, now);
+        }
         return l.ttlSeconds;
     }
 
@@ -287,15 +453,158 @@ public final class Lessor {
     }
 
     /**
-     * Every lease expires TTL from now, claims are dropped: etcd's Promote, done on open and
-     * (with Raft) when this member becomes leader, so no lease dies for a restart or failover.
+     * On open: every lease expires TTL from now (the leader's {@link #promote} decides later), so
+     * no lease dies because the member was down.
      */
-    public void promote() {
+    void startDeadlines() {
         long now = clock.nanoTime();
         for (Lease l : leases.values()) {
             l.expireAt(now + l.ttlNanos());
         }
         requeueAll();
+    }
+
+    /**
+     * This member became leader (etcd's Promote): every lease expires at now + its recorded
+     * remaining TTL (its whole TTL when none is recorded or checkpoints are off) + {@code extend},
+     * claims are dropped, and checkpoints are scheduled. Apply thread, in log order, so the
+     * recorded values are those of every entry applied before the leadership change.
+     */
+    public void promote(Duration extend) {
+        long extension = Math.max(0, extend.toNanos());
+        long interval = checkpointIntervalNanos;
+        extendNanos = extension;
+        clears.clear();
+        synchronized (checkpointQueue) {
+            checkpointQueue.clear();
+        }
+        long now = clock.nanoTime();
+        for (Lease l : leases.values()) {
+            long recorded = l.remainingTtl;
+            long base = interval > 0 && recorded > 0 ? TimeUnit.SECONDS.toNanos(recorded) : l.ttlNanos();
+            l.expireAt(now + base + extension);
+            l.takeClear();
+            if (interval > 0) {
+                scheduleCheckpoint(l, now, base);
+            }
+        }
+        requeueAll();
+        primary = true;
+    }
+
+    /** This member is no longer leader (etcd's Demote): no more checkpoints or clears from it. */
+    public void demote() {
+        primary = false;
+        clears.clear();
+        synchronized (checkpointQueue) {
+            checkpointQueue.clear();
+        }
+    }
+
+    /**
+     * Turns checkpoints on, every {@code interval}; {@code clearQueued} is told (on the thread of
+     * a keep-alive or of apply) when a clear is queued. Before the member can become leader.
+     */
+    public void enableCheckpoints(Duration interval, Runnable clearQueued) {
+        if (interval.isNegative() || interval.isZero()) {
+            throw new IllegalArgumentException("the lease checkpoint interval must be positive");
+        }
+        this.clearQueued = clearQueued;
+        this.checkpointIntervalNanos = interval.toNanos();
+    }
+
+    public boolean checkpointsEnabled() {
+        return checkpointIntervalNanos > 0;
+    }
+
+    /**
+     * The checkpoints to propose now, in order, as at most {@code maxRequests} requests of at most
+     * {@link #MAX_CHECKPOINTS_PER_REQUEST} leases each: the queued clears first, then each lease
+     * whose checkpoint is due. Empty unless primary with checkpoints on. The caller proposes them
+     * in the order given, from one thread, so that a clear taken after a checkpoint of the same
+     * lease is also proposed after it; what is left stays for the next call.
+     */
+    public List<LeaseCheckpointRequest> takeCheckpoints(int maxRequests) {
+        long interval = checkpointIntervalNanos;
+        List<LeaseCheckpointRequest> requests = new ArrayList<>();
+        if (!primary || interval <= 0 || maxRequests <= 0) {
+            return requests;
+        }
+        LeaseCheckpointRequest.Builder batch = LeaseCheckpointRequest.newBuilder();
+        Lease c;
+        while ((c = clears.poll()) != null) {
+            if (leases.get(c.id) == c && c.takeClear()) {
+                batch.addCheckpoints(LeaseCheckpoint.newBuilder().setID(c.id).setRemainingTTL(0));
+                if (batch.getCheckpointsCount() == MAX_CHECKPOINTS_PER_REQUEST) {
+                    requests.add(batch.build());
+                    batch = LeaseCheckpointRequest.newBuilder();
+                    if (requests.size() == maxRequests) {
+                        return requests;
+                    }
+                }
+            }
+        }
+        synchronized (checkpointQueue) {
+            long now = clock.nanoTime();
+            Due d;
+            while ((d = checkpointQueue.peek()) != null && d.at - now <= 0) {
+                checkpointQueue.poll();
+                if (leases.get(d.lease.id) != d.lease) {
+                    continue;
+                }
+                long remaining = d.lease.takeCheckpoint(d, now, interval, checkpointQueue);
+                if (remaining > 0) {
+                    batch.addCheckpoints(LeaseCheckpoint.newBuilder().setID(d.lease.id).setRemainingTTL(remaining));
+                    if (batch.getCheckpointsCount() == MAX_CHECKPOINTS_PER_REQUEST) {
+                        requests.add(batch.build());
+                        batch = LeaseCheckpointRequest.newBuilder();
+                        if (requests.size() == maxRequests) {
+                            return requests;
+                        }
+                    }
+                }
+            }
+        }
+        if (batch.getCheckpointsCount() > 0) {
+            requests.add(batch.build());
+        }
+        return requests;
+    }
+
+    /**
+     * A checkpoint request could not be proposed or applied: its clears are queued again (for the
+     * next call of {@link #takeCheckpoints}); its other checkpoints are simply taken again an
+     * interval later, and meanwhile the older recorded values, which are larger, stand.
+     */
+    public void checkpointFailed(LeaseCheckpointRequest request) {
+        if (!primary) {
+            return;
+        }
+        for (LeaseCheckpoint cp : request.getCheckpointsList()) {
+            Lease l = leases.get(cp.getID());
+            if (cp.getRemainingTTL() == 0 && l != null && l.markClear()) {
+                clears.add(l);
+            }
+        }
+    }
+
+    /** Queues a clear of l's recorded remaining TTL if it has become stale (see the class comment). */
+    private void clearIfStale(Lease l, long now) {
+        if (l.markClearIfStale(now, extendNanos)) {
+            clears.add(l);
+            clearQueued.run();
+        }
+    }
+
+    /** Schedules l's first checkpoint one interval from now if more than that is left of it. */
+    private void scheduleCheckpoint(Lease l, long now, long leftNanos) {
+        long interval = checkpointIntervalNanos;
+        if (interval > 0 && leftNanos - interval > 0) {
+            Due d = l.scheduleCheckpoint(now + interval);
+            synchronized (checkpointQueue) {
+                checkpointQueue.add(d);
+            }
+        }
     }
 
     private void requeueAll() {

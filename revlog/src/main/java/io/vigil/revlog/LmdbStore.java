@@ -109,22 +109,24 @@ final class LmdbStore implements AutoCloseable {
         meta.put(txn, name.getBytes(StandardCharsets.US_ASCII), v);
     }
 
-    void putLease(Txn<byte[]> txn, long id, long ttlSeconds) {
-        lease.put(txn, leaseKey(id), LeaseRecord.newBuilder().setID(id).setTTL(ttlSeconds).build().toByteArray());
+    /** Writes a lease's record; {@code remainingTtl} 0 means none recorded (the field is then left out). */
+    void putLease(Txn<byte[]> txn, long id, long ttlSeconds, long remainingTtl) {
+        lease.put(txn, leaseKey(id), LeaseRecord.newBuilder().setID(id).setTTL(ttlSeconds)
+                .setRemainingTTL(remainingTtl).build().toByteArray());
     }
 
     void deleteLease(Txn<byte[]> txn, long id) {
         lease.delete(txn, leaseKey(id));
     }
 
-    /** Every stored lease: ID → granted TTL in seconds. */
-    Map<Long, Long> loadLeases(Txn<byte[]> txn) {
-        Map<Long, Long> out = new HashMap<>();
+    /** Every stored lease by ID (granted TTL and checkpointed remaining TTL, in seconds). */
+    Map<Long, LeaseRecord> loadLeases(Txn<byte[]> txn) {
+        Map<Long, LeaseRecord> out = new HashMap<>();
         try (CursorIterable<byte[]> all = lease.iterate(txn, KeyRange.all())) {
             for (CursorIterable.KeyVal<byte[]> r : all) {
                 try {
                     LeaseRecord rec = LeaseRecord.parseFrom(r.val());
-                    out.put(rec.getID(), rec.getTTL());
+                    out.put(rec.getID(), rec);
                 } catch (InvalidProtocolBufferException e) {
                     throw new IllegalStateException("corrupt lease record", e);
                 }

@@ -98,9 +98,10 @@ public final class RevLog implements AutoCloseable {
         }
         committedIndex = appliedIndex;
         pending = new PendingRecords(currentRevision + 1);
-        // etcd's promote on start: whatever was left of a lease before the restart, it now has
-        // its whole TTL again, so no lease expires because the member was down
-        lessor.promote();
+        // whatever was left of a lease before the restart, it now has its whole TTL again, so no
+        // lease expires because the member was down; a member that becomes leader promotes the
+        // leases again, from their checkpointed remaining TTLs if checkpoints are on
+        lessor.startDeadlines();
     }
 
     public static RevLog open(RevLogConfig config) {
@@ -583,6 +584,7 @@ public final class RevLog implements AutoCloseable {
                 case TXN -> w.txn(req.getTxn());
                 case LEASE_GRANT -> w.leaseGrant(req.getLeaseGrant());
                 case LEASE_REVOKE -> w.leaseRevoke(req.getLeaseRevoke());
+                case LEASE_CHECKPOINT -> w.leaseCheckpoint(req.getLeaseCheckpoint());
                 default -> throw new IllegalArgumentException("log entry " + e.index() + " holds no request");
             };
             if (deferred && !w.records().isEmpty()) {

@@ -4,6 +4,9 @@ import com.google.protobuf.ByteString;
 import io.vigil.proto.etcdserverpb.Compare;
 import io.vigil.proto.etcdserverpb.DeleteRangeRequest;
 import io.vigil.proto.etcdserverpb.DeleteRangeResponse;
+import io.vigil.proto.etcdserverpb.LeaseCheckpoint;
+import io.vigil.proto.etcdserverpb.LeaseCheckpointRequest;
+import io.vigil.proto.etcdserverpb.LeaseCheckpointResponse;
 import io.vigil.proto.etcdserverpb.LeaseGrantRequest;
 import io.vigil.proto.etcdserverpb.LeaseGrantResponse;
 import io.vigil.proto.etcdserverpb.LeaseRevokeRequest;
@@ -190,7 +193,7 @@ final class RevisionWriter {
         if (lessor.exists(g.getID())) {
             throw new RevLogException(RevLogException.Code.LEASE_EXISTS);
         }
-        store.putLease(txn, g.getID(), g.getTTL());
+        store.putLease(txn, g.getID(), g.getTTL(), 0);
         lessor.grant(g.getID(), g.getTTL());
         return LeaseGrantResponse.newBuilder().setHeader(header(beginRevision))
                 .setID(g.getID()).setTTL(g.getTTL()).build();
@@ -215,6 +218,25 @@ final class RevisionWriter {
         lessor.revoke(r.getID());
         store.deleteLease(txn, r.getID());
         return LeaseRevokeResponse.newBuilder().setHeader(header(endRevision())).build();
+    }
+
+    /**
+     * etcd's lessor.Checkpoint at apply: records each lease's remaining TTL, in the lease table and
+     * in the lessor (0 clears it; a negative value counts as 0). A lease that no longer exists is
+     * skipped, as etcd skips it: a revoke may have been applied between the leader taking the
+     * checkpoint and this entry. Never refused, no revision: the header carries the current one.
+     */
+    LeaseCheckpointResponse leaseCheckpoint(LeaseCheckpointRequest r) {
+        for (LeaseCheckpoint cp : r.getCheckpointsList()) {
+            long ttl = lessor.grantedTtl(cp.getID());
+            if (ttl < 0) {
+                continue;
+            }
+            long remaining = Math.max(0, cp.getRemainingTTL());
+            store.putLease(txn, cp.getID(), ttl, remaining);
+            lessor.checkpoint(cp.getID(), remaining);
+        }
+        return LeaseCheckpointResponse.newBuilder().setHeader(header(beginRevision)).build();
     }
 
     // ---- Txn ----

@@ -42,6 +42,12 @@ final class ServerFlags {
         FLAGS.put("experimental-watch-progress-notify-interval", new Flag(
                 "how often idle watchers with progress_notify get a progress response (default 10m)",
                 (c, v) -> c.watchProgressNotifyInterval(goDuration(v))));
+        FLAGS.put("experimental-enable-lease-checkpoint", new Flag(
+                "the leader checkpoints remaining lease TTLs through the log, so a leader change or restart keeps them (default true)",
+                (c, v) -> c.leaseCheckpointEnabled(bool(v)), true));
+        FLAGS.put("experimental-lease-checkpoint-interval", new Flag(
+                "how often the leader checkpoints a lease's remaining TTL (default 5m)",
+                (c, v) -> c.leaseCheckpointInterval(goDuration(v))));
         FLAGS.put("backend-batch-interval", new Flag(
                 "longest applied writes wait for the store's commit; the WAL holds them meanwhile (default 100ms)",
                 (c, v) -> c.backendBatchInterval(goDuration(v))));

@@ -71,6 +71,8 @@ public final class VigilServer implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
     private final java.util.concurrent.atomic.AtomicBoolean removing = new java.util.concurrent.atomic.AtomicBoolean();
     private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+    /** What a new leader adds to every lease's deadline (etcd extends by an election timeout). */
+    private final java.time.Duration leaseExtension;
 
     private VigilServer(ServerConfig config, Consumer<Throwable> onFatal) throws IOException {
         config.conclude();
@@ -107,6 +109,7 @@ public final class VigilServer implements AutoCloseable {
         ConfState conf = storage.memory().snapshot().confState();
         long appliedIndex = storage.hardState().commit();
         requestTimeoutMs = config.requestTimeoutMs();
+        leaseExtension = java.time.Duration.ofMillis(config.electionTimeoutMs());
         IdGenerator ids = new IdGenerator(selfId, System.currentTimeMillis());
         meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         // headers name the current term, which the node keeps; the node's log is made after the
@@ -136,7 +139,9 @@ public final class VigilServer implements AutoCloseable {
         transport.onRemoved(this::removed);
         LeaseForwarding leaseForwarding = new LeaseForwarding(peerChannels, config.requestTimeoutMs());
         LeaseService leases = new LeaseService(revLog, log, headers, ids, leaseForwarding);
-        leaseExpiry = new LeaseExpiry(revLog.lessor(), log, log::isLeader, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT);
+        // before the node starts: checkpoints must be on before this member can become leader
+        leaseExpiry = new LeaseExpiry(revLog.lessor(), log, log::isLeader, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT,
+                config.leaseCheckpointEnabled() ? config.leaseCheckpointInterval() : null);
         Server peers = null;
         MetricsEndpoint endpoint = null;
         RaftNode node = null;
@@ -280,10 +285,16 @@ public final class VigilServer implements AutoCloseable {
         }
     }
 
-    /** On the apply thread: a new leader gives every lease its whole TTL again (etcd's promote). */
+    /**
+     * On the apply thread, before the entries of the same Ready: a new leader gives every lease its
+     * checkpointed remaining TTL (else its whole TTL) plus an election timeout (etcd's promote);
+     * a member that stops leading stops checkpointing (etcd's demote).
+     */
     private void leadershipChanged(boolean leader) {
         if (leader) {
-            revLog.lessor().promote();
+            revLog.lessor().promote(leaseExtension);
+        } else {
+            revLog.lessor().demote();
         }
         LOG.log(System.Logger.Level.INFO, "{0} ({1}) {2} at term {3}", selfName, Long.toHexString(selfId),
                 leader ? "became leader" : "is no longer leader", log.node().term());

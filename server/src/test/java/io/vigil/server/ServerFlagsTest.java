@@ -39,6 +39,21 @@ class ServerFlagsTest {
     }
 
     @Test
+    void leaseCheckpointFlags() {
+        ServerConfig defaults = ServerFlags.parse(new String[0]);
+        assertTrue(defaults.leaseCheckpointEnabled(), "on by default, unlike etcd 3.4");
+        assertEquals(java.time.Duration.ofMinutes(5), defaults.leaseCheckpointInterval());
+        ServerConfig c = ServerFlags.parse(new String[] {
+            "--experimental-enable-lease-checkpoint=false", "--experimental-lease-checkpoint-interval", "500ms"});
+        assertEquals(false, c.leaseCheckpointEnabled());
+        assertEquals(java.time.Duration.ofMillis(500), c.leaseCheckpointInterval());
+        assertTrue(ServerFlags.parse(new String[] {"--experimental-enable-lease-checkpoint"}).leaseCheckpointEnabled());
+        assertMessage("for flag --experimental-lease-checkpoint-interval", "--experimental-lease-checkpoint-interval=0s");
+        assertMessage("for flag --experimental-lease-checkpoint-interval", "--experimental-lease-checkpoint-interval=5");
+        assertMessage("for flag --experimental-enable-lease-checkpoint", "--experimental-enable-lease-checkpoint=maybe");
+    }
+
+    @Test
     void mistakesNameTheFlag() {
         assertMessage("unknown flag --listen-peer-url", "--listen-peer-url", "x");
         assertMessage("flag --data-dir needs a value", "--data-dir");
