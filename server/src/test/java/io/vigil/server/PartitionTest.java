@@ -343,6 +343,53 @@ class PartitionTest {
         }
     }
 
+    /**
+     * A one-way partition: the leader's messages no longer reach a follower, while the follower's
+     * still reach everyone. The follower loses its leader and keeps asking for votes, but PreVote
+     * and CheckQuorum keep those from deposing a leader the majority still hears: the leader and
+     * its term stay, the majority carries on, and after the heal the follower catches up.
+     */
+    @Test
+    void aFollowerThatCannotHearTheLeaderDoesNotDeposeIt() throws Exception {
+        try (VigilCluster c = VigilCluster.startPartitionable(dir, 3)) {
+            PeerNetwork net = c.network();
+            int leader = awaitLeaderAmong(c, 0, 1, 2);
+            int deaf = (leader + 1) % 3;
+            int other = (leader + 2) % 3;
+            CollectingObserver<WatchResponse> watchDeaf = watch(c, deaf, "c/", false);
+            CollectingObserver<WatchResponse> hasLeader = watch(c, deaf, "elsewhere/", true);
+            awaitCreated(watchDeaf);
+            awaitCreated(hasLeader);
+            KVGrpc.KVBlockingStub onLeader = KVGrpc.newBlockingStub(channel(c.endpoint(leader)));
+            KVGrpc.KVBlockingStub onOther = KVGrpc.newBlockingStub(channel(c.endpoint(other)));
+            List<Long> acknowledged = new ArrayList<>();
+            for (int n = 0; n < 5; n++) {
+                acknowledged.add(put(onLeader, "c/" + n, "v"));
+            }
+            long term = status(c, leader).getRaftTerm();
+
+            net.link(leader, deaf).block();
+            assertEndsWithNoLeader(hasLeader);
+            for (int n = 5; n < 25; n++) {
+                acknowledged.add(put(n % 2 == 0 ? onLeader : onOther, "c/" + n, "v"));
+            }
+            Etcdctl.Result linearizable = Etcdctl.run(c.endpoint(deaf), null, "get", "c/24", "--command-timeout=3s");
+            assertNotEquals(0, linearizable.exitCode(), "a linearizable read on the member that hears no leader answered: "
+                    + linearizable.stdout());
+            assertEquals(leader, leaderAmong(c, leader, other), "the majority keeps its leader");
+            assertEquals(term, status(c, leader).getRaftTerm(), "the deaf member's campaigns moved no term on");
+
+            net.heal();
+            await().atMost(PATIENCE).until(() -> "v".equals(Etcdctl.run(c.endpoint(deaf), null,
+                    "get", "c/24", "--print-value-only").stdout().trim()));
+            assertEquals(leader, awaitLeaderAmong(c, 0, 1, 2), "the healed member rejoins under the same leader");
+            assertEquals(term, status(c, leader).getRaftTerm(), "and in the same term");
+            List<Event> onDeaf = events(watchDeaf, acknowledged.size());
+            assertGapFree(onDeaf);
+            assertEquals(acknowledged, onDeaf.stream().map(e -> e.getKv().getModRevision()).toList());
+        }
+    }
+
     private static int size(Map<?, ?> m) {
         synchronized (m) {
             return m.size();
