@@ -303,6 +303,7 @@ class PartitionTest {
                 net.isolate(leader);
                 // check-quorum: the old leader, hearing from no majority, steps down by itself
                 await().atMost(PATIENCE).pollInterval(Duration.ofMillis(200))
+                        .ignoreExceptionsInstanceOf(StatusRuntimeException.class)
                         .until(() -> status(c, leader).getLeader() != memberId(c, leader));
                 newLeader = awaitLeaderAmong(c, m1, m2);
                 int before = size(acknowledged);
@@ -357,8 +358,10 @@ class PartitionTest {
             int deaf = (leader + 1) % 3;
             int other = (leader + 2) % 3;
             CollectingObserver<WatchResponse> watchDeaf = watch(c, deaf, "c/", false);
+            CollectingObserver<WatchResponse> watchOther = watch(c, other, "c/", false);
             CollectingObserver<WatchResponse> hasLeader = watch(c, deaf, "elsewhere/", true);
             awaitCreated(watchDeaf);
+            awaitCreated(watchOther);
             awaitCreated(hasLeader);
             KVGrpc.KVBlockingStub onLeader = KVGrpc.newBlockingStub(channel(c.endpoint(leader)));
             KVGrpc.KVBlockingStub onOther = KVGrpc.newBlockingStub(channel(c.endpoint(other)));
@@ -385,6 +388,8 @@ class PartitionTest {
             assertEquals(leader, awaitLeaderAmong(c, 0, 1, 2), "the healed member rejoins under the same leader");
             assertEquals(term, status(c, leader).getRaftTerm(), "and in the same term");
             List<Event> onDeaf = events(watchDeaf, acknowledged.size());
+            assertEquals(describe(events(watchOther, acknowledged.size())), describe(onDeaf),
+                    "the same events with the same revisions in the same order on both members");
             assertGapFree(onDeaf);
             assertEquals(acknowledged, onDeaf.stream().map(e -> e.getKv().getModRevision()).toList());
         }
