@@ -58,8 +58,9 @@ class PartitionTest {
     private final List<ManagedChannel> channels = new ArrayList<>();
 
     @BeforeAll
-    static void needsEtcdctl() {
+    static void needsEtcdctlAndLoopbackAddresses() {
         ReferenceEtcd.assumeInstalled();
+        PeerNetwork.assumeSupported();
     }
 
     @AfterEach
