@@ -13,7 +13,9 @@ import java.util.regex.Pattern;
  * A cluster of real Vigil server processes on loopback: member i is named {@code m<i>}, has its
  * data in {@code <dir>/m<i>}, and a peer and a client port chosen free up front (the initial
  * cluster must name the peer port; clients keep their endpoints across restarts). Members can be
- * killed or stopped and started again on the same ports and data.
+ * killed or stopped and started again on the same ports and data. A cluster started with
+ * {@link #startPartitionable} routes every peer link through a {@link PeerNetwork} of fault
+ * proxies: members listen for peers on their real port and advertise the network's.
  */
 final class VigilCluster implements AutoCloseable {
     private static final Pattern LEADER = Pattern.compile("\"leader\":(\\d+)");
@@ -25,16 +27,21 @@ final class VigilCluster implements AutoCloseable {
     private final String initialCluster;
     private final VigilProcess[] members;
     private final String[] extraFlags;
+    /** Null: members dial each other's real peer port. */
+    private final PeerNetwork network;
 
-    private VigilCluster(Path dir, int size, String... extraFlags) {
+    private VigilCluster(Path dir, int size, boolean proxied, String... extraFlags) {
         this.dir = dir;
         this.extraFlags = extraFlags;
         this.peerPorts = new int[size];
         this.clientPorts = new int[size];
-        StringBuilder ic = new StringBuilder();
         for (int i = 0; i < size; i++) {
             peerPorts[i] = freePort();
             clientPorts[i] = freePort();
+        }
+        this.network = proxied ? PeerNetwork.start(dir.resolve("peer-network"), peerPorts) : null;
+        StringBuilder ic = new StringBuilder();
+        for (int i = 0; i < size; i++) {
             ic.append(i == 0 ? "" : ",").append(name(i)).append("=").append(peerUrl(i));
         }
         this.initialCluster = ic.toString();
@@ -43,19 +50,46 @@ final class VigilCluster implements AutoCloseable {
 
     /** Starts {@code size} members, each with {@code extraFlags} too. */
     static VigilCluster start(Path dir, int size, String... extraFlags) {
-        VigilCluster c = new VigilCluster(dir, size, extraFlags);
+        VigilCluster c = new VigilCluster(dir, size, false, extraFlags);
         for (int i = 0; i < size; i++) {
             c.startMember(i);
         }
         return c;
     }
 
+    /** As {@link #start}, with every peer link through a fault proxy of {@link #network()}. */
+    static VigilCluster startPartitionable(Path dir, int size, String... extraFlags) {
+        VigilCluster c = new VigilCluster(dir, size, true, extraFlags);
+        try {
+            for (int i = 0; i < size; i++) {
+                c.startMember(i);
+            }
+        } catch (RuntimeException e) {
+            try {
+                c.close();
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            throw e;
+        }
+        return c;
+    }
+
+    /** The fault proxies between the members of a {@link #startPartitionable} cluster. */
+    PeerNetwork network() {
+        if (network == null) {
+            throw new IllegalStateException("not started with startPartitionable");
+        }
+        return network;
+    }
+
     static String name(int i) {
         return "m" + (i + 1);
     }
 
+    /** Member i's advertised peer URL, as the cluster flags name it. */
     String peerUrl(int i) {
-        return "http://127.0.0.1:" + peerPorts[i];
+        return network == null ? "http://127.0.0.1:" + peerPorts[i] : network.advertisedPeerUrl(i);
     }
 
     int size() {
@@ -66,11 +100,12 @@ final class VigilCluster implements AutoCloseable {
     void startMember(int i) {
         List<String> flags = new ArrayList<>(List.of("--name", name(i),
                 "--initial-cluster", initialCluster,
-                "--listen-peer-urls", peerUrl(i),
+                "--listen-peer-urls", "http://127.0.0.1:" + peerPorts[i],
                 "--initial-advertise-peer-urls", peerUrl(i),
                 "--listen-client-urls", "http://127.0.0.1:" + clientPorts[i]));
         flags.addAll(List.of(extraFlags));
-        members[i] = VigilProcess.start(dir.resolve(name(i)), flags.toArray(String[]::new));
+        members[i] = VigilProcess.start(dir.resolve(name(i)), network == null ? List.of() : network.jvmOptions(i),
+                flags.toArray(String[]::new));
     }
 
     VigilProcess member(int i) {
@@ -148,6 +183,9 @@ final class VigilCluster implements AutoCloseable {
             if (m != null) {
                 m.close();
             }
+        }
+        if (network != null) {
+            network.close();
         }
     }
 

@@ -24,12 +24,14 @@ final class VigilProcess implements AutoCloseable {
     private final String endpoint;
     private final List<String> output = java.util.Collections.synchronizedList(new ArrayList<>());
 
-    private VigilProcess(Path dataDir, String... extraFlags) {
+    private VigilProcess(Path dataDir, List<String> jvmOptions, String... extraFlags) {
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-opens", "java.base/java.nio=ALL-UNNAMED",
                 "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
-                "-Xmx512m",
+                "-Xmx512m"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of(
                 "-cp", System.getProperty("java.class.path"),
                 Main.class.getName(), "serve",
                 "--data-dir", dataDir.toString(),
@@ -67,7 +69,12 @@ final class VigilProcess implements AutoCloseable {
     }
 
     static VigilProcess start(Path dataDir, String... extraFlags) {
-        return new VigilProcess(dataDir, extraFlags);
+        return new VigilProcess(dataDir, List.of(), extraFlags);
+    }
+
+    /** As {@link #start(Path, String...)}, with {@code jvmOptions} for the server's JVM too. */
+    static VigilProcess start(Path dataDir, List<String> jvmOptions, String... extraFlags) {
+        return new VigilProcess(dataDir, jvmOptions, extraFlags);
     }
 
     /** host:port, as etcdctl's --endpoints wants it. */
