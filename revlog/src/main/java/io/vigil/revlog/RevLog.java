@@ -11,12 +11,17 @@ import io.vigil.proto.etcdserverpb.TxnResponse;
 import io.vigil.proto.internal.InternalRequest;
 import io.vigil.proto.mvccpb.Event;
 import io.vigil.proto.mvccpb.KeyValue;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
+import org.lmdbjava.CopyFlags;
 import org.lmdbjava.CursorIterable;
 import org.lmdbjava.Env;
 import org.lmdbjava.KeyRange;
@@ -140,6 +145,26 @@ public final class RevLog implements AutoCloseable {
      */
     public long committedIndex() {
         return committedIndex;
+    }
+
+    /**
+     * Writes a consistent copy of the store as it is committed to {@code dir} (an empty or absent
+     * directory; the copy is {@code dir/data.mdb}, compacted) and returns the applied index it
+     * holds: the Raft index a snapshot made of it stands for. Any thread; it reads in one LMDB
+     * read transaction and never blocks the writer, so the copy may hold commits made after the
+     * call began, which the returned index accounts for.
+     */
+    public long copyTo(Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + dir, e);
+        }
+        store.env.copy(dir.toFile(), CopyFlags.MDB_CP_COMPACT);
+        try (LmdbStore copy = new LmdbStore(dir, store.env.info().mapSize, 2, false);
+             Txn<byte[]> txn = copy.env.txnRead()) {
+            return copy.getMeta(txn, LmdbStore.META_APPLIED_INDEX, 0);
+        }
     }
 
     // ---- reads ----

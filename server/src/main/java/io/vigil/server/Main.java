@@ -37,18 +37,50 @@ public final class Main {
             System.exit(2);
             return;
         }
-        VigilServer server;
-        try {
-            server = VigilServer.start(config, fatal -> {
-                VigilServer.LOG.log(ERROR, "fatal storage failure, stopping", fatal);
-                Runtime.getRuntime().halt(70);
-            });
-        } catch (RuntimeException e) {
-            VigilServer.LOG.log(ERROR, "cannot start: " + e.getMessage());
-            System.exit(1);
-            return;
+        VigilServer[] current = new VigilServer[1];
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            VigilServer s;
+            synchronized (current) {
+                s = current[0];
+                current[0] = null;
+            }
+            if (s != null) {
+                s.close();
+            }
+        }, "vigil-shutdown"));
+        while (true) {
+            VigilServer server;
+            try {
+                server = VigilServer.start(config, fatal -> {
+                    VigilServer.LOG.log(ERROR, "fatal storage failure, stopping", fatal);
+                    Runtime.getRuntime().halt(70);
+                });
+            } catch (RuntimeException e) {
+                VigilServer.LOG.log(ERROR, "cannot start: " + e.getMessage());
+                System.exit(1);
+                return;
+            }
+            synchronized (current) {
+                current[0] = server;
+            }
+            started(config, server);
+            server.awaitTermination();
+            if (!server.restartRequested()) {
+                break;
+            }
+            synchronized (current) {
+                if (current[0] == null) {
+                    return; // the JVM is shutting down meanwhile
+                }
+                current[0] = null;
+            }
+            VigilServer.LOG.log(INFO, "starting again to install the snapshot received");
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "vigil-shutdown"));
+        // stopped on its own (removed from the cluster): nothing is left to run
+        System.exit(0);
+    }
+
+    private static void started(ServerConfig config, VigilServer server) {
         VigilServer.LOG.log(INFO, "member " + config.name() + " (" + Long.toHexString(server.memberId())
                 + ") of cluster " + Long.toHexString(server.clusterId()) + " using data dir "
                 + config.dataDir().toAbsolutePath() + " at revision " + server.currentRevision() + " ("
@@ -62,8 +94,5 @@ public final class Main {
         for (InetSocketAddress a : server.clientAddresses()) {
             VigilServer.LOG.log(INFO, "ready to serve client requests on http://" + a.getHostString() + ":" + a.getPort());
         }
-        server.awaitTermination();
-        // stopped on its own (removed from the cluster): nothing is left to run
-        System.exit(0);
     }
 }

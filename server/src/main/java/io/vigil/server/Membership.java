@@ -113,6 +113,22 @@ final class Membership {
         return history;
     }
 
+    /**
+     * The history as of {@code index}, for a snapshot of the store at that index: the changes up
+     * to it, and every conf change entry up to it counted as looked at. The apply thread has
+     * decided every conf change up to the store's applied index before the store reached it.
+     */
+    synchronized MembershipHistory historyAt(long index) {
+        MembershipHistory.Builder h = history.toBuilder().clearChanges().setAppliedIndex(index);
+        history.getChangesList().stream().filter(c -> c.getIndex() <= index).forEach(h::addChanges);
+        return h.build();
+    }
+
+    /** Replaces the membership kept in {@code dataDir} with {@code history} (a snapshot's, installed). */
+    static void install(Path dataDir, MembershipHistory history) {
+        DurableFile.write(dataDir.resolve(FILE), history.toByteArray());
+    }
+
     /** The configuration in effect once every entry up to {@code index} is applied. */
     synchronized ConfState confAt(long index) {
         Map<Long, Member> at = new TreeMap<>(Long::compareUnsigned);

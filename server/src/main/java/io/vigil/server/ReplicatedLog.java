@@ -61,8 +61,6 @@ import java.util.function.Consumer;
 final class ReplicatedLog implements Proposer {
     /** etcd refuses new proposals once this many wait to be applied. */
     static final int MAX_PENDING_ENTRIES = 5000;
-    /** etcd keeps this many entries below a snapshot for followers that lag. */
-    static final long CATCH_UP_ENTRIES = 5000;
     private static final RaftNode.Applied STOP = new RaftNode.Applied(List.of(), List.of(), null, 0);
 
     private final RevLog revLog;
@@ -106,12 +104,14 @@ final class ReplicatedLog implements Proposer {
 
     /**
      * @param appliedIndex the Raft index the store has applied up to ({@link #replay} done)
+     * @param keepEntries entries the log keeps below the store's applied index for followers that
+     *                    lag (etcd: --snapshot-count plus the catch-up entries); one further behind is sent a snapshot
      * @param onApplied told of every applied batch, in apply order (the watch hub's feed)
      * @param onLeadership told, on the apply thread, when this member becomes leader (true) or stops being it
      * @param onMembershipChanged told, on the apply thread, after a membership change took effect
      */
     ReplicatedLog(RevLog revLog, Membership membership, Runnable onMembershipChanged, IdGenerator ids, long appliedIndex, long requestTimeoutMs, Duration commitInterval,
-                  int commitEntries, long snapshotCount, Consumer<Throwable> onFatal,
+                  int commitEntries, long keepEntries, Consumer<Throwable> onFatal,
                   Consumer<List<ApplyResult>> onApplied, Consumer<Boolean> onLeadership) {
         this.revLog = revLog;
         this.membership = membership;
@@ -121,7 +121,7 @@ final class ReplicatedLog implements Proposer {
         this.requestTimeoutMs = requestTimeoutMs;
         this.commitIntervalNanos = commitInterval.toNanos();
         this.commitEntries = commitEntries;
-        this.keepEntries = snapshotCount + CATCH_UP_ENTRIES;
+        this.keepEntries = keepEntries;
         this.onFatal = onFatal;
         this.onApplied = onApplied;
         this.onLeadership = onLeadership;

@@ -58,6 +58,8 @@ public final class ServerConfig {
     private int heartbeatIntervalMs = HEARTBEAT_INTERVAL_MS_DEFAULT;
     private int electionTimeoutMs = ELECTION_TIMEOUT_MS_DEFAULT;
     private long snapshotCount = SNAPSHOT_COUNT_DEFAULT;
+    /** etcd's default: entries kept below a snapshot for followers that lag. */
+    private long snapshotCatchUpEntries = 5000;
     private boolean preVote = true;
     private Members members;
 
@@ -129,6 +131,16 @@ public final class ServerConfig {
 
     public long snapshotCount() {
         return snapshotCount;
+    }
+
+    /** etcd's --experimental-snapshot-catchup-entries. */
+    public ServerConfig snapshotCatchUpEntries(long entries) {
+        this.snapshotCatchUpEntries = entries;
+        return this;
+    }
+
+    public long snapshotCatchUpEntries() {
+        return snapshotCatchUpEntries;
     }
 
     public ServerConfig preVote(boolean preVote) {

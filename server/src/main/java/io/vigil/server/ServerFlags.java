@@ -71,6 +71,9 @@ final class ServerFlags {
                 (c, v) -> c.electionTimeoutMs(positiveInt(v))));
         FLAGS.put("snapshot-count", new Flag("applied entries kept in the Raft log before it is compacted (default 100000)",
                 (c, v) -> c.snapshotCount(positiveLong(v))));
+        FLAGS.put("experimental-snapshot-catchup-entries", new Flag(
+                "entries a leader keeps below its store's applied index for followers that lag; one further behind is sent a snapshot (default 5000)",
+                (c, v) -> c.snapshotCatchUpEntries(positiveLong(v))));
         FLAGS.put("pre-vote", new Flag("run Raft's pre-vote before an election (default true)",
                 (c, v) -> c.preVote(bool(v)), true));
         FLAGS.put("listen-metrics-urls", new Flag("URLs to serve Prometheus metrics on, at /metrics (default: none)",

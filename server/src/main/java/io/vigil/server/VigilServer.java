@@ -58,6 +58,8 @@ public final class VigilServer implements AutoCloseable {
     private final ReplicatedLog log;
     private final PeerTransport transport;
     private final PeerChannels peerChannels;
+    private final Snapshots snapshots;
+    private volatile boolean restart;
     /** Peers a joining member learnt from the cluster, dialled until its own log has told it of them. */
     private final Map<Long, Membership.Member> joinPeers;
     private final LeaseExpiry leaseExpiry;
@@ -77,6 +79,7 @@ public final class VigilServer implements AutoCloseable {
     private VigilServer(ServerConfig config, Consumer<Throwable> onFatal) throws IOException {
         config.conclude();
         Path walDir = config.dataDir().resolve(WAL_DIR);
+        Snapshots.installStaged(config.dataDir(), walDir);
         revLog = RevLog.open(new RevLogConfig().dataDir(config.dataDir()).mapSizeBytes(config.quotaBackendBytes()));
         RaftStorage storage = null;
         MemberStart start;
@@ -120,7 +123,7 @@ public final class VigilServer implements AutoCloseable {
                 headers::at, meters, config.watchProgressNotifyInterval());
         joinPeers = start.peers();
         log = new ReplicatedLog(revLog, membership, this::membershipChanged, ids, appliedIndex, config.requestTimeoutMs(), config.backendBatchInterval(),
-                config.backendBatchLimit(), config.snapshotCount(), onFatal, watch::published, this::leadershipChanged);
+                config.backendBatchLimit(), config.snapshotCount() + config.snapshotCatchUpEntries(), onFatal, watch::published, this::leadershipChanged);
         logRef[0] = log;
         openCalls = new OpenCalls(() -> log.node().leaderId() != 0);
         // etcd's monitorLeader: once per election timeout, streams that require a leader end without one
@@ -137,6 +140,9 @@ public final class VigilServer implements AutoCloseable {
                 headers, log, peerChannels, config.requestTimeoutMs());
         RaftPeerService peerService = new RaftPeerService(clusterId, selfId, cluster::introduced, membership::isRemoved);
         transport.onRemoved(this::removed);
+        snapshots = new Snapshots(config.dataDir(), revLog, membership, clusterId, selfId, peerChannels, log::node,
+                this::restartForSnapshot);
+        transport.snapshotSender(snapshots::send);
         LeaseForwarding leaseForwarding = new LeaseForwarding(peerChannels, config.requestTimeoutMs());
         LeaseService leases = new LeaseService(revLog, log, headers, ids, leaseForwarding);
         // before the node starts: checkpoints must be on before this member can become leader
@@ -149,7 +155,7 @@ public final class VigilServer implements AutoCloseable {
             NettyServerBuilder peerBuilder = listen(config.listenPeerUrls(), config.maxRequestBytes());
             if (peerBuilder != null) {
                 peers = peerBuilder.addService(peerService).addService(new LeaseForwarding.Service(leases))
-                        .addService(cluster.new Peer()).build().start();
+                        .addService(cluster.new Peer()).addService(snapshots.new Receiver()).build().start();
             }
             Config raft = Config.builder()
                     .id(selfId)
@@ -194,6 +200,7 @@ public final class VigilServer implements AutoCloseable {
                 peers.shutdownNow();
             }
             transport.close();
+            snapshots.close();
             peerChannels.close();
             watch.close();
             revLog.close();
@@ -274,6 +281,19 @@ public final class VigilServer implements AutoCloseable {
         if (membership.isRemoved(selfId)) {
             removed();
         }
+    }
+
+    /** A snapshot from the leader is staged: the member stops, and starts again to install it. */
+    private void restartForSnapshot() {
+        if (removing.compareAndSet(false, true)) {
+            restart = true;
+            new Thread(this::close, "vigil-snapshot-restart").start();
+        }
+    }
+
+    /** Whether the member stopped to start again at once (to install a snapshot), not for good. */
+    public boolean restartRequested() {
+        return restart;
     }
 
     /** This member was removed (it applied its removal, or a peer said so): it stops, once. */
@@ -366,6 +386,11 @@ public final class VigilServer implements AutoCloseable {
     @Override
     public void close() {
         if (!closing.compareAndSet(false, true)) {
+            try {
+                stopped.await(60, TimeUnit.SECONDS); // the close under way, on another thread
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             return;
         }
         leaderMonitor.shutdownNow();
@@ -390,8 +415,15 @@ public final class VigilServer implements AutoCloseable {
         log.close();
         if (peerServer != null) {
             peerServer.shutdownNow();
+            try {
+                // a restart in this process (to install a snapshot) binds the same port again
+                peerServer.awaitTermination(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         transport.close();
+        snapshots.close();
         peerChannels.close();
         watch.close();
         revLog.close();

@@ -17,6 +17,7 @@ import java.net.URI;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * The sending half of the peer transport: one long-lived client stream per peer, to the peer's
@@ -47,6 +48,7 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
   private volatile RaftNode node;
   private volatile boolean closed;
   private volatile Runnable onRemoved = () -> { };
+  private volatile Consumer<Message> snapshots;
 
   /**
    * @param hello who this member is, sent first on every stream
@@ -82,6 +84,24 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
   /** Told (on a gRPC thread) when a peer refuses this member because it was removed from the cluster. */
   public void onRemoved(Runnable removed) {
     this.onRemoved = removed;
+  }
+
+  /**
+   * Who sends snapshots (the state machine's image does not travel on the Raft stream); without
+   * one, a snapshot request fails at once.
+   */
+  public void snapshotSender(Consumer<Message> sender) {
+    this.snapshots = sender;
+  }
+
+  @Override
+  public boolean sendSnapshot(Message snap) {
+    Consumer<Message> s = snapshots;
+    if (s == null) {
+      return false;
+    }
+    s.accept(snap);
+    return true;
   }
 
   /** The node to report unreachable peers to; set once it has started. */

@@ -55,6 +55,16 @@ public final class RaftNode implements AutoCloseable {
     /** Called on every tick, on the node thread: a chance to reconnect to peers. */
     default void tick() {
     }
+
+    /**
+     * Sends the state machine's snapshot to a follower the log no longer reaches ({@code snap} is
+     * the core's request; the snapshot sent may be newer). Must not block; the outcome is told
+     * with {@link RaftNode#reportSnapshot}. False when snapshots cannot be sent: the core is told
+     * at once that it failed.
+     */
+    default boolean sendSnapshot(Message snap) {
+      return false;
+    }
   }
 
   /** Receives what Raft hands to the state machine. Called on the node thread; must only enqueue. */
@@ -174,6 +184,24 @@ public final class RaftNode implements AutoCloseable {
   /** The transport could not deliver to {@code peerId}. */
   public void reportUnreachable(long peerId) {
     submit(() -> raw.reportUnreachable(peerId), null);
+  }
+
+  /** Whether a snapshot sent to {@code peerId} (see {@link Transport#sendSnapshot}) was delivered. */
+  public void reportSnapshot(long peerId, boolean delivered) {
+    submit(() -> raw.reportSnapshot(peerId, delivered), null);
+  }
+
+  /** The term of the entry at {@code index} in this member's log (fails when it is not there). */
+  public CompletableFuture<Long> termAt(long index) {
+    CompletableFuture<Long> out = new CompletableFuture<>();
+    submit(() -> {
+      try {
+        out.complete(storage.memory().term(index));
+      } catch (RuntimeException e) {
+        out.completeExceptionally(e);
+      }
+    }, out);
+    return out;
   }
 
   /** Hands leadership to {@code transfereeId} (the core sends TimeoutNow once it caught up). */
@@ -331,8 +359,9 @@ public final class RaftNode implements AutoCloseable {
       lastIndex = storage.memory().lastIndex();
       for (Message m : rd.messages()) {
         if (m.type() == MessageType.SNAP) {
-          // no state-machine image travels yet: a follower this far behind cannot be served
-          raw.reportSnapshot(m.to(), false);
+          if (!transport.sendSnapshot(m)) {
+            raw.reportSnapshot(m.to(), false);
+          }
         } else if (!SENT_BEFORE_PERSIST.contains(m.type())) {
           transport.send(m);
         }
