@@ -30,7 +30,6 @@ import org.junit.jupiter.api.io.TempDir;
 class MembershipChangeTest {
     private static final Pattern ADDED = Pattern.compile("Member +([0-9a-f]+) added to cluster");
     private static final Pattern MEMBER_ID = Pattern.compile("\"member_id\":(\\d+)");
-    private static final Pattern INITIAL_CLUSTER = Pattern.compile("ETCD_INITIAL_CLUSTER=\"([^\"]+)\"");
 
     @TempDir
     Path dir;
@@ -47,28 +46,8 @@ class MembershipChangeTest {
         clients.close();
     }
 
-    /** A member added with etcdctl: its id, and the process started with the flags etcdctl printed. */
-    private record Added(long id, String peerUrl, VigilProcess process) {
-    }
-
-    /** {@code etcdctl member add name [--learner]} through {@code endpoint}, then starts the member as etcdctl says to. */
-    private Added add(String endpoint, String name, boolean learner) {
-        String peerUrl = "http://127.0.0.1:" + VigilCluster.freePort();
-        Etcdctl.Result r = learner
-                ? Etcdctl.run(endpoint, null, "member", "add", name, "--learner", "--peer-urls=" + peerUrl)
-                : Etcdctl.run(endpoint, null, "member", "add", name, "--peer-urls=" + peerUrl);
-        assertEquals(0, r.exitCode(), r.stderr());
-        assertTrue(r.stdout().contains("ETCD_INITIAL_CLUSTER_STATE=\"existing\""), r.stdout());
-        Matcher id = ADDED.matcher(r.stdout());
-        Matcher initial = INITIAL_CLUSTER.matcher(r.stdout());
-        assertTrue(id.find() && initial.find(), r.stdout());
-        return new Added(Long.parseUnsignedLong(id.group(1), 16), peerUrl, startJoined(name, initial.group(1), peerUrl));
-    }
-
-    private VigilProcess startJoined(String name, String initialCluster, String peerUrl) {
-        return VigilProcess.start(dir.resolve(name), "--name", name, "--initial-cluster", initialCluster,
-                "--initial-cluster-state", "existing", "--initial-advertise-peer-urls", peerUrl,
-                "--listen-peer-urls", peerUrl, "--listen-client-urls", "http://127.0.0.1:" + VigilCluster.freePort());
+    private AddedMember add(String endpoint, String name, boolean learner) {
+        return AddedMember.add(dir, endpoint, name, learner);
     }
 
     private static String memberList(String endpoint) {
@@ -96,7 +75,7 @@ class MembershipChangeTest {
             for (int n = 0; n < 20; n++) {
                 kv.put(put("k" + n, "v" + n));
             }
-            Added m4 = add(c.endpoint(1), "m4", false);
+            AddedMember m4 = add(c.endpoint(1), "m4", false);
             try {
                 String e4 = m4.process().endpoint();
                 // the log from the start reaches the newcomer: the same events at the same revisions
@@ -125,7 +104,7 @@ class MembershipChangeTest {
                 afterKill.put(put("k21", "while m4 was down"));
                 String initial = c.peerUrl(0).replace("http", "m1=http") + "," + c.peerUrl(1).replace("http", "m2=http")
                         + "," + c.peerUrl(2).replace("http", "m3=http") + ",m4=" + newPeerUrl;
-                try (VigilProcess again = startJoined("m4", initial, newPeerUrl)) {
+                try (VigilProcess again = AddedMember.startJoined(dir, "m4", initial, newPeerUrl)) {
                     await().atMost(PATIENCE).until(() -> count(again.endpoint(), "k") == 22);
 
                     // removing a member stops it; it may not come back
@@ -165,8 +144,8 @@ class MembershipChangeTest {
             int follower = (leader + 1) % 3;
             KVGrpc.newBlockingStub(clients.channel(c.endpoint(0))).put(put("k0", "before"));
             // more than one learner: etcd allows one, Vigil any number (watch fan-out)
-            Added l4 = add(c.endpoint(0), "l4", true);
-            Added l5 = add(c.endpoint(1), "l5", true);
+            AddedMember l4 = add(c.endpoint(0), "l4", true);
+            AddedMember l5 = add(c.endpoint(1), "l5", true);
             try {
                 String e4 = l4.process().endpoint();
                 var watchOnLearner = clients.watch(l5.process().endpoint(), "k");

@@ -21,8 +21,6 @@ import io.vigil.proto.mvccpb.Event;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -37,8 +35,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SnapshotTransferTest {
     private static final String[] SHORT_LOG = {"--snapshot-count", "100", "--experimental-snapshot-catchup-entries", "50"};
-    private static final Pattern ADDED = Pattern.compile("Member +([0-9a-f]+) added to cluster");
-    private static final Pattern INITIAL_CLUSTER = Pattern.compile("ETCD_INITIAL_CLUSTER=\"([^\"]+)\"");
 
     @TempDir
     Path dir;
@@ -100,16 +96,8 @@ class SnapshotTransferTest {
             assertEquals("after", linearizable.stdout().trim(), linearizable.stderr());
 
             // a member added now starts from a snapshot too: the log from index 2 is long gone
-            String peerUrl = "http://127.0.0.1:" + VigilCluster.freePort();
-            Etcdctl.Result added = Etcdctl.run(c.endpoint(leader), null, "member", "add", "m4", "--peer-urls=" + peerUrl);
-            Matcher id = ADDED.matcher(added.stdout());
-            Matcher initial = INITIAL_CLUSTER.matcher(added.stdout());
-            assertTrue(id.find() && initial.find(), added.stdout() + added.stderr());
-            List<String> flags = new ArrayList<>(List.of("--name", "m4", "--initial-cluster", initial.group(1),
-                    "--initial-cluster-state", "existing", "--initial-advertise-peer-urls", peerUrl,
-                    "--listen-peer-urls", peerUrl, "--listen-client-urls", "http://127.0.0.1:" + VigilCluster.freePort()));
-            flags.addAll(List.of(SHORT_LOG));
-            try (VigilProcess m4 = VigilProcess.start(dir.resolve("m4"), flags.toArray(String[]::new))) {
+            AddedMember added = AddedMember.add(dir, c.endpoint(leader), "m4", false, SHORT_LOG);
+            try (VigilProcess m4 = added.process()) {
                 await().atMost(PATIENCE).ignoreExceptions().until(() -> count(m4.endpoint()) == 421);
                 assertTrue(m4.output().stream().anyMatch(l -> l.contains("installed the snapshot at index")),
                         String.join("\n", m4.output()));
