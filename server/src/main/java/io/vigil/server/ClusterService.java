@@ -148,7 +148,7 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
             out.onError(EtcdErrors.PEER_URL_EXIST);
             return;
         }
-        MemberRecord updated = new Membership.Member(m.id(), m.name(), urls, m.learner()).toRecord();
+        MemberRecord updated = m.withRaft(urls, m.learner()).toRecord();
         answer(log.proposeMemberChange(ConfChange.Type.UPDATE, m.id(), updated), EtcdErrors.MEMBER_NOT_FOUND, out,
                 members -> MemberUpdateResponse.newBuilder().setHeader(header()).addAllMembers(members).build());
     }

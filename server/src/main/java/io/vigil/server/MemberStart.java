@@ -78,7 +78,7 @@ record MemberStart(long memberId, long clusterId, Membership membership, Map<Lon
 
     private static List<Membership.Member> initialVoters(Members initial) {
         List<Membership.Member> voters = new ArrayList<>();
-        initial.byId().values().forEach(m -> voters.add(new Membership.Member(m.id(), m.name(), m.peerUrls(), false)));
+        initial.byId().values().forEach(m -> voters.add(new Membership.Member(m.id(), m.peerUrls(), false, m.name(), List.of())));
         return voters;
     }
 
