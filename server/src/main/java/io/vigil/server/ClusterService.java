@@ -37,9 +37,10 @@ import java.util.function.Function;
  * ({@link Peer}). Unlike etcd, a cluster may have any number of learners.
  *
  * <p>A member's name and client URLs are what it published through the log
- * ({@link MemberPublisher}); until it has, it is listed as etcd lists an unstarted member (no
- * name, no client URLs) and does not count as started. This member lists itself as its flags
- * make it, and is always started.
+ * ({@link MemberPublisher}); until it has, it has no client URLs, and a member added at run time
+ * no name either: etcd's unstarted member, which does not count as started (an initial member is
+ * named from the bootstrap, as in etcd). This member lists itself as its flags make it, and is
+ * always started.
  */
 final class ClusterService extends ClusterGrpc.ClusterImplBase {
     /** etcd's readyPercent: a learner whose log is at least this share of the leader's may be promoted. */
