@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -22,13 +23,20 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * is made again at the next check, as etcd retries publish every request timeout. Learners
  * publish too: the Raft core forwards a learner's proposal to the leader as a follower's.
  *
+ * <p>Checks run every {@link #CHECK_MS} until the attributes are recorded here (a member learns
+ * of a leader from its heartbeat, and other members' MemberList should not wait long for it),
+ * then stop: nothing but this member's own publish changes them. A membership change applied
+ * here looks once more ({@link #poke}).
+ *
  * <p>Threads: checks run on the one {@code vigil-publish} thread.
  */
 final class MemberPublisher implements AutoCloseable {
+    static final long CHECK_MS = 10;
+
     private final Membership membership;
     private final ReplicatedLog log;
     private final MemberAttributes attributes;
-    private final long checkMs;
+    private volatile ScheduledFuture<?> checks;
     private final AtomicBoolean proposing = new AtomicBoolean();
     /** Completes once the membership here records this member's attributes. */
     private final CompletableFuture<Void> recordedHere = new CompletableFuture<>();
@@ -38,19 +46,17 @@ final class MemberPublisher implements AutoCloseable {
         return t;
     });
 
-    /** @param checkMs how often to look whether the attributes need publishing (the heartbeat interval) */
-    MemberPublisher(Membership membership, ReplicatedLog log, long selfId, String name, List<URI> clientUrls, long checkMs) {
+    MemberPublisher(Membership membership, ReplicatedLog log, long selfId, String name, List<URI> clientUrls) {
         this.membership = membership;
         this.log = log;
         MemberAttributes.Builder b = MemberAttributes.newBuilder().setMemberId(selfId).setName(name);
         clientUrls.forEach(u -> b.addClientUrls(u.toString()));
         this.attributes = b.build();
-        this.checkMs = checkMs;
     }
 
     /** Starts checking; the log must be started. */
     void start() {
-        timer.scheduleWithFixedDelay(this::check, 0, checkMs, TimeUnit.MILLISECONDS);
+        checks = timer.scheduleWithFixedDelay(this::check, 0, CHECK_MS, TimeUnit.MILLISECONDS);
     }
 
     /** Looks now rather than at the next check: the membership changed (this member may just have joined it). */
@@ -93,6 +99,10 @@ final class MemberPublisher implements AutoCloseable {
         }
         if (recorded()) {
             recordedHere.complete(null);
+            ScheduledFuture<?> c = checks;
+            if (c != null) {
+                c.cancel(false);
+            }
             return;
         }
         if (log.node().leaderId() == 0 || !proposing.compareAndSet(false, true)) {

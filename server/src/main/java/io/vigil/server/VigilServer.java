@@ -135,8 +135,7 @@ public final class VigilServer implements AutoCloseable {
         ClusterService cluster = new ClusterService(membership, selfId, selfName, config.advertiseClientUrls(), revLog,
                 headers, log, peerChannels, config.requestTimeoutMs());
         RaftPeerService peerService = new RaftPeerService(clusterId, selfId, membership::isRemoved);
-        publisher = new MemberPublisher(membership, log, selfId, selfName, config.advertiseClientUrls(),
-                config.heartbeatIntervalMs());
+        publisher = new MemberPublisher(membership, log, selfId, selfName, config.advertiseClientUrls());
         transport.onRemoved(this::removed);
         LeaseForwarding leaseForwarding = new LeaseForwarding(peerChannels, config.requestTimeoutMs());
         LeaseService leases = new LeaseService(revLog, log, headers, ids, leaseForwarding);
