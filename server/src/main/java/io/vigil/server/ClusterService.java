@@ -20,14 +20,11 @@ import io.vigil.proto.internal.MemberRecord;
 import io.vigil.proto.internal.MembershipHistory;
 import io.vigil.proto.internal.MembershipPeerGrpc;
 import io.vigil.proto.internal.MembershipRequest;
-import io.vigil.proto.internal.PeerHello;
 import io.vigil.revlog.RevLog;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
@@ -39,9 +36,11 @@ import java.util.function.Function;
  * needs the learner's progress, which only the leader knows: a follower carries it to the leader
  * ({@link Peer}). Unlike etcd, a cluster may have any number of learners.
  *
- * <p>A member's name and client URLs are shown once it has introduced itself on a peer stream
- * (until then it is listed as etcd lists an unstarted member: no name, no client URLs), or, for
- * the initial members, from {@code --initial-cluster}.
+ * <p>A member's name and client URLs are what it published through the log
+ * ({@link MemberPublisher}); until it has, it has no client URLs, and a member added at run time
+ * no name either: etcd's unstarted member, which does not count as started (an initial member is
+ * named from the bootstrap, as in etcd). This member lists itself as its flags make it, and is
+ * always started.
  */
 final class ClusterService extends ClusterGrpc.ClusterImplBase {
     /** etcd's readyPercent: a learner whose log is at least this share of the leader's may be promoted. */
@@ -56,7 +55,6 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
     private final ReplicatedLog log;
     private final PeerChannels peers;
     private final long requestTimeoutMs;
-    private final Map<Long, PeerHello> introduced = new ConcurrentHashMap<>();
 
     ClusterService(Membership membership, long selfId, String selfName, List<URI> selfClientUrls, RevLog revLog, ResponseHeaders headers,
                    ReplicatedLog log, PeerChannels peers, long requestTimeoutMs) {
@@ -71,14 +69,9 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
         this.requestTimeoutMs = requestTimeoutMs;
     }
 
-    /** A peer opened a stream to this member, saying who it is. */
-    void introduced(PeerHello hello) {
-        introduced.put(hello.getMemberId(), hello);
-    }
-
-    /** Whether {@code id} has been heard from (etcd: it has published its name), or is this member. */
-    private boolean started(long id) {
-        return id == selfId || introduced.containsKey(id);
+    /** Whether {@code m} has published its attributes (etcd's IsStarted), or is this member. */
+    private boolean started(Membership.Member m) {
+        return m.id() == selfId || m.started();
     }
 
     @Override
@@ -148,7 +141,7 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
             out.onError(EtcdErrors.PEER_URL_EXIST);
             return;
         }
-        MemberRecord updated = new Membership.Member(m.id(), m.name(), urls, m.learner()).toRecord();
+        MemberRecord updated = m.withRaft(urls, m.learner()).toRecord();
         answer(log.proposeMemberChange(ConfChange.Type.UPDATE, m.id(), updated), EtcdErrors.MEMBER_NOT_FOUND, out,
                 members -> MemberUpdateResponse.newBuilder().setHeader(header()).addAllMembers(members).build());
     }
@@ -216,7 +209,7 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
         for (Membership.Member m : membership.members().values()) {
             if (!m.learner()) {
                 voters++;
-                started += started(m.id()) ? 1 : 0;
+                started += started(m) ? 1 : 0;
             }
         }
         return started >= voters / 2 + 1;
@@ -229,7 +222,7 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
         for (Membership.Member m : membership.members().values()) {
             if (!m.learner() && m.id() != removed) {
                 voters++;
-                started += started(m.id()) ? 1 : 0;
+                started += started(m) ? 1 : 0;
             }
         }
         return started >= voters / 2 + 1;
@@ -285,10 +278,7 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
                 b.setName(selfName);
                 selfClientUrls.forEach(u -> b.addClientURLs(u.toString()));
             } else {
-                PeerHello hello = introduced.get(m.id());
-                if (hello != null) {
-                    b.setName(hello.getName()).addAllClientURLs(hello.getClientUrlsList());
-                }
+                b.setName(m.name()).addAllClientURLs(m.clientUrls());
             }
             out.add(b.build());
         }

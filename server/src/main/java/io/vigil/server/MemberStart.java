@@ -34,8 +34,10 @@ import java.util.concurrent.TimeUnit;
  *
  * @param peers the peer URLs to dial before the log has told this member of them: a joining
  *              member learns the current members from its peer, not yet from its own log
+ * @param joined whether this start joins a running cluster (first start with {@code existing})
  */
-record MemberStart(long memberId, long clusterId, Membership membership, Map<Long, Membership.Member> peers) {
+record MemberStart(long memberId, long clusterId, Membership membership, Map<Long, Membership.Member> peers,
+                   boolean joined) {
     /** How long a joining member keeps asking its peers for the membership. */
     static final long JOIN_TIMEOUT_MS = 30_000;
 
@@ -59,7 +61,7 @@ record MemberStart(long memberId, long clusterId, Membership membership, Map<Lon
                 // a data directory from before membership changes: its cluster is the initial one
                 membership = Membership.create(dataDir, found.clusterId(), initialVoters(initial));
             }
-            return new MemberStart(found.memberId(), found.clusterId(), membership, membership.members());
+            return new MemberStart(found.memberId(), found.clusterId(), membership, membership.members(), false);
         }
         if (!fresh) {
             throw new IllegalStateException("the data directory " + dataDir + " holds data but no " + MemberIdentity.FILE
@@ -68,7 +70,7 @@ record MemberStart(long memberId, long clusterId, Membership membership, Map<Lon
         MemberStart start;
         if (config.initialClusterState().equals("new")) {
             Membership membership = Membership.create(dataDir, initial.clusterId(), initialVoters(initial));
-            start = new MemberStart(named.id(), initial.clusterId(), membership, membership.members());
+            start = new MemberStart(named.id(), initial.clusterId(), membership, membership.members(), false);
         } else {
             start = join(config, initial, named);
         }
@@ -78,7 +80,7 @@ record MemberStart(long memberId, long clusterId, Membership membership, Map<Lon
 
     private static List<Membership.Member> initialVoters(Members initial) {
         List<Membership.Member> voters = new ArrayList<>();
-        initial.byId().values().forEach(m -> voters.add(new Membership.Member(m.id(), m.name(), m.peerUrls(), false)));
+        initial.byId().values().forEach(m -> voters.add(new Membership.Member(m.id(), m.peerUrls(), false, m.name(), List.of())));
         return voters;
     }
 
@@ -102,7 +104,7 @@ record MemberStart(long memberId, long clusterId, Membership membership, Map<Lon
         Membership membership = Membership.create(config.dataDir(), remote.getClusterId(), bootstrap);
         VigilServer.LOG.log(System.Logger.Level.INFO, "joining cluster " + Long.toHexString(remote.getClusterId())
                 + " as member " + Long.toHexString(self.id()) + (self.learner() ? " (learner)" : ""));
-        return new MemberStart(self.id(), remote.getClusterId(), membership, current);
+        return new MemberStart(self.id(), remote.getClusterId(), membership, current, true);
     }
 
     /** Asks each other peer of {@code --initial-cluster} in turn until one answers, for up to {@link #JOIN_TIMEOUT_MS}. */

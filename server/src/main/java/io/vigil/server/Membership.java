@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.vigil.consensus.raft.ConfChange;
 import io.vigil.consensus.raft.ConfState;
 import io.vigil.proto.internal.AppliedMemberChange;
+import io.vigil.proto.internal.MemberAttributes;
 import io.vigil.proto.internal.MemberRecord;
 import io.vigil.proto.internal.MembershipHistory;
 import java.io.IOException;
@@ -34,13 +35,34 @@ import java.util.TreeSet;
  * entry counts as applied; applying an index again (a restart replays the log above the commit
  * index the WAL kept) finds it in the history and decides as before.
  *
+ * <p>What a member publishes about itself (name, client URLs: {@link #publish}) is applied the
+ * same way, in log order and durably, and kept for the current members only. An index at or
+ * below the history's applied index (conf change and attributes entries alike) was applied
+ * before and changes nothing: replaying an older publish must not undo a later one.
+ *
  * <p>Threads: {@link #apply} on the apply thread only; readers get immutable views.
  */
 final class Membership {
     static final String FILE = "membership";
 
-    /** A member: its peer URLs, whether it only learns, and its name when known from the log. */
-    record Member(long id, String name, List<URI> peerUrls, boolean learner) {
+    /**
+     * A member: its peer URLs and whether it only learns (what conf changes make), and its name
+     * and client URLs. The name of an initial member is its {@code --initial-cluster} name from
+     * the start (as etcd bootstraps it); a member added later has none, and no member has client
+     * URLs, until it publishes them.
+     */
+    record Member(long id, List<URI> peerUrls, boolean learner, String name, List<String> clientUrls) {
+        /** A member without a name or client URLs. */
+        Member(long id, List<URI> peerUrls, boolean learner) {
+            this(id, peerUrls, learner, "", List.of());
+        }
+
+        /** etcd's IsStarted: it has a name (it published, or is an initial member). */
+        boolean started() {
+            return !name.isEmpty();
+        }
+
+        /** What a conf change or the bootstrap carries: the member without its client URLs. */
         MemberRecord toRecord() {
             MemberRecord.Builder b = MemberRecord.newBuilder().setId(id).setName(name).setIsLearner(learner);
             peerUrls.forEach(u -> b.addPeerUrls(u.toString()));
@@ -50,7 +72,11 @@ final class Membership {
         static Member of(MemberRecord r) {
             List<URI> urls = new ArrayList<>();
             r.getPeerUrlsList().forEach(u -> urls.add(URI.create(u)));
-            return new Member(r.getId(), r.getName(), List.copyOf(urls), r.getIsLearner());
+            return new Member(r.getId(), List.copyOf(urls), r.getIsLearner(), r.getName(), List.of());
+        }
+
+        Member withRaft(List<URI> peerUrls, boolean learner) {
+            return new Member(id, peerUrls, learner, name, clientUrls);
         }
     }
 
@@ -157,6 +183,9 @@ final class Membership {
         if (refusal == null) {
             next.addChanges(AppliedMemberChange.newBuilder().setIndex(index).setType(cc.type().ordinal())
                     .setMember(member.toBuilder().setId(cc.nodeId())));
+            if (cc.type() == ConfChange.Type.REMOVE) {
+                dropPublished(next, cc.nodeId());
+            }
         } else {
             VigilServer.LOG.log(System.Logger.Level.WARNING, "membership change at index " + index + " refused: " + refusal);
         }
@@ -164,6 +193,38 @@ final class Membership {
         write();
         fold();
         return refusal == null;
+    }
+
+    /**
+     * Apply thread: the attributes entry at {@code index}, which a member published about itself.
+     * Returns whether they are recorded: attributes of an id that is not a member are ignored.
+     */
+    synchronized boolean publish(long index, MemberAttributes attributes) {
+        long id = attributes.getMemberId();
+        if (index <= history.getAppliedIndex()) {
+            return members.containsKey(id);
+        }
+        MembershipHistory.Builder next = history.toBuilder().setAppliedIndex(index);
+        boolean member = members.containsKey(id);
+        if (member) {
+            dropPublished(next, id);
+            next.addPublished(attributes);
+        } else {
+            VigilServer.LOG.log(System.Logger.Level.INFO, String.format(
+                    "attributes published at index %d for %x ignored: not a member", index, id));
+        }
+        history = next.build();
+        write();
+        fold();
+        return member;
+    }
+
+    private static void dropPublished(MembershipHistory.Builder h, long id) {
+        for (int i = h.getPublishedCount() - 1; i >= 0; i--) {
+            if (h.getPublished(i).getMemberId() == id) {
+                h.removePublished(i);
+            }
+        }
     }
 
     /** Why the change cannot take effect against the members now, or null when it can. */
@@ -210,10 +271,16 @@ final class Membership {
         Map<Long, Member> at = new TreeMap<>(Long::compareUnsigned);
         h.getBootstrapList().forEach(r -> at.put(r.getId(), Member.of(r)));
         h.getChangesList().forEach(c -> change(at, removed, c));
+        for (MemberAttributes a : h.getPublishedList()) {
+            Member m = at.get(a.getMemberId());
+            if (m != null) {
+                at.put(m.id(), new Member(m.id(), m.peerUrls(), m.learner(), a.getName(), List.copyOf(a.getClientUrlsList())));
+            }
+        }
         return Collections.unmodifiableMap(at);
     }
 
-    /** The index of the last conf change entry applied. */
+    /** The index of the last conf change or attributes entry applied. */
     synchronized long appliedIndex() {
         return history.getAppliedIndex();
     }
@@ -224,16 +291,13 @@ final class Membership {
         switch (ConfChange.Type.values()[c.getType()]) {
             case ADD_LEARNER -> at.put(id, Member.of(c.getMember().toBuilder().setIsLearner(true).build()));
             case ADD_VOTER -> at.put(id, before != null
-                    ? new Member(id, before.name(), before.peerUrls(), false)
+                    ? before.withRaft(before.peerUrls(), false)
                     : Member.of(c.getMember().toBuilder().setIsLearner(false).build()));
             case REMOVE -> {
                 at.remove(id);
                 gone.add(id);
             }
-            case UPDATE -> {
-                Member updated = Member.of(c.getMember());
-                at.put(id, new Member(id, before.name(), updated.peerUrls(), before.learner()));
-            }
+            case UPDATE -> at.put(id, before.withRaft(Member.of(c.getMember()).peerUrls(), before.learner()));
         }
     }
 

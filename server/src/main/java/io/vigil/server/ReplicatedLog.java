@@ -11,6 +11,7 @@ import io.vigil.consensus.raft.SoftState;
 import io.vigil.consensus.raft.StateRole;
 import io.vigil.consensus.raft.Status;
 import io.vigil.proto.internal.InternalRequest;
+import io.vigil.proto.internal.MemberAttributes;
 import io.vigil.proto.internal.MemberChange;
 import io.vigil.proto.internal.MemberRecord;
 import io.vigil.revlog.ApplyResult;
@@ -52,7 +53,8 @@ import java.util.function.Consumer;
  *
  * <p>Membership changes are conf change entries whose context carries the proposer's request id
  * and the member ({@link MemberChange}); the apply thread decides them with {@link Membership}
- * and tells the node of those that took effect, in log order.
+ * and tells the node of those that took effect, in log order. A member's published attributes
+ * ({@link #publish}) are normal entries that go to the membership instead of the store.
  *
  * <p>Ordering contract: a proposer's future completes after its entry is applied; the watch hub
  * is told of a batch after its proposers are answered, and only once the batch is durable on a
@@ -75,7 +77,10 @@ final class ReplicatedLog implements Proposer {
     private final Consumer<List<ApplyResult>> onApplied;
     private final Consumer<Boolean> onLeadership;
     private final Map<Long, CompletableFuture<ApplyResult>> waiters = new ConcurrentHashMap<>();
-    /** Membership changes proposed here, by request id: completed with whether the change took effect. */
+    /**
+     * Membership changes and attributes proposed here, by request id: completed with whether the
+     * change took effect (the attributes were recorded).
+     */
     private final Map<Long, CompletableFuture<Boolean>> memberWaiters = new ConcurrentHashMap<>();
     private final Map<Long, CompletableFuture<Void>> reads = new ConcurrentHashMap<>();
     private final BlockingQueue<RaftNode.Applied> applyQueue = new LinkedBlockingQueue<>();
@@ -164,7 +169,12 @@ final class ReplicatedLog implements Proposer {
                     ConfChange cc = ConfChange.decode(e.data());
                     membership.apply(e.index(), cc, memberChange(e, cc).getMember());
                 } else if (e.data().length > 0) {
-                    chunk.add(new LogEntry(e.index(), decode(e)));
+                    InternalRequest request = decode(e);
+                    if (request.hasMemberAttributes()) {
+                        membership.publish(e.index(), request.getMemberAttributes());
+                    } else {
+                        chunk.add(new LogEntry(e.index(), request));
+                    }
                 }
             }
             if (!chunk.isEmpty()) {
@@ -210,6 +220,23 @@ final class ReplicatedLog implements Proposer {
         done.orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS).whenComplete((r, t) -> memberWaiters.remove(id));
         byte[] context = MemberChange.newBuilder().setRequestId(id).setMember(member).build().toByteArray();
         node.proposeConfChange(new ConfChange(type, memberId, context), done);
+        return done;
+    }
+
+    /**
+     * Proposes this member's published attributes; completes once the entry is applied here, with
+     * whether they were recorded ({@link Membership#publish}), or fails with etcd's timeout.
+     */
+    CompletableFuture<Boolean> publish(MemberAttributes attributes) {
+        CompletableFuture<Boolean> done = new CompletableFuture<>();
+        if (closed) {
+            done.completeExceptionally(EtcdErrors.STOPPING);
+            return done;
+        }
+        long id = ids.next();
+        memberWaiters.put(id, done);
+        done.orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS).whenComplete((r, t) -> memberWaiters.remove(id));
+        node.propose(InternalRequest.newBuilder().setId(id).setMemberAttributes(attributes).build().toByteArray(), done);
         return done;
     }
 
@@ -354,8 +381,16 @@ final class ReplicatedLog implements Proposer {
                 applyMemberChange(e);
             } else if (e.data().length > 0) {
                 InternalRequest request = decode(e);
-                entries.add(new LogEntry(e.index(), request));
-                requestIds.add(request.getId());
+                if (request.hasMemberAttributes()) {
+                    boolean recorded = membership.publish(e.index(), request.getMemberAttributes());
+                    CompletableFuture<Boolean> waiter = memberWaiters.remove(request.getId());
+                    if (waiter != null) {
+                        waiter.complete(recorded);
+                    }
+                } else {
+                    entries.add(new LogEntry(e.index(), request));
+                    requestIds.add(request.getId());
+                }
             }
         }
         if (!entries.isEmpty()) {

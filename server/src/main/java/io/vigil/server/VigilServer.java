@@ -63,6 +63,7 @@ public final class VigilServer implements AutoCloseable {
     /** Peers a joining member learnt from the cluster, dialled until its own log has told it of them. */
     private final Map<Long, Membership.Member> joinPeers;
     private final LeaseExpiry leaseExpiry;
+    private final MemberPublisher publisher;
     private final OpenCalls openCalls;
     private final java.util.concurrent.ScheduledExecutorService leaderMonitor;
     private final MetricsEndpoint metrics;
@@ -132,13 +133,12 @@ public final class VigilServer implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        PeerHello.Builder hello = PeerHello.newBuilder().setClusterId(clusterId).setMemberId(selfId).setName(selfName);
-        config.advertiseClientUrls().forEach(u -> hello.addClientUrls(u.toString()));
-        transport = new PeerTransport(hello.build(), peerUrls());
+        transport = new PeerTransport(PeerHello.newBuilder().setClusterId(clusterId).setMemberId(selfId).build(), peerUrls());
         peerChannels = new PeerChannels(this::peerUrl);
         ClusterService cluster = new ClusterService(membership, selfId, selfName, config.advertiseClientUrls(), revLog,
                 headers, log, peerChannels, config.requestTimeoutMs());
-        RaftPeerService peerService = new RaftPeerService(clusterId, selfId, cluster::introduced, membership::isRemoved);
+        RaftPeerService peerService = new RaftPeerService(clusterId, selfId, membership::isRemoved);
+        publisher = new MemberPublisher(membership, log, selfId, selfName, config.advertiseClientUrls());
         transport.onRemoved(this::removed);
         snapshots = new Snapshots(config.dataDir(), revLog, membership, clusterId, selfId, peerChannels, log::node,
                 this::restartForSnapshot);
@@ -183,11 +183,13 @@ public final class VigilServer implements AutoCloseable {
                     .build()
                     .start();
             leaseExpiry.start();
+            publisher.start();
             leaderMonitor.scheduleWithFixedDelay(openCalls::endLeaderless, config.electionTimeoutMs(),
                     config.electionTimeoutMs(), TimeUnit.MILLISECONDS);
         } catch (IOException | RuntimeException e) {
             leaderMonitor.shutdownNow();
             leaseExpiry.close();
+            publisher.close();
             if (endpoint != null) {
                 endpoint.close();
             }
@@ -208,6 +210,9 @@ public final class VigilServer implements AutoCloseable {
         }
         peerServer = peers;
         metrics = endpoint;
+        if (start.joined()) {
+            publisher.awaitPublished(MemberStart.JOIN_TIMEOUT_MS);
+        }
     }
 
     /**
@@ -273,11 +278,13 @@ public final class VigilServer implements AutoCloseable {
     }
 
     /**
-     * On the apply thread, after a membership change took effect: the transport follows it; a
-     * member that was removed stops (etcd: "the member has been permanently removed").
+     * On the apply thread, after a membership change took effect: the transport follows it, the
+     * publisher looks whether this member now has to publish; a member that was removed stops
+     * (etcd: "the member has been permanently removed").
      */
     private void membershipChanged() {
         transport.setPeers(peerUrls());
+        publisher.poke();
         if (membership.isRemoved(selfId)) {
             removed();
         }
@@ -380,8 +387,9 @@ public final class VigilServer implements AutoCloseable {
 
     /**
      * Ends the open client calls with UNAVAILABLE and stops taking requests, stops expiring
-     * leases, stops the node and applies what it had committed, then closes the store. The expiry
-     * loop stops before the log closes, so it never proposes into a closed log.
+     * leases and publishing, stops the node and applies what it had committed, then closes the
+     * store. The expiry loop and the publisher stop before the log closes, so neither proposes
+     * into a closed log.
      */
     @Override
     public void close() {
@@ -411,6 +419,7 @@ public final class VigilServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         leaseExpiry.close();
+        publisher.close();
         metrics.close();
         log.close();
         if (peerServer != null) {

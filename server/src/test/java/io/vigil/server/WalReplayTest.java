@@ -86,7 +86,7 @@ class WalReplayTest {
 
     private Membership membership() {
         Members.Member m = DEFAULT.named("default");
-        return Membership.create(dir, DEFAULT.clusterId(), List.of(new Membership.Member(m.id(), m.name(), m.peerUrls(), false)));
+        return Membership.create(dir, DEFAULT.clusterId(), List.of(new Membership.Member(m.id(), m.peerUrls(), false)));
     }
 
     private RaftStorage openLog(RevLog store) {

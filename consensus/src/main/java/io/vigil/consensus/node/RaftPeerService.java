@@ -7,7 +7,6 @@ import io.vigil.proto.internal.PeerAck;
 import io.vigil.proto.internal.PeerEnvelope;
 import io.vigil.proto.internal.PeerHello;
 import io.vigil.proto.internal.RaftPeerGrpc;
-import java.util.function.Consumer;
 import java.util.function.LongPredicate;
 
 /**
@@ -19,19 +18,16 @@ import java.util.function.LongPredicate;
 public final class RaftPeerService extends RaftPeerGrpc.RaftPeerImplBase {
   private final long clusterId;
   private final long memberId;
-  private final Consumer<PeerHello> onHello;
   private final LongPredicate isRemoved;
   private volatile RaftNode node;
 
   /**
-   * @param onHello told of every peer that opens a stream (its name and client URLs)
    * @param isRemoved whether a member id was removed from the cluster: its streams are refused
    *                  with {@link #REMOVED}, which tells it to stop (etcd's peers answer it 410 Gone)
    */
-  public RaftPeerService(long clusterId, long memberId, Consumer<PeerHello> onHello, LongPredicate isRemoved) {
+  public RaftPeerService(long clusterId, long memberId, LongPredicate isRemoved) {
     this.clusterId = clusterId;
     this.memberId = memberId;
-    this.onHello = onHello;
     this.isRemoved = isRemoved;
   }
 
@@ -68,7 +64,6 @@ public final class RaftPeerService extends RaftPeerGrpc.RaftPeerImplBase {
             return;
           }
           from = h;
-          onHello.accept(h);
           return;
         }
         if (from == null) {

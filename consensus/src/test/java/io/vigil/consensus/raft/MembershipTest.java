@@ -126,6 +126,22 @@ class MembershipTest {
   }
 
   @Test
+  void aLearnersProposalReachesTheLeaderAndIsCommitted() {
+    // members publish their attributes through the log, learners too (etcd forwards theirs)
+    TestNetwork net = new TestNetwork(
+        raft(1, conf(new long[] {1, 2}, new long[] {3})),
+        raft(2, conf(new long[] {1, 2}, new long[] {3})),
+        raft(3, conf(new long[] {1, 2}, new long[] {3})));
+    net.local(1, MessageType.HUP);
+    net.propose(3, "from the learner");
+    Raft leader = net.get(1);
+    List<Entry> log = RaftTestUtil.logEntries(leader);
+    assertEquals("from the learner", new String(log.get(log.size() - 1).data()));
+    assertEquals(leader.log.lastIndex(), leader.log.committed);
+    assertEquals(leader.log.lastIndex(), net.get(3).log.lastIndex());
+  }
+
+  @Test
   void learnersReceiveTheLogButNeitherVoteNorCountNorCampaign() {
     TestNetwork net = new TestNetwork(
         raft(1, conf(new long[] {1, 2}, new long[] {3})),
