@@ -88,6 +88,8 @@ final class MemberPublisher implements AutoCloseable {
                     + timeoutMs + " ms; serving anyway, publishing goes on");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.CancellationException stopping) {
+            // closed meanwhile: nothing to wait for
         } catch (java.util.concurrent.ExecutionException e) {
             throw new IllegalStateException(e);
         }
@@ -124,5 +126,7 @@ final class MemberPublisher implements AutoCloseable {
     @Override
     public void close() {
         timer.shutdownNow();
+        // a start waiting for the publish gives up: the member is stopping (or restarting to install a snapshot)
+        recordedHere.cancel(false);
     }
 }
