@@ -44,8 +44,12 @@ public final class BenchConfig {
       Flag.of("vigil-pid", "-1", "pid of the running Vigil at --vigil-endpoint, for CPU/RSS"),
       Flag.of("vigil-launcher", null, "default <repo>/bin/vigil; started as: serve --data-dir D "
           + "--listen-client-urls U --advertise-client-urls U"),
+      Flag.of("vigil-watch-endpoints", null, "HOST:PORT,... where watch-fanout opens its streams, round-robin "
+          + "(e.g. every member of a cluster); default: --vigil-endpoint. Puts still go to --vigil-endpoint"),
       Flag.of("etcd-endpoint", null, "HOST:PORT of a running etcd; default: start one with --etcd-launcher"),
       Flag.of("etcd-pid", "-1", "pid of the running etcd at --etcd-endpoint, for CPU/RSS"),
+      Flag.of("etcd-watch-endpoints", null, "HOST:PORT,... where watch-fanout opens its streams on the etcd side; "
+          + "default: --etcd-endpoint"),
       Flag.of("etcd-launcher", null, "default <repo>/../shared/tools/reference-etcd (start PORT / stop PORT)"),
       Flag.of("server-start-timeout-ms", "600000", "how long a started server may take to answer"),
       Flag.quick("clients", "64", "16", "put/range/txn-put: requests in flight (closed loop)"),
@@ -93,6 +97,9 @@ public final class BenchConfig {
   public final long vigilPid;
   public final Path vigilLauncher;
   public final String etcdEndpoint;
+  /** Where watch-fanout's streams go, per side; empty: the side's endpoint. */
+  public final List<String> vigilWatchEndpoints;
+  public final List<String> etcdWatchEndpoints;
   public final long etcdPid;
   public final Path etcdLauncher;
   public final long serverStartTimeoutMs;
@@ -144,6 +151,8 @@ public final class BenchConfig {
     vigilPid = v.longAtLeast("vigil-pid", -1);
     vigilLauncher = v.isSet("vigil-launcher") ? Path.of(v.string("vigil-launcher")) : repoDir.resolve("bin/vigil");
     etcdEndpoint = v.endpoint("etcd-endpoint");
+    vigilWatchEndpoints = v.endpoints("vigil-watch-endpoints");
+    etcdWatchEndpoints = v.endpoints("etcd-watch-endpoints");
     etcdPid = v.longAtLeast("etcd-pid", -1);
     etcdLauncher = v.isSet("etcd-launcher") ? Path.of(v.string("etcd-launcher"))
         : repoDir.resolve("../shared/tools/reference-etcd").normalize();
@@ -283,6 +292,20 @@ public final class BenchConfig {
       String hostPort = value.replaceFirst("^https?://", "");
       check(hostPort.matches("[^:/]+:\\d+"), "--" + name + " must be HOST:PORT, got " + value);
       return hostPort;
+    }
+
+    List<String> endpoints(String name) {
+      String value = string(name);
+      if (value == null) {
+        return List.of();
+      }
+      List<String> out = new ArrayList<>();
+      for (String one : value.split(",")) {
+        String hostPort = one.trim().replaceFirst("^https?://", "");
+        check(hostPort.matches("[^:/]+:\\d+"), "--" + name + " must be HOST:PORT,..., got " + value);
+        out.add(hostPort);
+      }
+      return List.copyOf(out);
     }
 
     Map<String, String> effective() {

@@ -66,7 +66,8 @@ final class BenchRun {
       for (Side side : config.sides) {
         Scenario scenario = Scenarios.create(name, config, runId);
         descriptions.put(name, scenario.describe());
-        EtcdConnection connection = new EtcdConnection(servers.get(side).endpoint(), config.connections,
+        EtcdConnection connection = new EtcdConnection(servers.get(side).endpoint(),
+            side == Side.VIGIL ? config.vigilWatchEndpoints : config.etcdWatchEndpoints, config.connections,
             config.rpcTimeoutMs);
         connections.put(side, connection);
         progress.show(name + " · " + side.label() + " · preparing", null);

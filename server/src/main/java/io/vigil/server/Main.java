@@ -63,7 +63,9 @@ public final class Main {
             synchronized (current) {
                 current[0] = server;
             }
-            started(config, server);
+            if (!server.restartRequested()) {
+                started(config, server);
+            }
             server.awaitTermination();
             if (!server.restartRequested()) {
                 break;

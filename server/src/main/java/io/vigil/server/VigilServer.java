@@ -59,6 +59,8 @@ public final class VigilServer implements AutoCloseable {
     private final PeerTransport transport;
     private final PeerChannels peerChannels;
     private final Snapshots snapshots;
+    private final List<InetSocketAddress> clientAddresses;
+    private final List<InetSocketAddress> peerAddresses;
     private volatile boolean restart;
     /** Peers a joining member learnt from the cluster, dialled until its own log has told it of them. */
     private final Map<Long, Membership.Member> joinPeers;
@@ -210,6 +212,9 @@ public final class VigilServer implements AutoCloseable {
         }
         peerServer = peers;
         metrics = endpoint;
+        // as bound, kept: a member may stop (restart for a snapshot) before its start is reported
+        clientAddresses = List.copyOf(addresses(grpc));
+        peerAddresses = peers == null ? List.of() : List.copyOf(addresses(peers));
         if (start.joined()) {
             publisher.awaitPublished(MemberStart.JOIN_TIMEOUT_MS);
         }
@@ -342,12 +347,12 @@ public final class VigilServer implements AutoCloseable {
 
     /** The addresses actually bound (port 0 in a listen URL is replaced by the chosen port). */
     public List<InetSocketAddress> clientAddresses() {
-        return addresses(grpc);
+        return clientAddresses;
     }
 
     /** The addresses serving peers (none for a member alone that was given no peer URLs). */
     public List<InetSocketAddress> peerAddresses() {
-        return peerServer == null ? List.of() : addresses(peerServer);
+        return peerAddresses;
     }
 
     private static List<InetSocketAddress> addresses(Server server) {

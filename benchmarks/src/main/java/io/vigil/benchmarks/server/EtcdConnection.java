@@ -11,25 +11,40 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code connections} plaintext HTTP/2 connections to one server, handed out round-robin by
- * index. Callbacks run directly on the transport threads: nothing in them may block.
+ * index; watch streams may go to other members of its cluster instead ({@code watchEndpoints},
+ * {@code connections} to each, stream i to member i mod their number). Callbacks run directly on
+ * the transport threads: nothing in them may block.
  */
 public final class EtcdConnection implements AutoCloseable {
   private static final int MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
   private final String endpoint;
   private final List<ManagedChannel> channels = new ArrayList<>();
+  /** Channel c of watch endpoint e at c * endpoints + e; empty: watches use {@link #channels}. */
+  private final List<ManagedChannel> watchChannels = new ArrayList<>();
   private final long rpcTimeoutMs;
 
   public EtcdConnection(String endpoint, int connections, long rpcTimeoutMs) {
+    this(endpoint, List.of(), connections, rpcTimeoutMs);
+  }
+
+  public EtcdConnection(String endpoint, List<String> watchEndpoints, int connections, long rpcTimeoutMs) {
     this.endpoint = endpoint;
     this.rpcTimeoutMs = rpcTimeoutMs;
     for (int i = 0; i < connections; i++) {
-      channels.add(NettyChannelBuilder.forTarget(endpoint)
-          .usePlaintext()
-          .directExecutor()
-          .maxInboundMessageSize(MAX_MESSAGE_BYTES)
-          .build());
+      channels.add(open(endpoint));
+      for (String w : watchEndpoints) {
+        watchChannels.add(open(w));
+      }
     }
+  }
+
+  private static ManagedChannel open(String target) {
+    return NettyChannelBuilder.forTarget(target)
+        .usePlaintext()
+        .directExecutor()
+        .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+        .build();
   }
 
   public String endpoint() {
@@ -64,13 +79,18 @@ public final class EtcdConnection implements AutoCloseable {
 
   /** Stub for long-lived streams: no deadline. */
   public WatchGrpc.WatchStub watch(int index) {
-    return WatchGrpc.newStub(channel(index));
+    if (watchChannels.isEmpty()) {
+      return WatchGrpc.newStub(channel(index));
+    }
+    return WatchGrpc.newStub(watchChannels.get(Math.floorMod(index, watchChannels.size())));
   }
 
   @Override
   public void close() {
-    channels.forEach(ManagedChannel::shutdownNow);
-    for (ManagedChannel channel : channels) {
+    List<ManagedChannel> all = new ArrayList<>(channels);
+    all.addAll(watchChannels);
+    all.forEach(ManagedChannel::shutdownNow);
+    for (ManagedChannel channel : all) {
       try {
         channel.awaitTermination(5, TimeUnit.SECONDS);
       } catch (InterruptedException e) {
