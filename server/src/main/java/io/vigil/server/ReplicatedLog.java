@@ -197,11 +197,21 @@ final class ReplicatedLog implements Proposer {
             done.completeExceptionally(EtcdErrors.TOO_MANY_REQUESTS);
             return done;
         }
-        long id = ids.next();
-        waiters.put(id, done);
-        done.orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS).whenComplete((r, t) -> waiters.remove(id));
+        long id = registerWaiter(waiters, done);
         node.propose(request.toBuilder().setId(id).build().toByteArray(), done);
         return done;
+    }
+
+    /**
+     * Registers {@code done} under a new request id until its entry is applied (or its read state
+     * arrives) or the request timeout ends it with etcd's "request timed out"; returns the id the
+     * entry (or read request) must carry.
+     */
+    private <T> long registerWaiter(Map<Long, CompletableFuture<T>> registry, CompletableFuture<T> done) {
+        long id = ids.next();
+        registry.put(id, done);
+        done.orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS).whenComplete((r, t) -> registry.remove(id));
+        return id;
     }
 
     /**
@@ -215,9 +225,7 @@ final class ReplicatedLog implements Proposer {
             done.completeExceptionally(EtcdErrors.STOPPING);
             return done;
         }
-        long id = ids.next();
-        memberWaiters.put(id, done);
-        done.orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS).whenComplete((r, t) -> memberWaiters.remove(id));
+        long id = registerWaiter(memberWaiters, done);
         byte[] context = MemberChange.newBuilder().setRequestId(id).setMember(member).build().toByteArray();
         node.proposeConfChange(new ConfChange(type, memberId, context), done);
         return done;
@@ -233,9 +241,7 @@ final class ReplicatedLog implements Proposer {
             done.completeExceptionally(EtcdErrors.STOPPING);
             return done;
         }
-        long id = ids.next();
-        memberWaiters.put(id, done);
-        done.orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS).whenComplete((r, t) -> memberWaiters.remove(id));
+        long id = registerWaiter(memberWaiters, done);
         node.propose(InternalRequest.newBuilder().setId(id).setMemberAttributes(attributes).build().toByteArray(), done);
         return done;
     }
@@ -250,9 +256,7 @@ final class ReplicatedLog implements Proposer {
             done.completeExceptionally(EtcdErrors.STOPPING);
             return done;
         }
-        long context = ids.next();
-        reads.put(context, done);
-        done.orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS).whenComplete((r, t) -> reads.remove(context));
+        long context = registerWaiter(reads, done);
         node.readIndex(context, done);
         return done.thenApplyAsync(v -> v, readExecutor);
     }
