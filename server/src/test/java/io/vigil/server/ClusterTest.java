@@ -23,6 +23,7 @@ import io.vigil.proto.etcdserverpb.WatchResponse;
 import io.vigil.proto.mvccpb.Event;
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -175,7 +176,12 @@ class ClusterTest {
     void memberListEndpointStatusAndMoveLeaderAnswerAsEtcd() throws Exception {
         try (VigilCluster c = VigilCluster.start(dir, 3)) {
             int leader = awaitLeader(c);
-            Etcdctl.Result list = Etcdctl.run(c.endpoint((leader + 1) % 3), null, "member", "list", "-w", "json");
+            // client URLs are published through the log once a member sees a leader, as in etcd
+            Etcdctl.Result[] listed = new Etcdctl.Result[1];
+            await().atMost(PATIENCE).pollInterval(Duration.ofMillis(100)).until(() -> MEMBER_JSON.matcher(
+                    (listed[0] = Etcdctl.run(c.endpoint((leader + 1) % 3), null, "member", "list", "-w", "json"))
+                            .stdout()).results().count() == 3);
+            Etcdctl.Result list = listed[0];
             assertEquals(0, list.exitCode(), list.stderr());
             Matcher m = MEMBER_JSON.matcher(list.stdout());
             int found = 0;
