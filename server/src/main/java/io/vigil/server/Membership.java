@@ -157,13 +157,7 @@ final class Membership {
 
     /** The configuration in effect once every entry up to {@code index} is applied. */
     synchronized ConfState confAt(long index) {
-        Map<Long, Member> at = new TreeMap<>(Long::compareUnsigned);
-        history.getBootstrapList().forEach(r -> at.put(r.getId(), Member.of(r)));
-        for (AppliedMemberChange c : history.getChangesList()) {
-            if (c.getIndex() <= index) {
-                change(at, new HashSet<>(), c);
-            }
-        }
+        Map<Long, Member> at = changedUpTo(history, index, new HashSet<>());
         Set<Long> voters = new TreeSet<>();
         Set<Long> learners = new TreeSet<>();
         at.values().forEach(m -> (m.learner() ? learners : voters).add(m.id()));
@@ -268,9 +262,7 @@ final class Membership {
 
     /** The members once every change in {@code h} is applied; the removed ids are added to {@code removed}. */
     static Map<Long, Member> membersOf(MembershipHistory h, Set<Long> removed) {
-        Map<Long, Member> at = new TreeMap<>(Long::compareUnsigned);
-        h.getBootstrapList().forEach(r -> at.put(r.getId(), Member.of(r)));
-        h.getChangesList().forEach(c -> change(at, removed, c));
+        Map<Long, Member> at = changedUpTo(h, Long.MAX_VALUE, removed);
         for (MemberAttributes a : h.getPublishedList()) {
             Member m = at.get(a.getMemberId());
             if (m != null) {
@@ -278,6 +270,18 @@ final class Membership {
             }
         }
         return Collections.unmodifiableMap(at);
+    }
+
+    /** The bootstrap voters with the changes up to {@code index} applied; the ids removed are added to {@code removed}. */
+    private static Map<Long, Member> changedUpTo(MembershipHistory h, long index, Set<Long> removed) {
+        Map<Long, Member> at = new TreeMap<>(Long::compareUnsigned);
+        h.getBootstrapList().forEach(r -> at.put(r.getId(), Member.of(r)));
+        for (AppliedMemberChange c : h.getChangesList()) {
+            if (c.getIndex() <= index) {
+                change(at, removed, c);
+            }
+        }
+        return at;
     }
 
     /** The index of the last conf change or attributes entry applied. */

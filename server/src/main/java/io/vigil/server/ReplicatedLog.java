@@ -165,16 +165,9 @@ final class ReplicatedLog implements Proposer {
             List<Entry> read = storage.memory().entries(lo, Math.min(to, lo + chunkEntries - 1) + 1, Long.MAX_VALUE);
             List<LogEntry> chunk = new ArrayList<>(read.size());
             for (Entry e : read) {
-                if (e.type() == EntryType.CONF_CHANGE) {
-                    ConfChange cc = ConfChange.decode(e.data());
-                    membership.apply(e.index(), cc, memberChange(e, cc).getMember());
-                } else if (e.data().length > 0) {
-                    InternalRequest request = decode(e);
-                    if (request.hasMemberAttributes()) {
-                        membership.publish(e.index(), request.getMemberAttributes());
-                    } else {
-                        chunk.add(new LogEntry(e.index(), request));
-                    }
+                Routed r = route(e, membership);
+                if (r != null && r.request() != null) {
+                    chunk.add(r.request());
                 }
             }
             if (!chunk.isEmpty()) {
@@ -381,20 +374,22 @@ final class ReplicatedLog implements Proposer {
         List<LogEntry> entries = new ArrayList<>(committed.size());
         List<Long> requestIds = new ArrayList<>(committed.size());
         for (Entry e : committed) {
-            if (e.type() == EntryType.CONF_CHANGE) {
-                applyMemberChange(e);
-            } else if (e.data().length > 0) {
-                InternalRequest request = decode(e);
-                if (request.hasMemberAttributes()) {
-                    boolean recorded = membership.publish(e.index(), request.getMemberAttributes());
-                    CompletableFuture<Boolean> waiter = memberWaiters.remove(request.getId());
-                    if (waiter != null) {
-                        waiter.complete(recorded);
-                    }
-                } else {
-                    entries.add(new LogEntry(e.index(), request));
-                    requestIds.add(request.getId());
-                }
+            Routed r = route(e, membership);
+            if (r == null) {
+                continue;
+            }
+            if (r.request() != null) {
+                entries.add(r.request());
+                requestIds.add(r.requestId());
+                continue;
+            }
+            if (r.confChange() != null && r.tookEffect()) {
+                node.applyConfChange(r.confChange());
+                onMembershipChanged.run();
+            }
+            CompletableFuture<Boolean> waiter = memberWaiters.remove(r.requestId());
+            if (waiter != null) {
+                waiter.complete(r.tookEffect());
             }
         }
         if (!entries.isEmpty()) {
@@ -420,18 +415,34 @@ final class ReplicatedLog implements Proposer {
         appliedIndex = committed.get(committed.size() - 1).index();
     }
 
-    private void applyMemberChange(Entry e) {
-        ConfChange cc = ConfChange.decode(e.data());
-        MemberChange change = memberChange(e, cc);
-        boolean tookEffect = membership.apply(e.index(), cc, change.getMember());
-        if (tookEffect) {
-            node.applyConfChange(cc);
-            onMembershipChanged.run();
+    /**
+     * A committed entry, routed: a request for the store ({@code request}), or a membership entry
+     * already decided by the membership ({@code tookEffect}; {@code confChange} when the Raft core
+     * must apply it too). {@code requestId} names the proposer's waiter.
+     */
+    private record Routed(LogEntry request, long requestId, boolean tookEffect, ConfChange confChange) {
+    }
+
+    /**
+     * Decides a membership entry (a conf change, or a member's published attributes) in
+     * {@code membership}; any other entry with data is a request for the store; an empty entry
+     * (a new leader's) is nothing (null). The apply thread and the start's replay route entries
+     * here alike, so both decide the membership the same way.
+     */
+    private static Routed route(Entry e, Membership membership) {
+        if (e.type() == EntryType.CONF_CHANGE) {
+            ConfChange cc = ConfChange.decode(e.data());
+            MemberChange change = memberChange(e, cc);
+            return new Routed(null, change.getRequestId(), membership.apply(e.index(), cc, change.getMember()), cc);
         }
-        CompletableFuture<Boolean> waiter = memberWaiters.remove(change.getRequestId());
-        if (waiter != null) {
-            waiter.complete(tookEffect);
+        if (e.data().length == 0) {
+            return null;
         }
+        InternalRequest request = decode(e);
+        if (request.hasMemberAttributes()) {
+            return new Routed(null, request.getId(), membership.publish(e.index(), request.getMemberAttributes()), null);
+        }
+        return new Routed(new LogEntry(e.index(), request), request.getId(), false, null);
     }
 
     private static MemberChange memberChange(Entry e, ConfChange cc) {

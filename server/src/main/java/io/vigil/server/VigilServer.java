@@ -74,7 +74,8 @@ public final class VigilServer implements AutoCloseable {
     private final long replayedEntries;
     private final long requestTimeoutMs;
     private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
-    private final java.util.concurrent.atomic.AtomicBoolean removing = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Set once the member stops by itself (removed, or restarting to install a snapshot): it does so once. */
+    private final java.util.concurrent.atomic.AtomicBoolean stoppingByItself = new java.util.concurrent.atomic.AtomicBoolean();
     private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
     /** What a new leader adds to every lease's deadline (etcd extends by an election timeout). */
     private final java.time.Duration leaseExtension;
@@ -297,7 +298,7 @@ public final class VigilServer implements AutoCloseable {
 
     /** A snapshot from the leader is staged: the member stops, and starts again to install it. */
     private void restartForSnapshot() {
-        if (removing.compareAndSet(false, true)) {
+        if (stoppingByItself.compareAndSet(false, true)) {
             restart = true;
             new Thread(this::close, "vigil-snapshot-restart").start();
         }
@@ -310,7 +311,7 @@ public final class VigilServer implements AutoCloseable {
 
     /** This member was removed (it applied its removal, or a peer said so): it stops, once. */
     private void removed() {
-        if (removing.compareAndSet(false, true)) {
+        if (stoppingByItself.compareAndSet(false, true)) {
             LOG.log(System.Logger.Level.WARNING, "the member has been permanently removed from the cluster; stopping");
             // not on the calling thread: stopping waits for the apply thread and the transport
             new Thread(this::close, "vigil-removed").start();
