@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.vigil.proto.etcdserverpb.LeaseCheckpoint;
 import io.vigil.proto.etcdserverpb.LeaseGrantRequest;
 import io.vigil.proto.internal.InternalRequest;
-import io.vigil.revlog.ApplyResult;
 import io.vigil.revlog.LogEntry;
 import io.vigil.revlog.RevLog;
 import io.vigil.revlog.RevLogConfig;
@@ -13,7 +12,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -33,23 +31,8 @@ class LeaseCheckpointLoopTest {
     private RevLog revLog;
     private long index;
     private boolean leader = true;
-    private final List<Pending> proposed = new ArrayList<>();
-
-    private record Pending(InternalRequest request, CompletableFuture<ApplyResult> done) {
-    }
-
-    private final Proposer proposer = new Proposer() {
-        @Override
-        public CompletableFuture<ApplyResult> propose(InternalRequest request) {
-            CompletableFuture<ApplyResult> done = new CompletableFuture<>();
-            proposed.add(new Pending(request, done));
-            return done;
-        }
-
-        @Override
-        public void close() {
-        }
-    };
+    /** A log the test drives: proposals wait until it applies or fails them. */
+    private final HeldProposals proposer = new HeldProposals();
 
     @BeforeEach
     void open() {
@@ -81,9 +64,9 @@ class LeaseCheckpointLoopTest {
         assertEquals(0, loop.checkpoint(), "nothing due before an interval");
         now[0] += TimeUnit.MILLISECONDS.toNanos(3500);
         assertEquals(3, loop.checkpoint());
-        assertEquals(List.of(1000, 1000, 500), proposed.stream()
-                .map(p -> p.request().getLeaseCheckpoint().getCheckpointsCount()).toList());
-        applyProposed();
+        assertEquals(List.of(1000, 1000, 500), proposer.requests().stream()
+                .map(r -> r.getLeaseCheckpoint().getCheckpointsCount()).toList());
+        proposer.applyTo(revLog, () -> ++index);
         for (long id = 1; id <= 2500; id++) {
             assertEquals(58, revLog.lessor().recordedRemainingTtl(id), "60 s + 1 s extension - 3.5 s, rounded up");
         }
@@ -98,40 +81,21 @@ class LeaseCheckpointLoopTest {
         LeaseExpiry loop = grantAndLead(2, 60);
         now[0] += TimeUnit.SECONDS.toNanos(10);
         assertEquals(1, loop.checkpoint());
-        applyProposed();
+        proposer.applyTo(revLog, () -> ++index);
         assertEquals(51, revLog.lessor().recordedRemainingTtl(1));
         assertEquals(60, revLog.lessor().renew(1));
         now[0] += TimeUnit.SECONDS.toNanos(1);
         assertEquals(1, loop.checkpoint());
-        List<LeaseCheckpoint> first = proposed.get(0).request().getLeaseCheckpoint().getCheckpointsList();
+        List<LeaseCheckpoint> first = proposer.requests().get(0).getLeaseCheckpoint().getCheckpointsList();
         assertEquals(LeaseCheckpoint.newBuilder().setID(1).setRemainingTTL(0).build(), first.get(0));
         assertEquals(3, first.size(), "then the due checkpoints of both leases");
-        failProposed();
+        proposer.fail();
         assertEquals(51, revLog.lessor().recordedRemainingTtl(1));
         assertEquals(1, loop.checkpoint(), "the clear again");
         assertEquals(List.of(LeaseCheckpoint.newBuilder().setID(1).setRemainingTTL(0).build()),
-                proposed.get(0).request().getLeaseCheckpoint().getCheckpointsList());
-        applyProposed();
+                proposer.requests().get(0).getLeaseCheckpoint().getCheckpointsList());
+        proposer.applyTo(revLog, () -> ++index);
         assertEquals(0, revLog.lessor().recordedRemainingTtl(1));
         assertEquals(51, revLog.lessor().recordedRemainingTtl(2), "the failed round's 50 is lost; the older, larger value stands");
-    }
-
-    private void applyProposed() {
-        List<LogEntry> entries = new ArrayList<>();
-        for (Pending p : proposed) {
-            entries.add(new LogEntry(++index, p.request()));
-        }
-        List<ApplyResult> results = revLog.apply(entries);
-        for (int i = 0; i < results.size(); i++) {
-            proposed.get(i).done().complete(results.get(i));
-        }
-        proposed.clear();
-    }
-
-    private void failProposed() {
-        for (Pending p : proposed) {
-            p.done().completeExceptionally(EtcdErrors.TOO_MANY_REQUESTS);
-        }
-        proposed.clear();
     }
 }

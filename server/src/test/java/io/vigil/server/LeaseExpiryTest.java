@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -38,25 +37,8 @@ class LeaseExpiryTest {
     private final long[] now = {0};
     private RevLog revLog;
     private long index;
-    /** Proposals the loop made and the test has not applied yet, in order. */
-    private final List<Pending> proposed = new ArrayList<>();
-
-    private record Pending(InternalRequest request, CompletableFuture<ApplyResult> done) {
-    }
-
-    /** A log the test drives: proposals wait until {@link #applyProposed} or {@link #failProposed}. */
-    private final Proposer proposer = new Proposer() {
-        @Override
-        public CompletableFuture<ApplyResult> propose(InternalRequest request) {
-            CompletableFuture<ApplyResult> done = new CompletableFuture<>();
-            proposed.add(new Pending(request, done));
-            return done;
-        }
-
-        @Override
-        public void close() {
-        }
-    };
+    /** A log the test drives: proposals wait until it applies or fails them. */
+    private final HeldProposals proposer = new HeldProposals();
 
     @BeforeEach
     void open() {
@@ -93,12 +75,12 @@ class LeaseExpiryTest {
             int n = expiry.tick();
             ticks++;
             assertTrue(n <= bound, "tick proposed " + n + " revokes, more than " + bound);
-            assertEquals(n, proposed.size());
+            assertEquals(n, proposer.requests().size());
             assertEquals(0, expiry.tick(), "nothing more while a full batch is in flight");
-            for (Pending p : proposed) {
-                assertTrue(revoked.add(p.request().getLeaseRevoke().getID()), "revoked twice");
+            for (InternalRequest r : proposer.requests()) {
+                assertTrue(revoked.add(r.getLeaseRevoke().getID()), "revoked twice");
             }
-            for (ApplyResult r : applyProposed()) {
+            for (ApplyResult r : proposer.applyTo(revLog, () -> ++index)) {
                 assertEquals(1, r.events().size());
                 assertEquals(Event.EventType.DELETE, r.events().get(0).getType());
                 deleteEvents++;
@@ -119,12 +101,12 @@ class LeaseExpiryTest {
         LeaseExpiry expiry = new LeaseExpiry(revLog.lessor(), proposer, () -> true, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT);
         now[0] += TimeUnit.SECONDS.toNanos(2);
         assertEquals(1, expiry.tick());
-        failProposed();
+        proposer.fail();
         assertEquals(0, expiry.tick(), "handed back, not offered again at once");
         assertEquals(0, revLog.lessor().renew(7), "still expired: keep-alive refuses it");
         now[0] += TimeUnit.SECONDS.toNanos(3);
         assertEquals(1, expiry.tick());
-        applyProposed();
+        proposer.applyTo(revLog, () -> ++index);
         assertEquals(0, revLog.lessor().size());
     }
 
@@ -135,30 +117,10 @@ class LeaseExpiryTest {
         LeaseExpiry expiry = new LeaseExpiry(revLog.lessor(), proposer, () -> true, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT);
         now[0] += TimeUnit.SECONDS.toNanos(2);
         assertEquals(1, expiry.tick());
-        revLog.apply(List.of(new LogEntry(++index, proposed.get(0).request())));
-        applyProposed();
+        revLog.apply(List.of(new LogEntry(++index, proposer.requests().get(0))));
+        proposer.applyTo(revLog, () -> ++index);
         now[0] += TimeUnit.SECONDS.toNanos(10);
         assertEquals(0, expiry.tick());
         assertEquals(0, expiry.inFlight());
-    }
-
-    private List<ApplyResult> applyProposed() {
-        List<LogEntry> entries = new ArrayList<>();
-        for (Pending p : proposed) {
-            entries.add(new LogEntry(++index, p.request()));
-        }
-        List<ApplyResult> results = revLog.apply(entries);
-        for (int i = 0; i < results.size(); i++) {
-            proposed.get(i).done().complete(results.get(i));
-        }
-        proposed.clear();
-        return results;
-    }
-
-    private void failProposed() {
-        for (Pending p : proposed) {
-            p.done().completeExceptionally(EtcdErrors.TOO_MANY_REQUESTS);
-        }
-        proposed.clear();
     }
 }
