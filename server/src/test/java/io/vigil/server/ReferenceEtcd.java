@@ -1,8 +1,6 @@
 package io.vigil.server;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,8 +22,8 @@ final class ReferenceEtcd implements AutoCloseable {
         String ep = null;
         // the ports are free when chosen; if another process takes one first, etcd exits and we choose again
         for (int attempt = 0; attempt < 5 && started == null; attempt++) {
-            int client = freePort();
-            int peer = freePort();
+            int client = VigilCluster.freePort();
+            int peer = VigilCluster.freePort();
             ep = "127.0.0.1:" + client;
             Path dir = Files.createTempDirectory(dataDir, "etcd");
             List<String> cmd = new ArrayList<>(List.of("etcd", "--name", "ref", "--data-dir", dir.toString(),
@@ -90,14 +88,6 @@ final class ReferenceEtcd implements AutoCloseable {
             }
         }
         return false;
-    }
-
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     @Override
