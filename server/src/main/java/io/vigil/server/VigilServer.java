@@ -82,6 +82,7 @@ public final class VigilServer implements AutoCloseable {
 
     private VigilServer(ServerConfig config, Consumer<Throwable> onFatal) throws IOException {
         config.conclude();
+        config.testFaults().warnIfOn();
         Path walDir = config.dataDir().resolve(WAL_DIR);
         Snapshots.installStaged(config.dataDir(), walDir);
         revLog = RevLog.open(new RevLogConfig().dataDir(config.dataDir()).mapSizeBytes(config.quotaBackendBytes()));
@@ -178,7 +179,8 @@ public final class VigilServer implements AutoCloseable {
             grpc = listen(config.listenClientUrls(), config.maxRequestBytes())
                     .intercept(new LearnerCalls(this::isLearner))
                     .intercept(openCalls)
-                    .addService(new KvService(revLog, log, headers, config.maxRequestBytes(), config.maxTxnOps()))
+                    .addService(new KvService(revLog, log, log::linearizableRead, log::isLeader, headers,
+                            config.maxRequestBytes(), config.maxTxnOps(), config.testFaults()))
                     .addService(WatchService.definition(watch.hub(), log::linearizableRead))
                     .addService(leases)
                     .addService(cluster)

@@ -1,6 +1,8 @@
 package io.vigil.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -94,6 +96,24 @@ class ServerFlagsTest {
         assertMessage("--election-timeout[300ms] should be at least as 5 times as --heartbeat-interval[100ms]",
                 "--election-timeout", "300");
         assertMessage("for flag --pre-vote", "--pre-vote=perhaps");
+    }
+
+    /** The robustness harness's faults: off unless named, one name at a time, an unknown one refused. */
+    @Test
+    void testFaultsAreOffUnlessNamed() {
+        TestFaults none = ServerFlags.parse(new String[0]).testFaults();
+        assertSame(TestFaults.NONE, none);
+        for (TestFaults.Fault f : TestFaults.Fault.values()) {
+            assertFalse(none.isOn(f), f.flagName);
+        }
+        TestFaults stale = ServerFlags.parse(new String[] {"--experimental-test-fault=stale-linearizable-read"}).testFaults();
+        assertTrue(stale.isOn(TestFaults.Fault.STALE_LINEARIZABLE_READ));
+        assertEquals("stale-linearizable-read",
+                ServerFlags.parse(new String[] {"--experimental-test-fault", "stale-linearizable-read"}).testFaults().name());
+        assertMessage("invalid value \"lose-everything\" for flag --experimental-test-fault: unknown test fault; one of "
+                + "stale-linearizable-read", "--experimental-test-fault=lose-everything");
+        assertMessage("for flag --experimental-test-fault", "--experimental-test-fault=");
+        assertMessage("flag --experimental-test-fault needs a value", "--experimental-test-fault");
     }
 
     /** etcd's well-known ids of a member started with no cluster flags. */

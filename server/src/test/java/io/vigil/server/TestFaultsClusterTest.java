@@ -1,0 +1,140 @@
+package io.vigil.server;
+
+import static io.vigil.server.CrashRecoveryTest.bytes;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.vigil.proto.etcdserverpb.KVGrpc;
+import io.vigil.proto.etcdserverpb.MaintenanceGrpc;
+import io.vigil.proto.etcdserverpb.PutRequest;
+import io.vigil.proto.etcdserverpb.RangeRequest;
+import io.vigil.proto.etcdserverpb.RangeResponse;
+import io.vigil.proto.etcdserverpb.StatusRequest;
+import io.vigil.proto.etcdserverpb.StatusResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The robustness harness's faults on real server processes, each doing what a checker must catch:
+ * a stale linearizable read on an isolated follower. With no fault the same steps keep every
+ * guarantee: {@link PartitionTest} (an isolated follower fails a linearizable read) and {@link TestFaultsTest} (each fault off changes nothing).
+ */
+class TestFaultsClusterTest {
+    private static final Duration PATIENCE = Duration.ofSeconds(30);
+
+    @TempDir
+    Path dir;
+
+    private final List<ManagedChannel> channels = new ArrayList<>();
+
+    @AfterEach
+    void closeChannels() {
+        channels.forEach(ManagedChannel::shutdownNow);
+    }
+
+    private KVGrpc.KVBlockingStub kv(String endpoint) {
+        ManagedChannel c = NettyChannelBuilder.forTarget(endpoint).usePlaintext().build();
+        channels.add(c);
+        return KVGrpc.newBlockingStub(c);
+    }
+
+    private KVGrpc.KVBlockingStub kv(VigilCluster c, int i) {
+        return kv(c.endpoint(i));
+    }
+
+    private static long put(KVGrpc.KVBlockingStub kv, String key, String value) {
+        return kv.withDeadlineAfter(PATIENCE.toSeconds(), TimeUnit.SECONDS)
+                .put(PutRequest.newBuilder().setKey(bytes(key)).setValue(bytes(value)).build())
+                .getHeader().getRevision();
+    }
+
+    private static RangeResponse get(KVGrpc.KVBlockingStub kv, String key, boolean serializable) {
+        return kv.withDeadlineAfter(5, TimeUnit.SECONDS)
+                .range(RangeRequest.newBuilder().setKey(bytes(key)).setSerializable(serializable).build());
+    }
+
+    private static String value(RangeResponse r) {
+        return r.getCount() == 0 ? null : r.getKvs(0).getValue().toStringUtf8();
+    }
+
+    /** The member every member names as leader, once they agree; -1 until then. */
+    private int leader(VigilCluster c) {
+        long leader = 0;
+        int at = -1;
+        for (int i = 0; i < c.size(); i++) {
+            StatusResponse s;
+            try {
+                s = MaintenanceGrpc.newBlockingStub(channel(c.endpoint(i))).withDeadlineAfter(2, TimeUnit.SECONDS)
+                        .status(StatusRequest.getDefaultInstance());
+            } catch (StatusRuntimeException e) {
+                return -1;
+            }
+            if (s.getLeader() == 0 || (leader != 0 && s.getLeader() != leader)) {
+                return -1;
+            }
+            leader = s.getLeader();
+            if (s.getHeader().getMemberId() == leader) {
+                at = i;
+            }
+        }
+        return at;
+    }
+
+    private ManagedChannel channel(String endpoint) {
+        ManagedChannel c = NettyChannelBuilder.forTarget(endpoint).usePlaintext().build();
+        channels.add(c);
+        return c;
+    }
+
+    private int awaitLeader(VigilCluster c) {
+        int[] leader = {-1};
+        await().atMost(PATIENCE).pollInterval(Duration.ofMillis(100)).until(() -> (leader[0] = leader(c)) >= 0);
+        return leader[0];
+    }
+
+    private static void assertWarned(VigilProcess member, String fault) {
+        assertTrue(member.output().stream().anyMatch(l -> l.contains("test fault " + fault
+                + " is on: this member breaks its guarantees on purpose")), member.output().toString());
+    }
+
+    /** Done with the cluster: no need to wait for a graceful stop (a leader's hand-over, an isolated member's). */
+    private static void killAll(VigilCluster c) throws InterruptedException {
+        for (int i = 0; i < c.size(); i++) {
+            c.kill(i);
+        }
+    }
+
+    @Test
+    void staleLinearizableReadAnswersOnAnIsolatedFollower() throws Exception {
+        PeerNetwork.assumeSupported();
+        try (VigilCluster c = VigilCluster.startPartitionable(dir, 3, "--experimental-test-fault=stale-linearizable-read")) {
+            int leader = awaitLeader(c);
+            int isolated = (leader + 1) % 3;
+            assertWarned(c.member(isolated), "stale-linearizable-read");
+            put(kv(c, leader), "x", "before");
+            KVGrpc.KVBlockingStub onIsolated = kv(c, isolated);
+            await().atMost(PATIENCE).until(() -> "before".equals(value(get(onIsolated, "x", true))));
+
+            c.network().isolate(isolated);
+            long written = put(kv(c, leader), "x", "after");
+            // without the fault this read fails for want of a leader (PartitionTest); with it the
+            // isolated follower answers from what it had
+            RangeResponse stale = get(onIsolated, "x", false);
+            assertEquals("before", value(stale));
+            assertTrue(stale.getHeader().getRevision() < written,
+                    "answered at revision " + stale.getHeader().getRevision() + ", before the write at " + written);
+            assertEquals("after", value(get(kv(c, leader), "x", false)), "the leader's linearizable reads stay sound");
+            killAll(c);
+        }
+    }
+}
