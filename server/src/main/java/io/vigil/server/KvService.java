@@ -20,6 +20,7 @@ import io.vigil.revlog.RevLog;
 import io.vigil.revlog.RevLogException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -29,8 +30,9 @@ import java.util.function.Supplier;
  * once, a linearizable one (etcd's default) once this member has applied what the leader had
  * committed when the read came ({@link ReplicatedLog#linearizableRead}). Writes are checked as etcd
  * checks them, wrapped in an {@link InternalRequest}, refused if larger than the request limit,
- * and proposed; the response is sent once the proposal is applied and durable. A
- * {@link TestFaults} fault breaks this on purpose when switched on: stale-linearizable-read.
+ * and proposed; the response is sent once the proposal is applied and durable. Two
+ * {@link TestFaults} break this on purpose when switched on: stale-linearizable-read and
+ * ack-before-sync.
  */
 final class KvService extends KVGrpc.KVImplBase {
     private final RevLog revLog;
@@ -41,6 +43,8 @@ final class KvService extends KVGrpc.KVImplBase {
     private final int maxRequestBytes;
     private final int maxTxnOps;
     private final TestFaults faults;
+    /** ack-before-sync only: the revision the last put was acknowledged at. */
+    private final AtomicLong predictedRevision = new AtomicLong();
 
     /**
      * @param linearizableRead completes once a read of this member's store is linearizable
@@ -119,8 +123,31 @@ final class KvService extends KVGrpc.KVImplBase {
 
     @Override
     public void put(PutRequest request, StreamObserver<PutResponse> out) {
-        write(() -> RequestChecks.checkPut(request), InternalRequest.newBuilder().setPut(request).build(), out,
+        InternalRequest internal = InternalRequest.newBuilder().setPut(request).build();
+        if (faults.isOn(TestFaults.Fault.ACK_BEFORE_SYNC)) {
+            ackBeforeSync(checkAndPropose(() -> RequestChecks.checkPut(request), internal, out), out);
+            return;
+        }
+        write(() -> RequestChecks.checkPut(request), internal, out,
                 (PutResponse r) -> r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
+    }
+
+    /**
+     * ack-before-sync (a {@link TestFaults} fault, for the robustness harness): a put is answered
+     * as soon as it is proposed, before any member's WAL has it, before it is committed or applied,
+     * whatever becomes of it. The revision is predicted: one past the newer of this member's head
+     * and its last prediction, which is the revision the put gets while this member's puts are
+     * the only writes and all succeed. prev_kv is never filled. A put the cluster then loses (this
+     * member killed before the entry reached a majority's WAL, a proposal dropped or timed out, a
+     * refusal at apply) stays acknowledged.
+     */
+    private void ackBeforeSync(CompletableFuture<ApplyResult> proposal, StreamObserver<PutResponse> out) {
+        if (proposal == null) {
+            return; // refused before it was proposed, and answered so
+        }
+        long revision = predictedRevision.updateAndGet(last -> Math.max(last, revLog.currentRevision()) + 1);
+        out.onNext(PutResponse.newBuilder().setHeader(headers.at(revision)).build());
+        out.onCompleted();
     }
 
     @Override

@@ -12,13 +12,16 @@ import java.util.List;
  * <ul>
  *   <li>{@link Fault#STALE_LINEARIZABLE_READ}: {@link KvService#range} on a member that is not the
  *       leader answers a linearizable Range from what it has applied, without a ReadIndex.
+ *   <li>{@link Fault#ACK_BEFORE_SYNC}: {@link KvService#put} answers at once with a predicted
+ *       revision, before the proposal is in any WAL, committed or applied.
  * </ul>
  */
 final class TestFaults {
     static final String FLAG = "experimental-test-fault";
 
     enum Fault {
-        STALE_LINEARIZABLE_READ("stale-linearizable-read");
+        STALE_LINEARIZABLE_READ("stale-linearizable-read"),
+        ACK_BEFORE_SYNC("ack-before-sync");
 
         final String flagName;
 

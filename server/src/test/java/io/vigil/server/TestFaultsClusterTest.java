@@ -3,6 +3,7 @@ package io.vigil.server;
 import static io.vigil.server.CrashRecoveryTest.bytes;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.ManagedChannel;
@@ -26,8 +27,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The robustness harness's faults on real server processes, each doing what a checker must catch:
- * a stale linearizable read on an isolated follower. With no fault the same steps keep every
- * guarantee: {@link PartitionTest} (an isolated follower fails a linearizable read) and {@link TestFaultsTest} (each fault off changes nothing).
+ * a stale linearizable read on an isolated follower, an acknowledged put lost to a kill -9. With
+ * no fault the same steps keep every guarantee: {@link PartitionTest} (an isolated follower fails
+ * a linearizable read, no acknowledged write is lost) and {@link TestFaultsTest} (each fault off changes nothing).
  */
 class TestFaultsClusterTest {
     private static final Duration PATIENCE = Duration.ofSeconds(30);
@@ -134,6 +136,44 @@ class TestFaultsClusterTest {
             assertTrue(stale.getHeader().getRevision() < written,
                     "answered at revision " + stale.getHeader().getRevision() + ", before the write at " + written);
             assertEquals("after", value(get(kv(c, leader), "x", false)), "the leader's linearizable reads stay sound");
+            killAll(c);
+        }
+    }
+
+    @Test
+    void ackBeforeSyncLosesAnAcknowledgedPutToAKill() throws Exception {
+        PeerNetwork.assumeSupported();
+        try (VigilCluster c = VigilCluster.startPartitionable(dir, 3, "--experimental-test-fault=ack-before-sync")) {
+            int leader = awaitLeader(c);
+            int victim = (leader + 1) % 3;
+            assertWarned(c.member(victim), "ack-before-sync");
+            long first = put(kv(c, leader), "k/0", "v");
+            KVGrpc.KVBlockingStub onVictim = kv(c, victim);
+            await().atMost(PATIENCE).until(() -> "v".equals(value(get(onVictim, "k/0", true))));
+
+            // cut, not blackholed: nothing the victim sends now may reach the others later
+            PeerNetwork net = c.network();
+            for (int j = 0; j < 3; j++) {
+                if (j != victim) {
+                    net.link(victim, j).cut();
+                    net.link(j, victim).cut();
+                }
+            }
+            long acknowledged = put(onVictim, "k/1", "lost");
+            assertEquals(first + 1, acknowledged, "acknowledged at once, at the revision it would have had");
+            // a follower forwards its proposals and never logs them itself: after the kill the
+            // put is in no member's memory or WAL
+            c.kill(victim);
+
+            put(kv(c, leader), "k/2", "v");
+            for (int i : new int[] {leader, (leader + 2) % 3}) {
+                KVGrpc.KVBlockingStub member = kv(c, i);
+                await().atMost(PATIENCE).until(() -> value(get(member, "k/2", true)) != null);
+                assertEquals(acknowledged, get(member, "k/2", true).getKvs(0).getModRevision(),
+                        "another write holds the revision the lost put was acknowledged at");
+                assertNull(value(get(member, "k/1", true)), "the acknowledged put is on no member: "
+                        + VigilCluster.name(i));
+            }
             killAll(c);
         }
     }

@@ -3,8 +3,10 @@ package io.vigil.server;
 import static io.vigil.server.CrashRecoveryTest.bytes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vigil.proto.etcdserverpb.PutRequest;
+import io.vigil.proto.etcdserverpb.PutResponse;
 import io.vigil.proto.etcdserverpb.RangeRequest;
 import io.vigil.proto.etcdserverpb.RangeResponse;
 import io.vigil.proto.internal.InternalRequest;
@@ -12,6 +14,7 @@ import io.vigil.revlog.LogEntry;
 import io.vigil.revlog.RevLog;
 import io.vigil.revlog.RevLogConfig;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -93,5 +96,47 @@ class TestFaultsTest {
         readIndex.complete(null);
         assertEquals("v", ((RangeResponse) sound.received.poll()).getKvs(0).getValue().toStringUtf8());
         assertEquals("v", ((RangeResponse) onLeader.received.poll()).getKvs(0).getValue().toStringUtf8());
+    }
+
+    @Test
+    void aPutIsAnsweredOnlyOnceAppliedUnlessAckBeforeSyncIsOn() {
+        applied("k", "v0");
+        long head = revLog.currentRevision();
+        CollectingObserver<PutResponse> sound = new CollectingObserver<>();
+        kv(TestFaults.NONE).put(put("k", "v1"), sound);
+        assertEquals(1, log.requests().size());
+        assertNull(sound.received.poll(), "no answer before the put is applied");
+        log.applyTo(revLog, () -> ++index);
+        assertEquals(head + 1, ((PutResponse) sound.received.poll()).getHeader().getRevision());
+        head = revLog.currentRevision();
+
+        KvService broken = kv(TestFaults.named("ack-before-sync"));
+        List<Long> acknowledged = new ArrayList<>();
+        for (int n = 2; n <= 4; n++) {
+            CollectingObserver<PutResponse> early = new CollectingObserver<>();
+            broken.put(put("k", "v" + n), early);
+            acknowledged.add(((PutResponse) early.received.poll()).getHeader().getRevision());
+            assertEquals(CollectingObserver.COMPLETED, early.received.poll());
+        }
+        assertEquals(3, log.requests().size(), "proposed, not applied");
+        assertEquals(head, revLog.currentRevision(), "acknowledged before anything was applied");
+        assertEquals(List.of(head + 1, head + 2, head + 3), acknowledged,
+                "predicted: the revisions they get while they are the only writes");
+        log.applyTo(revLog, () -> ++index);
+        assertEquals(head + 3, revLog.currentRevision());
+
+        // a put the log loses stays acknowledged: what a kill -9 before the WAL sync looks like
+        CollectingObserver<PutResponse> lost = new CollectingObserver<>();
+        broken.put(put("lost", "x"), lost);
+        long claimed = ((PutResponse) lost.received.poll()).getHeader().getRevision();
+        log.fail();
+        assertEquals(head + 4, claimed);
+        assertEquals(0, revLog.range(linearizable("lost")).getCount(), "acknowledged, and nowhere");
+        assertEquals(head + 3, revLog.currentRevision());
+
+        // etcd's checks still refuse a bad put before it is proposed
+        CollectingObserver<PutResponse> refused = new CollectingObserver<>();
+        broken.put(PutRequest.getDefaultInstance(), refused);
+        assertTrue(refused.received.poll() instanceof io.grpc.StatusRuntimeException);
     }
 }
