@@ -128,7 +128,8 @@ public final class VigilServer implements AutoCloseable {
                 headers::at, meters, config.watchProgressNotifyInterval());
         joinPeers = start.peers();
         log = new ReplicatedLog(revLog, membership, this::membershipChanged, ids, appliedIndex, config.requestTimeoutMs(), config.backendBatchInterval(),
-                config.backendBatchLimit(), config.snapshotCount() + config.snapshotCatchUpEntries(), onFatal, watch::published, this::leadershipChanged);
+                config.backendBatchLimit(), config.snapshotCount() + config.snapshotCatchUpEntries(), onFatal,
+                config.testFaults().watchFeed(watch::published), this::leadershipChanged);
         logRef[0] = log;
         openCalls = new OpenCalls(() -> log.node().leaderId() != 0);
         // etcd's monitorLeader: once per election timeout, streams that require a leader end without one

@@ -109,12 +109,12 @@ class ServerFlagsTest {
         TestFaults stale = ServerFlags.parse(new String[] {"--experimental-test-fault=stale-linearizable-read"}).testFaults();
         assertTrue(stale.isOn(TestFaults.Fault.STALE_LINEARIZABLE_READ));
         assertFalse(stale.isOn(TestFaults.Fault.ACK_BEFORE_SYNC));
-        assertEquals("stale-linearizable-read",
-                ServerFlags.parse(new String[] {"--experimental-test-fault", "stale-linearizable-read"}).testFaults().name());
+        assertEquals("watch-skip-revision",
+                ServerFlags.parse(new String[] {"--experimental-test-fault", "watch-skip-revision"}).testFaults().name());
         assertEquals("ack-before-sync",
                 ServerFlags.parse(new String[] {"--experimental-test-fault=ack-before-sync"}).testFaults().name());
         assertMessage("invalid value \"lose-everything\" for flag --experimental-test-fault: unknown test fault; one of "
-                + "stale-linearizable-read, ack-before-sync", "--experimental-test-fault=lose-everything");
+                + "stale-linearizable-read, watch-skip-revision, ack-before-sync", "--experimental-test-fault=lose-everything");
         assertMessage("for flag --experimental-test-fault", "--experimental-test-fault=");
         assertMessage("flag --experimental-test-fault needs a value", "--experimental-test-fault");
     }

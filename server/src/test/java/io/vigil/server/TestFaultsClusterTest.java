@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
 import io.vigil.proto.etcdserverpb.KVGrpc;
 import io.vigil.proto.etcdserverpb.MaintenanceGrpc;
 import io.vigil.proto.etcdserverpb.PutRequest;
@@ -16,20 +17,27 @@ import io.vigil.proto.etcdserverpb.RangeRequest;
 import io.vigil.proto.etcdserverpb.RangeResponse;
 import io.vigil.proto.etcdserverpb.StatusRequest;
 import io.vigil.proto.etcdserverpb.StatusResponse;
+import io.vigil.proto.etcdserverpb.WatchCreateRequest;
+import io.vigil.proto.etcdserverpb.WatchGrpc;
+import io.vigil.proto.etcdserverpb.WatchRequest;
+import io.vigil.proto.etcdserverpb.WatchResponse;
+import io.vigil.proto.mvccpb.Event;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The robustness harness's faults on real server processes, each doing what a checker must catch:
- * a stale linearizable read on an isolated follower, an acknowledged put lost to a kill -9. With
- * no fault the same steps keep every guarantee: {@link PartitionTest} (an isolated follower fails
- * a linearizable read, no acknowledged write is lost) and {@link TestFaultsTest} (each fault off changes nothing).
+ * a stale linearizable read on an isolated follower, an acknowledged put lost to a kill -9, a
+ * watch with a gap. With no fault the same steps keep every guarantee: {@link PartitionTest}
+ * (an isolated follower fails a linearizable read, no acknowledged write is lost, watches are
+ * gap-free) and {@link TestFaultsTest} (each fault off changes nothing).
  */
 class TestFaultsClusterTest {
     private static final Duration PATIENCE = Duration.ofSeconds(30);
@@ -176,5 +184,48 @@ class TestFaultsClusterTest {
             }
             killAll(c);
         }
+    }
+
+    @Test
+    void watchSkipRevisionLeavesAGapInALiveWatch() throws Exception {
+        try (VigilProcess member = VigilProcess.start(dir.resolve("m"), "--experimental-test-fault=watch-skip-revision")) {
+            assertWarned(member, "watch-skip-revision");
+            KVGrpc.KVBlockingStub kv = kv(member.endpoint());
+            CollectingObserver<WatchResponse> live = watch(member.endpoint(), 0);
+            List<Long> written = new ArrayList<>();
+            for (int n = 0; n < 60; n++) {
+                written.add(put(kv, "w/" + n, "v"));
+            }
+            assertEquals(LongStream.rangeClosed(2, 61).boxed().toList(), written);
+            List<Long> expected = new ArrayList<>(written);
+            expected.remove(Long.valueOf(50));
+            assertEquals(expected, revisions(live, 61), "the live watch misses revision 50");
+            // catch-up reads the log, which has every revision: only live watchers see the gap
+            assertEquals(written, revisions(watch(member.endpoint(), 1), 61));
+        }
+    }
+
+    /** A watch of w/ from {@code start} (0: from now on), once created. */
+    private CollectingObserver<WatchResponse> watch(String endpoint, long start) throws InterruptedException {
+        CollectingObserver<WatchResponse> events = new CollectingObserver<>();
+        StreamObserver<WatchRequest> requests = WatchGrpc.newStub(channel(endpoint)).watch(events);
+        requests.onNext(WatchRequest.newBuilder().setCreateRequest(WatchCreateRequest.newBuilder()
+                .setKey(bytes("w/")).setRangeEnd(bytes("w0")).setStartRevision(start)).build());
+        Object created = events.received.poll(PATIENCE.toSeconds(), TimeUnit.SECONDS);
+        assertTrue(created instanceof WatchResponse r && r.getCreated(), "created: " + created);
+        return events;
+    }
+
+    /** The mod revisions of the events a watch delivers, until one at {@code last}. */
+    private static List<Long> revisions(CollectingObserver<WatchResponse> watch, long last) throws InterruptedException {
+        List<Long> out = new ArrayList<>();
+        while (out.isEmpty() || out.get(out.size() - 1) < last) {
+            Object o = watch.received.poll(PATIENCE.toSeconds(), TimeUnit.SECONDS);
+            assertTrue(o instanceof WatchResponse, "watch ended or stalled after " + out + ": " + o);
+            for (Event e : ((WatchResponse) o).getEventsList()) {
+                out.add(e.getKv().getModRevision());
+            }
+        }
+        return out;
     }
 }

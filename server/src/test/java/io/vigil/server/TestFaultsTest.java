@@ -3,6 +3,7 @@ package io.vigil.server;
 import static io.vigil.server.CrashRecoveryTest.bytes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vigil.proto.etcdserverpb.PutRequest;
@@ -10,6 +11,9 @@ import io.vigil.proto.etcdserverpb.PutResponse;
 import io.vigil.proto.etcdserverpb.RangeRequest;
 import io.vigil.proto.etcdserverpb.RangeResponse;
 import io.vigil.proto.internal.InternalRequest;
+import io.vigil.proto.mvccpb.Event;
+import io.vigil.proto.mvccpb.KeyValue;
+import io.vigil.revlog.ApplyResult;
 import io.vigil.revlog.LogEntry;
 import io.vigil.revlog.RevLog;
 import io.vigil.revlog.RevLogConfig;
@@ -19,6 +23,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -138,5 +143,29 @@ class TestFaultsTest {
         CollectingObserver<PutResponse> refused = new CollectingObserver<>();
         broken.put(PutRequest.getDefaultInstance(), refused);
         assertTrue(refused.received.poll() instanceof io.grpc.StatusRuntimeException);
+    }
+
+    private static ApplyResult changed(long revision, String key) {
+        KeyValue kv = KeyValue.newBuilder().setKey(bytes(key)).setModRevision(revision).build();
+        return new ApplyResult(revision, revision, null, null, List.of(Event.newBuilder().setKv(kv).build()));
+    }
+
+    @Test
+    void watchSkipRevisionDropsTheEventsOfEveryFiftiethRevisionAndNothingWhenOff() {
+        Consumer<List<ApplyResult>> hub = results -> { };
+        assertSame(hub, TestFaults.NONE.watchFeed(hub), "off: the hub is fed as it always is");
+        assertSame(hub, TestFaults.named("stale-linearizable-read").watchFeed(hub));
+
+        List<List<ApplyResult>> fed = new ArrayList<>();
+        Consumer<List<ApplyResult>> skipping = TestFaults.named("watch-skip-revision").watchFeed(fed::add);
+        skipping.accept(List.of(changed(49, "a"), changed(50, "b"), changed(51, "c")));
+        skipping.accept(List.of(changed(100, "d")));
+        List<ApplyResult> first = fed.get(0);
+        assertEquals(List.of(49L, 50L, 51L), first.stream().map(ApplyResult::revision).toList(),
+                "every revision is still handed on, so the hub's published revision moves past it");
+        assertEquals(1, first.get(0).events().size());
+        assertEquals(List.of(), first.get(1).events(), "revision 50's events are gone");
+        assertEquals(1, first.get(2).events().size());
+        assertEquals(List.of(), fed.get(1).get(0).events(), "and revision 100's");
     }
 }
