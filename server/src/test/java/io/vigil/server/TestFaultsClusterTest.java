@@ -25,7 +25,9 @@ import io.vigil.proto.mvccpb.Event;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
@@ -35,9 +37,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The robustness harness's faults on real server processes, each doing what a checker must catch:
  * a stale linearizable read on an isolated follower, an acknowledged put lost to a kill -9, a
- * watch with a gap. With no fault the same steps keep every guarantee: {@link PartitionTest}
- * (an isolated follower fails a linearizable read, no acknowledged write is lost, watches are
- * gap-free) and {@link TestFaultsTest} (each fault off changes nothing).
+ * watch with a gap. The same situations with no fault keep every guarantee: see
+ * {@link PartitionTest} (an isolated follower fails a linearizable read, no acknowledged write is
+ * lost, watches are gap-free) and {@link TestFaultsTest} (each fault off changes nothing).
  */
 class TestFaultsClusterTest {
     private static final Duration PATIENCE = Duration.ofSeconds(30);
@@ -45,17 +47,20 @@ class TestFaultsClusterTest {
     @TempDir
     Path dir;
 
-    private final List<ManagedChannel> channels = new ArrayList<>();
+    /** One channel per endpoint, however often a test polls it. */
+    private final Map<String, ManagedChannel> channels = new HashMap<>();
 
     @AfterEach
     void closeChannels() {
-        channels.forEach(ManagedChannel::shutdownNow);
+        channels.values().forEach(ManagedChannel::shutdownNow);
+    }
+
+    private ManagedChannel channel(String endpoint) {
+        return channels.computeIfAbsent(endpoint, e -> NettyChannelBuilder.forTarget(e).usePlaintext().build());
     }
 
     private KVGrpc.KVBlockingStub kv(String endpoint) {
-        ManagedChannel c = NettyChannelBuilder.forTarget(endpoint).usePlaintext().build();
-        channels.add(c);
-        return KVGrpc.newBlockingStub(c);
+        return KVGrpc.newBlockingStub(channel(endpoint));
     }
 
     private KVGrpc.KVBlockingStub kv(VigilCluster c, int i) {
@@ -98,12 +103,6 @@ class TestFaultsClusterTest {
             }
         }
         return at;
-    }
-
-    private ManagedChannel channel(String endpoint) {
-        ManagedChannel c = NettyChannelBuilder.forTarget(endpoint).usePlaintext().build();
-        channels.add(c);
-        return c;
     }
 
     private int awaitLeader(VigilCluster c) {
