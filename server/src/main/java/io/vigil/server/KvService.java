@@ -14,34 +14,54 @@ import io.vigil.proto.etcdserverpb.RangeResponse;
 import io.vigil.proto.etcdserverpb.TxnRequest;
 import io.vigil.proto.etcdserverpb.TxnResponse;
 import io.vigil.proto.internal.InternalRequest;
+import io.vigil.revlog.ApplyResult;
 import io.vigil.revlog.RequestChecks;
 import io.vigil.revlog.RevLog;
 import io.vigil.revlog.RevLogException;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * etcd's KV service. Reads are served from this member's revision log: a serializable read at
  * once, a linearizable one (etcd's default) once this member has applied what the leader had
  * committed when the read came ({@link ReplicatedLog#linearizableRead}). Writes are checked as etcd
  * checks them, wrapped in an {@link InternalRequest}, refused if larger than the request limit,
- * and proposed; the response is sent once the proposal is applied and durable.
+ * and proposed; the response is sent once the proposal is applied and durable. Two
+ * {@link TestFaults} break this on purpose when switched on: stale-linearizable-read and
+ * ack-before-sync.
  */
 final class KvService extends KVGrpc.KVImplBase {
     private final RevLog revLog;
     private final Proposer proposer;
-    private final ReplicatedLog log;
+    private final Supplier<CompletableFuture<Void>> linearizableRead;
+    private final BooleanSupplier isLeader;
     private final ResponseHeaders headers;
     private final int maxRequestBytes;
     private final int maxTxnOps;
+    private final TestFaults faults;
+    /** ack-before-sync only: the revision the last put was acknowledged at. */
+    private final AtomicLong predictedRevision = new AtomicLong();
 
-    KvService(RevLog revLog, ReplicatedLog log, ResponseHeaders headers, int maxRequestBytes, int maxTxnOps) {
+    /**
+     * @param linearizableRead completes once a read of this member's store is linearizable
+     *                         ({@link ReplicatedLog#linearizableRead})
+     * @param isLeader whether this member leads now
+     */
+    KvService(RevLog revLog, Proposer proposer, Supplier<CompletableFuture<Void>> linearizableRead,
+              BooleanSupplier isLeader, ResponseHeaders headers, int maxRequestBytes, int maxTxnOps,
+              TestFaults faults) {
         this.revLog = revLog;
-        this.proposer = log;
-        this.log = log;
+        this.proposer = proposer;
+        this.linearizableRead = linearizableRead;
+        this.isLeader = isLeader;
         this.headers = headers;
         this.maxRequestBytes = maxRequestBytes;
         this.maxTxnOps = maxTxnOps;
+        this.faults = faults;
     }
 
     @Override
@@ -52,11 +72,21 @@ final class KvService extends KVGrpc.KVImplBase {
             out.onError(EtcdErrors.of(e));
             return;
         }
-        if (request.getSerializable()) {
+        if (request.getSerializable() || staleLinearizableRead()) {
             read(() -> stamp(revLog.range(request)), out);
         } else {
             afterReadIndex(() -> read(() -> stamp(revLog.range(request)), out), out);
         }
+    }
+
+    /**
+     * stale-linearizable-read (a {@link TestFaults} fault, for the robustness harness): a member
+     * that is not the leader skips the ReadIndex and answers a linearizable Range from what it has
+     * applied, as if serializable; it may be any amount behind (an isolated follower, for as long
+     * as it is cut off). Read-only txns keep their ReadIndex.
+     */
+    private boolean staleLinearizableRead() {
+        return faults.isOn(TestFaults.Fault.STALE_LINEARIZABLE_READ) && !isLeader.getAsBoolean();
     }
 
     /** Answers with a read of the store, stamped with this member's header. */
@@ -74,7 +104,7 @@ final class KvService extends KVGrpc.KVImplBase {
 
     /** Runs {@code read} once it is linearizable here, or answers the failure. */
     private void afterReadIndex(Runnable read, StreamObserver<?> out) {
-        log.linearizableRead().whenComplete((v, failure) -> {
+        linearizableRead.get().whenComplete((v, failure) -> {
             if (failure != null) {
                 out.onError(EtcdErrors.toStatus(failure));
             } else {
@@ -93,8 +123,31 @@ final class KvService extends KVGrpc.KVImplBase {
 
     @Override
     public void put(PutRequest request, StreamObserver<PutResponse> out) {
-        write(() -> RequestChecks.checkPut(request), InternalRequest.newBuilder().setPut(request).build(), out,
+        InternalRequest internal = InternalRequest.newBuilder().setPut(request).build();
+        if (faults.isOn(TestFaults.Fault.ACK_BEFORE_SYNC)) {
+            ackBeforeSync(checkAndPropose(() -> RequestChecks.checkPut(request), internal, out), out);
+            return;
+        }
+        write(() -> RequestChecks.checkPut(request), internal, out,
                 (PutResponse r) -> r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
+    }
+
+    /**
+     * ack-before-sync (a {@link TestFaults} fault, for the robustness harness): a put is answered
+     * as soon as it is proposed, before any member's WAL has it, before it is committed or applied,
+     * whatever becomes of it. The revision is predicted: one past the newer of this member's head
+     * and its last prediction, which is the revision the put gets while this member's puts are
+     * the only writes and all succeed. prev_kv is never filled. A put the cluster then loses (this
+     * member killed before the entry reached a majority's WAL, a proposal dropped or timed out, a
+     * refusal at apply) stays acknowledged.
+     */
+    private void ackBeforeSync(CompletableFuture<ApplyResult> proposal, StreamObserver<PutResponse> out) {
+        if (proposal == null) {
+            return; // refused before it was proposed, and answered so
+        }
+        long revision = predictedRevision.updateAndGet(last -> Math.max(last, revLog.currentRevision()) + 1);
+        out.onNext(PutResponse.newBuilder().setHeader(headers.at(revision)).build());
+        out.onCompleted();
     }
 
     @Override
@@ -149,16 +202,24 @@ final class KvService extends KVGrpc.KVImplBase {
      */
     private <R extends Message> void write(Runnable check, InternalRequest request, StreamObserver<R> out,
                                            Function<R, R> stamp) {
+        CompletableFuture<ApplyResult> proposal = checkAndPropose(check, request, out);
+        if (proposal != null) {
+            Replies.whenApplied(proposal, out, stamp);
+        }
+    }
+
+    /** Runs etcd's checks and proposes the write; null when refused (and answered so). */
+    private CompletableFuture<ApplyResult> checkAndPropose(Runnable check, InternalRequest request, StreamObserver<?> out) {
         try {
             check.run();
         } catch (RevLogException e) {
             out.onError(EtcdErrors.of(e));
-            return;
+            return null;
         }
         if (request.getSerializedSize() > maxRequestBytes) {
             out.onError(EtcdErrors.REQUEST_TOO_LARGE);
-            return;
+            return null;
         }
-        Replies.whenApplied(proposer.propose(request), out, stamp);
+        return proposer.propose(request);
     }
 }

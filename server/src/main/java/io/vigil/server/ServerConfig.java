@@ -62,6 +62,21 @@ public final class ServerConfig {
     private long snapshotCatchUpEntries = 5000;
     private boolean preVote = true;
     private Members members;
+    private TestFaults testFaults = TestFaults.NONE;
+
+    /**
+     * Turns on one deliberately broken behaviour ({@link TestFaults}), for the robustness harness
+     * only; an unknown name is refused.
+     */
+    public ServerConfig testFault(String name) {
+        this.testFaults = TestFaults.named(name);
+        return this;
+    }
+
+    /** The broken behaviour that is on: {@link TestFaults#NONE} unless one was asked for. */
+    TestFaults testFaults() {
+        return testFaults;
+    }
 
     /** {@code name=http://host:port,...}; by default this member alone, at its advertised peer URLs. */
     public ServerConfig initialCluster(String initialCluster) {

@@ -78,6 +78,9 @@ final class ServerFlags {
                 (c, v) -> c.preVote(bool(v)), true));
         FLAGS.put("listen-metrics-urls", new Flag("URLs to serve Prometheus metrics on, at /metrics (default: none)",
                 (c, v) -> c.listenMetricsUrls(Urls.parse(v))));
+        FLAGS.put(TestFaults.FLAG, new Flag(
+                "TEST ONLY: break a guarantee on purpose, for the robustness harness: stale-linearizable-read, watch-skip-revision or ack-before-sync (default: none)",
+                (c, v) -> c.testFault(v)));
     }
 
     private ServerFlags() {

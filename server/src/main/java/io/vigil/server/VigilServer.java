@@ -82,6 +82,7 @@ public final class VigilServer implements AutoCloseable {
 
     private VigilServer(ServerConfig config, Consumer<Throwable> onFatal) throws IOException {
         config.conclude();
+        config.testFaults().warnIfOn();
         Path walDir = config.dataDir().resolve(WAL_DIR);
         Snapshots.installStaged(config.dataDir(), walDir);
         revLog = RevLog.open(new RevLogConfig().dataDir(config.dataDir()).mapSizeBytes(config.quotaBackendBytes()));
@@ -127,7 +128,8 @@ public final class VigilServer implements AutoCloseable {
                 headers::at, meters, config.watchProgressNotifyInterval());
         joinPeers = start.peers();
         log = new ReplicatedLog(revLog, membership, this::membershipChanged, ids, appliedIndex, config.requestTimeoutMs(), config.backendBatchInterval(),
-                config.backendBatchLimit(), config.snapshotCount() + config.snapshotCatchUpEntries(), onFatal, watch::published, this::leadershipChanged);
+                config.backendBatchLimit(), config.snapshotCount() + config.snapshotCatchUpEntries(), onFatal,
+                config.testFaults().watchFeed(watch::published), this::leadershipChanged);
         logRef[0] = log;
         openCalls = new OpenCalls(() -> log.node().leaderId() != 0);
         // etcd's monitorLeader: once per election timeout, streams that require a leader end without one
@@ -178,7 +180,8 @@ public final class VigilServer implements AutoCloseable {
             grpc = listen(config.listenClientUrls(), config.maxRequestBytes())
                     .intercept(new LearnerCalls(this::isLearner))
                     .intercept(openCalls)
-                    .addService(new KvService(revLog, log, headers, config.maxRequestBytes(), config.maxTxnOps()))
+                    .addService(new KvService(revLog, log, log::linearizableRead, log::isLeader, headers,
+                            config.maxRequestBytes(), config.maxTxnOps(), config.testFaults()))
                     .addService(WatchService.definition(watch.hub(), log::linearizableRead))
                     .addService(leases)
                     .addService(cluster)

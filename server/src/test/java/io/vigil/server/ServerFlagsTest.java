@@ -1,6 +1,8 @@
 package io.vigil.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -94,6 +96,27 @@ class ServerFlagsTest {
         assertMessage("--election-timeout[300ms] should be at least as 5 times as --heartbeat-interval[100ms]",
                 "--election-timeout", "300");
         assertMessage("for flag --pre-vote", "--pre-vote=perhaps");
+    }
+
+    /** The robustness harness's faults: off unless named, one name at a time, an unknown one refused. */
+    @Test
+    void testFaultsAreOffUnlessNamed() {
+        TestFaults none = ServerFlags.parse(new String[0]).testFaults();
+        assertSame(TestFaults.NONE, none);
+        for (TestFaults.Fault f : TestFaults.Fault.values()) {
+            assertFalse(none.isOn(f), f.flagName);
+        }
+        TestFaults stale = ServerFlags.parse(new String[] {"--experimental-test-fault=stale-linearizable-read"}).testFaults();
+        assertTrue(stale.isOn(TestFaults.Fault.STALE_LINEARIZABLE_READ));
+        assertFalse(stale.isOn(TestFaults.Fault.ACK_BEFORE_SYNC));
+        assertEquals("watch-skip-revision",
+                ServerFlags.parse(new String[] {"--experimental-test-fault", "watch-skip-revision"}).testFaults().name());
+        assertEquals("ack-before-sync",
+                ServerFlags.parse(new String[] {"--experimental-test-fault=ack-before-sync"}).testFaults().name());
+        assertMessage("invalid value \"lose-everything\" for flag --experimental-test-fault: unknown test fault; one of "
+                + "stale-linearizable-read, watch-skip-revision, ack-before-sync", "--experimental-test-fault=lose-everything");
+        assertMessage("for flag --experimental-test-fault", "--experimental-test-fault=");
+        assertMessage("flag --experimental-test-fault needs a value", "--experimental-test-fault");
     }
 
     /** etcd's well-known ids of a member started with no cluster flags. */
