@@ -27,10 +27,13 @@ final class Compactions {
         return Math.max(0, watchedRevision.getAsLong() - MARGIN);
     }
 
-    /** A revision to compact to now, or 0 when it is too soon or there is nothing new to compact. */
-    synchronized long next() {
+    /**
+     * A revision to compact to now, at most {@code atMost}, or 0 when it is too soon or there is
+     * nothing new to compact.
+     */
+    synchronized long next(long atMost) {
         long now = System.nanoTime();
-        long target = compactable();
+        long target = Math.min(atMost, compactable());
         if (now - lastNanos < INTERVAL_NANOS || target <= compacted) {
             return 0;
         }

@@ -73,9 +73,9 @@ final class EtcdTraffic implements Workload {
             txn();
         } else if (dice < 86) {
             grant();
-        } else if (dice < 90) {
+        } else if (dice < 89) {
             revoke();
-        } else if (dice < 98) {
+        } else if (dice < 96) {
             keepAlive();
         } else {
             compact();
@@ -202,7 +202,7 @@ final class EtcdTraffic implements Workload {
     }
 
     private void compact() {
-        long revision = compactions.next();
+        long revision = compactions.next(Long.MAX_VALUE);
         if (revision <= 0) {
             get(randomKey(), false);
             return;

@@ -41,7 +41,7 @@ final class Informer implements Runnable {
     private volatile long watchId = Long.MIN_VALUE;
     private volatile boolean stopping;
     private volatile boolean closed;
-    private volatile boolean watching;
+    private volatile boolean done;
     private WatchStream stream;
 
     Informer(int number, Client client, String prefix, Recorder recorder, Random random, int pageSize) {
@@ -71,9 +71,9 @@ final class Informer implements Runnable {
         return Math.max(resumeRevision.get(), progressRevision.get());
     }
 
-    /** Whether a watch is open (after stop(), an informer that must list again gives up instead). */
+    /** Whether this informer still watches (after stop(), one that must list again gives up instead). */
     boolean live() {
-        return watching && !closed;
+        return !done && !closed;
     }
 
     @Override
@@ -105,7 +105,6 @@ final class Informer implements Runnable {
                         s.requestProgress();
                     }
                 }
-                watching = false;
                 // canceled (compacted, or refused): the reflector's "too old resource version", list again
                 mustList = s.canceledBy() != null;
                 if (!mustList) {
@@ -118,7 +117,7 @@ final class Informer implements Runnable {
         } catch (RuntimeException e) {
             LOG.log(Level.ERROR, "informer " + number + " stopped", e);
         } finally {
-            watching = false;
+            done = true;
         }
     }
 
@@ -136,7 +135,6 @@ final class Informer implements Runnable {
                 .build();
         watchId = Long.MIN_VALUE;
         stream = WatchStream.open(recorder, number, member, client.members().channel(member), create, true, this::onResponse);
-        watching = true;
         return stream;
     }
 

@@ -1,6 +1,7 @@
 package io.vigil.robustness.traffic;
 
 import com.google.protobuf.ByteString;
+import io.vigil.proto.etcdserverpb.CompactionRequest;
 import io.vigil.proto.etcdserverpb.Compare;
 import io.vigil.proto.etcdserverpb.DeleteRangeRequest;
 import io.vigil.proto.etcdserverpb.PutRequest;
@@ -29,15 +30,23 @@ final class KubernetesTraffic implements Workload {
     static final List<String> NAMESPACES = List.of("default", "kube-system");
     static final int NAMES = 6;
 
+    /** The apiserver's compactor elects itself by bumping this key's version. */
+    static final String COMPACT_REV_KEY = "compact_rev_key";
+
     private final Client client;
     private final Random random;
+    private final Compactions compactions;
+    /** The compactor's view: compact_rev_key's version, and the revision its last round saw. */
+    private long compactVersion;
+    private long compactRevision;
     /** The mod revision this client last saw of each object; 0 when it saw the object absent. */
     private final Map<ByteString, Long> modRevisions = new HashMap<>();
     private long writes;
 
-    KubernetesTraffic(Client client, Random random) {
+    KubernetesTraffic(Client client, Random random, Compactions compactions) {
         this.client = client;
         this.random = random;
+        this.compactions = compactions;
     }
 
     static String prefix(String resource) {
@@ -56,8 +65,10 @@ final class KubernetesTraffic implements Workload {
             delete(key);
         } else if (dice < 77) {
             get(key, random.nextInt(4) == 0);
-        } else {
+        } else if (dice < 98) {
             list();
+        } else {
+            compact();
         }
     }
 
@@ -92,6 +103,43 @@ final class KubernetesTraffic implements Workload {
     private RequestOp put(ByteString key) {
         ByteString value = Keys.key("k" + client.number() + "-" + (++writes));
         return RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder().setKey(key).setValue(value)).build();
+    }
+
+    /**
+     * One round of the apiserver's compactor (storage/etcd3/compact.go): the client whose txn bumps
+     * compact_rev_key's version from the one it knows wins the round and compacts to the revision
+     * its previous round saw — here also bounded by {@link Compactions}, so no recording watcher is
+     * compacted. (The apiserver puts the revision as the value; values here stay unique instead.)
+     */
+    private void compact() {
+        ByteString key = Keys.key(COMPACT_REV_KEY);
+        TxnRequest txn = TxnRequest.newBuilder()
+                .addCompare(Compare.newBuilder().setKey(key).setTarget(Compare.CompareTarget.VERSION)
+                        .setResult(Compare.CompareResult.EQUAL).setVersion(compactVersion))
+                .addSuccess(put(key))
+                .addFailure(RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(key)))
+                .build();
+        Response r = client.call(Request.newBuilder().setTxn(txn).build());
+        if (r == null) {
+            return;
+        }
+        TxnResponse t = r.getTxn();
+        long previous = compactRevision;
+        compactRevision = t.getHeader().getRevision();
+        if (!t.getSucceeded()) {
+            var kvs = t.getResponses(0).getResponseRange().getKvsList();
+            compactVersion = kvs.isEmpty() ? 0 : kvs.get(0).getVersion();
+            return;
+        }
+        compactVersion++;
+        long revision = previous > 0 ? compactions.next(previous) : 0;
+        if (revision > 0) {
+            Response c = client.call(Request.newBuilder()
+                    .setCompaction(CompactionRequest.newBuilder().setRevision(revision)).build());
+            if (c != null) {
+                compactions.compacted(revision);
+            }
+        }
     }
 
     /**

