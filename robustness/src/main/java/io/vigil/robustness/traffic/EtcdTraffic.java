@@ -130,8 +130,8 @@ final class EtcdTraffic implements Workload {
 
     /**
      * A txn comparing key a's value, version or mod revision with what this client last read of it
-     * (or a guess), writing a and b (b != a) on success and reading a, writing or deleting b on
-     * failure. One txn in 40 puts a twice, which etcd refuses before proposing.
+     * (or a guess): on success it puts a and puts, reads or deletes b (b != a); on failure it reads
+     * a and puts or deletes b. One txn in 40 puts a twice, which etcd refuses before proposing.
      */
     private void txn() {
         ByteString a = randomKey();
@@ -146,10 +146,18 @@ final class EtcdTraffic implements Workload {
         }
         TxnRequest.Builder txn = TxnRequest.newBuilder().addCompare(cmp)
                 .addSuccess(putOp(a))
-                .addSuccess(random.nextInt(40) == 0 ? putOp(a) : random.nextBoolean() ? putOp(b) : getOp(b))
+                .addSuccess(random.nextInt(40) == 0 ? putOp(a) : anyOp(b))
                 .addFailure(getOp(a))
                 .addFailure(random.nextBoolean() ? putOp(b) : deleteOp(b));
         call(Request.newBuilder().setTxn(txn).build());
+    }
+
+    private RequestOp anyOp(ByteString key) {
+        return switch (random.nextInt(3)) {
+            case 0 -> putOp(key);
+            case 1 -> getOp(key);
+            default -> deleteOp(key);
+        };
     }
 
     private static int indexOf(ByteString key) {

@@ -6,7 +6,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -136,6 +138,13 @@ public final class Traffic implements AutoCloseable {
      */
     public long minWatchedRevision() {
         return watchers.stream().mapToLong(KeyspaceWatcher::reached).min().orElse(0);
+    }
+
+    /** Each key-space watcher's reached revision, by watcher number (for the run's report). */
+    public Map<Integer, Long> reachedRevisions() {
+        Map<Integer, Long> reached = new TreeMap<>();
+        watchers.forEach(w -> reached.put(w.number(), w.reached()));
+        return reached;
     }
 
     /** The highest revision it is safe to compact to now (0: none). */

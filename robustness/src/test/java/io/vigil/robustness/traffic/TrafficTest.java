@@ -46,6 +46,7 @@ class TrafficTest {
             long finalRevision = linearizableRevision(etcd.endpoint());
             Traffic.CatchUp catchUp = traffic.awaitWatchersCaughtUp(finalRevision, Duration.ofSeconds(20));
             assertTrue(catchUp.caughtUp(), catchUp.lagging().toString());
+            assertEquals(Map.of(0, finalRevision), traffic.reachedRevisions());
 
             History history = recorder.history();
             assertWellFormed(history, finalRevision);
@@ -142,7 +143,8 @@ class TrafficTest {
      */
     static void assertWellFormed(History history, long finalRevision) {
         System.out.println(summary(history, finalRevision));
-        assertTrue(history.operations().stream().filter(Operation::hasResponse).count() > 50, "traffic made progress");
+        // a low bar: the machine running the tests is shared and may be slow
+        assertTrue(history.operations().stream().filter(Operation::hasResponse).count() > 20, "traffic made progress");
         Map<Integer, List<Operation>> byClient = history.operations().stream()
                 .collect(Collectors.groupingBy(Operation::getClient));
         for (List<Operation> ops : byClient.values()) {
