@@ -21,7 +21,9 @@ import java.util.function.Function;
  * move is recorded as an error record naming both), again from the next revision.
  *
  * <p>Invariant: {@link #reached()} is a revision all of whose events this watcher has recorded,
- * as have all below it; it starts at 1, the empty store's revision, which has no events.
+ * as have all below it; it starts at 1, the empty store's revision, which has no events. Only a
+ * compaction of the watcher breaks it (the harness never compacts that far): then the watcher goes
+ * on from the compacted revision and {@link #compactedAt()} tells the events before it are lost.
  */
 final class KeyspaceWatcher implements Runnable {
     private static final System.Logger LOG = System.getLogger(KeyspaceWatcher.class.getName());
@@ -35,6 +37,8 @@ final class KeyspaceWatcher implements Runnable {
     /** Picks the member to move to when this watcher's member left the cluster. */
     private final Function<String, String> successor;
     private final AtomicLong reached = new AtomicLong(1);
+    /** The compacted revision this watcher was refused at, or 0 (the watch history is complete). */
+    private volatile long compactedAt;
     private volatile String member;
     private volatile boolean closed;
     private WatchStream stream;
@@ -55,9 +59,14 @@ final class KeyspaceWatcher implements Runnable {
         return member;
     }
 
-    /** The highest revision through which this watcher has recorded every event. */
+    /** The highest revision through which this watcher has recorded every event (unless compacted). */
     long reached() {
         return reached.get();
+    }
+
+    /** 0, or the compacted revision a watch of this watcher was refused at: events before it are lost. */
+    long compactedAt() {
+        return compactedAt;
     }
 
     @Override
@@ -75,7 +84,7 @@ final class KeyspaceWatcher implements Runnable {
                 WatchCreateRequest create = WatchCreateRequest.newBuilder()
                         .setKey(ALL_KEYS)
                         .setRangeEnd(ALL_KEYS)
-                        .setStartRevision(reached.get() + 1)
+                        .setStartRevision(Math.max(reached.get() + 1, compactedAt))
                         .setProgressNotify(true)
                         .build();
                 WatchStream s;
@@ -99,7 +108,7 @@ final class KeyspaceWatcher implements Runnable {
                     // a lost guarantee; the history shows it, and the watcher goes on from what is left
                     LOG.log(Level.WARNING, "watcher {0} on {1} was compacted at {2} after reaching {3}", number, member,
                             canceled.getCompactRevision(), reached.get());
-                    reached.accumulateAndGet(canceled.getCompactRevision() - 1, Math::max);
+                    compactedAt = Math.max(compactedAt, canceled.getCompactRevision());
                 }
                 Thread.sleep(Math.min(MAX_RETRY_MILLIS, RETRY_MILLIS * Math.max(1, failures)));
             }

@@ -45,7 +45,7 @@ public final class Traffic implements AutoCloseable {
 
     /**
      * Which watchers had not reached the final revision when {@link #awaitWatchersCaughtUp} gave
-     * up (empty: all had), one line each.
+     * up, or lost events to a compaction (empty: none), one line each.
      */
     public record CatchUp(long finalRevision, List<String> lagging) {
         public CatchUp {
@@ -188,23 +188,28 @@ public final class Traffic implements AutoCloseable {
     public CatchUp awaitWatchersCaughtUp(long finalRevision, Duration timeout) throws InterruptedException {
         stop();
         long deadline = System.nanoTime() + timeout.toNanos();
-        List<String> lagging = lagging(finalRevision);
+        List<String> lagging = lagging(finalRevision, false);
         for (int round = 0; !lagging.isEmpty() && System.nanoTime() < deadline; round++) {
             if (round % 5 == 0) {
                 informers.stream().filter(i -> i.live() && i.reached() < finalRevision).forEach(Informer::requestProgress);
             }
             Thread.sleep(100);
-            lagging = lagging(finalRevision);
+            lagging = lagging(finalRevision, false);
         }
+        lagging = lagging(finalRevision, true);
         close();
         return new CatchUp(finalRevision, lagging);
     }
 
-    private List<String> lagging(long finalRevision) {
+    /** The watchers behind {@code finalRevision}, and with {@code lost} those that lost events too. */
+    private List<String> lagging(long finalRevision, boolean lost) {
         List<String> lagging = new ArrayList<>();
         for (KeyspaceWatcher w : watchers) {
             if (w.reached() < finalRevision) {
                 lagging.add("watcher " + w.number() + " on " + w.member() + " reached " + w.reached() + " of " + finalRevision);
+            } else if (lost && w.compactedAt() > 0) {
+                lagging.add("watcher " + w.number() + " on " + w.member() + " was compacted at " + w.compactedAt()
+                        + ": events before it were lost");
             }
         }
         for (Informer i : informers) {
