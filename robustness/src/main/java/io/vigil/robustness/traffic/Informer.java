@@ -11,9 +11,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A Kubernetes informer (client-go's reflector) of one resource prefix: a paged list at revision
  * R, then a watch of the prefix from R+1 with progress notifications and prev_kv, asking for
- * progress now and then. When the watch ends with an error it resumes from the last revision it
- * saw + 1 ("resourceVersion"), on the next member; when the watch was canceled (compacted: "too old resource version")
- * it lists again. Its watches ask for a leader, as the apiserver's do.
+ * progress now and then. When the watch ends with an error it resumes, on the next member, from
+ * the last revision it saw + 1 ("resourceVersion"); when the watch was canceled (compacted: "too
+ * old resource version") it lists again. Its watches ask for a leader, as the apiserver's do.
  *
  * <p>The lists are operations of its own client; the watches are records of its own watcher number.
  *

@@ -97,7 +97,8 @@ public final class Traffic implements AutoCloseable {
             Client client = new Client(i, t.members, recorder, DEADLINE_MILLIS);
             Random random = random(seed, i);
             boolean etcd = kind == Kind.ETCD || (kind == Kind.MIXED && i % 2 == 0);
-            Workload workload = etcd ? new EtcdTraffic(client, random, t.compactions) : new KubernetesTraffic(client, random, t.compactions);
+            Workload workload = etcd ? new EtcdTraffic(client, random, t.compactions)
+                    : new KubernetesTraffic(client, random, t.compactions);
             t.clientThreads.add(thread("traffic-client-" + i, () -> t.runClient(client, workload)));
         }
         t.watchThreads.forEach(Thread::start);
