@@ -1,0 +1,144 @@
+package io.vigil.robustness.check;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The real-time check: instants t(2) < t(3) < … for the revisions, each within the interval of the
+ * request that wrote it, such that every linearizable read answered at r overlaps [t(r), t(r+1)).
+ * Every constraint is a bound on one t(r) or on t(r) - t(r-1), so assigning each t(r) the earliest
+ * value its lower bounds allow decides feasibility in one pass. Where it is infeasible, the two
+ * bounds that clash name the operations to blame; t(r) is then set to the upper bound (or just
+ * after t(r-1)) so one stale read is reported once, not at every later revision.
+ */
+final class RealTime {
+    static final long NEG = Long.MIN_VALUE;
+    static final long POS = Long.MAX_VALUE;
+
+    enum Role { WRITE_CALL, WRITE_RETURN, READ_CALL, READ_RETURN }
+
+    /** Why a bound has its value: an operation's call or return, at the revision it wrote or read. */
+    record Bound(long nanos, Op op, long revision, Role role) {
+    }
+
+    record Read(Op op, long revision) {
+    }
+
+    private final long last;
+    private final long[] writerLo;
+    private final long[] writerHi;
+    private final Op[] writer;
+    private final Map<Long, List<Read>> readsAt = new HashMap<>();
+    private final long[] t;
+    private final Bound[] why;
+    private final List<Violation> violations = new ArrayList<>();
+
+    /**
+     * @param writerLo the earliest instant revision r can have been written (NEG when unknown)
+     * @param writerHi the latest (POS when unknown)
+     * @param writer   the request that wrote r when one is known, for messages
+     */
+    RealTime(long last, long[] writerLo, long[] writerHi, Op[] writer, List<Read> linearizableReads) {
+        this.last = last;
+        this.writerLo = writerLo;
+        this.writerHi = writerHi;
+        this.writer = writer;
+        for (Read read : linearizableReads) {
+            readsAt.computeIfAbsent(read.revision(), r -> new ArrayList<>()).add(read);
+        }
+        this.t = new long[(int) last + 2];
+        this.why = new Bound[(int) last + 2];
+    }
+
+    List<Violation> check() {
+        t[(int) WatchHistory.FIRST_REVISION] = NEG;
+        for (int r = (int) WatchHistory.FIRST_REVISION + 1; r <= last; r++) {
+            long lower = writerLo[r];
+            Bound lowerWhy = lower == NEG ? null : new Bound(lower, writer[r], r, Role.WRITE_CALL);
+            if (t[r - 1] != NEG && t[r - 1] + 1 > lower) {
+                lower = t[r - 1] + 1;
+                lowerWhy = why[r - 1];
+            }
+            for (Read read : readsAt.getOrDefault((long) r - 1, List.of())) {
+                if (read.op().call() + 1 > lower) {
+                    lower = read.op().call() + 1;
+                    lowerWhy = new Bound(read.op().call(), read.op(), r - 1, Role.READ_CALL);
+                }
+            }
+            long upper = writerHi[r];
+            Bound upperWhy = upper == POS ? null : new Bound(upper, writer[r], r, Role.WRITE_RETURN);
+            for (Read read : readsAt.getOrDefault((long) r, List.of())) {
+                if (read.op().ret() < upper) {
+                    upper = read.op().ret();
+                    upperWhy = new Bound(upper, read.op(), r, Role.READ_RETURN);
+                }
+            }
+            if (lower <= upper) {
+                t[r] = lower;
+                why[r] = lowerWhy;
+            } else {
+                report(r, lowerWhy, upper, upperWhy);
+                t[r] = t[r - 1] == NEG ? upper : Math.max(upper, t[r - 1] + 1);
+                why[r] = t[r] == upper ? upperWhy : why[r - 1];
+            }
+        }
+        return violations;
+    }
+
+    /** The earliest instant revision r can have been written at; NEG when unconstrained. */
+    long earliest(long revision) {
+        return revision <= last ? t[(int) revision] : NEG;
+    }
+
+    Bound earliestWhy(long revision) {
+        return revision <= last ? why[(int) revision] : null;
+    }
+
+    private void report(int r, Bound lowerWhy, long upper, Bound upperWhy) {
+        String after = describe(upperWhy);
+        if (lowerWhy.role() == Role.READ_CALL) {
+            List<Read> stale = new ArrayList<>();
+            if (lowerWhy.revision() == r - 1) {
+                for (Read read : readsAt.getOrDefault((long) r - 1, List.of())) {
+                    if (read.op().call() + 1 > upper) {
+                        stale.add(read);
+                    }
+                }
+                stale.sort(Comparator.comparingLong(read -> read.op().call()));
+            } else {
+                stale.add(new Read(lowerWhy.op(), lowerWhy.revision()));
+            }
+            for (Read read : stale) {
+                violations.add(Violation.ofOperation(Violation.Kind.STALE_READ, read.revision(), read.op(),
+                        "stale read: " + read.op().describe() + " answered revision " + read.revision() + ", after "
+                                + after));
+            }
+            return;
+        }
+        Op lowerOp = lowerWhy.op();
+        String written = lowerOp == null ? "revision " + lowerWhy.revision()
+                : "the write of revision " + lowerWhy.revision() + " (" + lowerOp.describe() + ")";
+        if (upperWhy.role() == Role.READ_RETURN) {
+            violations.add(Violation.ofOperation(Violation.Kind.READ_FROM_FUTURE, r, upperWhy.op(),
+                    "read from the future: " + upperWhy.op().describe() + " answered revision " + r
+                            + ", but " + written + " was called only at " + Keys.seconds(lowerWhy.nanos())));
+        } else {
+            violations.add(Violation.ofOperation(Violation.Kind.WRITE_ORDER, lowerWhy.revision(),
+                    lowerOp != null ? lowerOp : upperWhy.op(),
+                    "revisions out of real-time order: " + written + " was called at " + Keys.seconds(lowerWhy.nanos())
+                            + ", after " + after));
+        }
+    }
+
+    private static String describe(Bound b) {
+        if (b.role() == Role.WRITE_RETURN) {
+            return "revision " + b.revision() + " was acknowledged at " + Keys.seconds(b.nanos())
+                    + (b.op() == null ? "" : " to " + b.op().describe());
+        }
+        return "a read had returned revision " + b.revision() + " at " + Keys.seconds(b.nanos()) + " ("
+                + b.op().describe() + ")";
+    }
+}

@@ -1,0 +1,171 @@
+package io.vigil.robustness.check;
+
+import io.vigil.proto.etcdserverpb.WatchCreateRequest;
+import io.vigil.proto.etcdserverpb.WatchResponse;
+import io.vigil.proto.mvccpb.Event;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * etcd's watch guarantees, per watcher (all its streams, in order): ordered, unique, atomic,
+ * bookmarkable, reliable, resumable. A watcher's streams chain: a resumed stream starts at the
+ * revision after the last event the watcher got, so ordering, uniqueness and bookmarks hold across
+ * them. A stream the server canceled or compacted ends there; that is noted, not a violation.
+ */
+final class WatchGuarantees {
+    private final WatchHistory merged;
+    private final List<Violation> violations = new ArrayList<>();
+    private final List<String> notes = new ArrayList<>();
+
+    WatchGuarantees(WatchHistory merged) {
+        this.merged = merged;
+    }
+
+    List<Violation> check(List<WatcherStream> streams) {
+        for (WatcherStream stream : streams) {
+            check(stream);
+        }
+        return violations;
+    }
+
+    /** What happened to watches that the server ended: canceled or compacted, per watcher. */
+    List<String> notes() {
+        return notes;
+    }
+
+    private record Key(long revision, com.google.protobuf.ByteString key) {
+    }
+
+    private void check(WatcherStream stream) {
+        int w = stream.watcher();
+        long lastRevision = 0;
+        long progress = 0;
+        Set<Key> received = new HashSet<>();
+        Map<Long, Integer> responseOfRevision = new HashMap<>();
+        List<long[]> windows = new ArrayList<>();
+        int responseId = 0;
+        boolean continuesFragment = false;
+        for (WatcherStream.Segment segment : stream.segments()) {
+            WatchCreateRequest create = segment.create();
+            long from = create.getStartRevision();
+            long reached = 0;
+            boolean firstEvent = true;
+            for (WatcherStream.Received got : segment.responses()) {
+                WatchResponse response = got.response();
+                if (!continuesFragment) {
+                    responseId++;
+                }
+                continuesFragment = response.getFragment();
+                if (response.getCreated() && from == 0) {
+                    from = response.getHeader().getRevision() + 1; // "from now": the next revision on
+                }
+                if (response.getCanceled() || response.getCompactRevision() > 0) {
+                    notes.add("watcher " + w + " on " + segment.member() + " "
+                            + (response.getCompactRevision() > 0 ? "compacted at revision " + response.getCompactRevision()
+                                    : "canceled (" + response.getCancelReason() + ")")
+                            + " at " + Keys.seconds(got.nanos()) + ", asked from revision " + create.getStartRevision());
+                    break;
+                }
+                if (got.isProgressNotification()) {
+                    progress = Math.max(progress, response.getHeader().getRevision());
+                    reached = Math.max(reached, response.getHeader().getRevision());
+                    continue;
+                }
+                for (Event e : response.getEventsList()) {
+                    long r = e.getKv().getModRevision();
+                    String where = "watcher " + w + " on " + segment.member() + " got " + Events.show(e) + " at "
+                            + Keys.seconds(got.nanos());
+                    if (firstEvent && create.getStartRevision() > 0) {
+                        checkResume(w, segment, e, got.nanos());
+                    }
+                    firstEvent = false;
+                    if (r < lastRevision) {
+                        violations.add(Violation.ofWatcher(Violation.Kind.WATCH_ORDER, r, got.nanos(), w,
+                                "unordered watch: " + where + " after an event of revision " + lastRevision));
+                    }
+                    if (!received.add(new Key(r, e.getKv().getKey()))) {
+                        violations.add(Violation.ofWatcher(Violation.Kind.WATCH_DUPLICATE, r, got.nanos(), w,
+                                "duplicate watch event: " + where + " a second time"));
+                    }
+                    Integer earlier = responseOfRevision.putIfAbsent(r, responseId);
+                    if (earlier != null && earlier != responseId) {
+                        violations.add(Violation.ofWatcher(Violation.Kind.WATCH_ATOMIC, r, got.nanos(), w,
+                                "split revision: " + where + " in another response than earlier events of revision " + r));
+                    }
+                    if (r <= progress) {
+                        violations.add(Violation.ofWatcher(Violation.Kind.WATCH_BOOKMARK, r, got.nanos(), w,
+                                "bookmark broken: " + where + " after a progress notification at revision " + progress));
+                    }
+                    if (!matches(create, e)) {
+                        violations.add(Violation.ofWatcher(Violation.Kind.WATCH_UNEXPECTED_EVENT, r, got.nanos(), w,
+                                "unexpected watch event: " + where + ", outside its watch of "
+                                        + Keys.showRange(create.getKey(), create.getRangeEnd()) + " " + create.getFiltersList()));
+                    }
+                    lastRevision = Math.max(lastRevision, r);
+                    reached = Math.max(reached, r);
+                }
+            }
+            if (from > 0 && reached >= from) {
+                windows.add(new long[] {from, reached});
+            }
+        }
+        for (long[] window : windows) {
+            checkReliable(stream, window[0], window[1], received);
+        }
+    }
+
+    /** Reliable: every merged event matching the watch in [from, to] was received. */
+    private void checkReliable(WatcherStream stream, long from, long to, Set<Key> received) {
+        WatchCreateRequest create = stream.segments().get(0).create();
+        List<Event> missed = new ArrayList<>();
+        for (long r = Math.max(from, WatchHistory.FIRST_REVISION + 1); r <= to; r++) {
+            for (Event e : merged.events(r)) {
+                if (matches(create, e) && !received.contains(new Key(r, e.getKv().getKey()))) {
+                    missed.add(e);
+                }
+            }
+        }
+        if (!missed.isEmpty()) {
+            long first = missed.get(0).getKv().getModRevision();
+            violations.add(Violation.ofWatcher(Violation.Kind.WATCH_GAP, first, 0, stream.watcher(),
+                    "watch gap: watcher " + stream.watcher() + " reached revision " + to + " from " + from + " but missed "
+                            + missed.size() + " event(s): " + Events.show(missed.subList(0, Math.min(5, missed.size())))
+                            + (missed.size() > 5 ? " …" : "")));
+        }
+    }
+
+    /** Resumable: a watch from R first gets the first matching event at or after R. */
+    private void checkResume(int w, WatcherStream.Segment segment, Event first, long nanos) {
+        long from = segment.create().getStartRevision();
+        for (long r = from; r <= merged.lastRevision(); r++) {
+            for (Event e : merged.events(r)) {
+                if (matches(segment.create(), e)) {
+                    if (!e.getKv().getKey().equals(first.getKv().getKey()) || r != first.getKv().getModRevision()) {
+                        violations.add(Violation.ofWatcher(Violation.Kind.WATCH_RESUME, first.getKv().getModRevision(),
+                                nanos, w, "wrong resume: watcher " + w + " on " + segment.member() + " watching from revision "
+                                        + from + " first got " + Events.show(first) + ", but the first matching event is "
+                                        + Events.show(e)));
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    static boolean matches(WatchCreateRequest create, Event e) {
+        if (!Keys.inRange(e.getKv().getKey(), create.getKey(), create.getRangeEnd())) {
+            return false;
+        }
+        for (WatchCreateRequest.FilterType f : create.getFiltersList()) {
+            if ((f == WatchCreateRequest.FilterType.NOPUT && e.getType() == Event.EventType.PUT)
+                    || (f == WatchCreateRequest.FilterType.NODELETE && e.getType() == Event.EventType.DELETE)) {
+                return false;
+            }
+        }
+        return true;
+    }
+}
