@@ -40,6 +40,21 @@ final class WatchGuarantees {
     private record Key(long revision, com.google.protobuf.ByteString key) {
     }
 
+    /**
+     * A watcher's reliability window: from the revision its first stream started at to the last
+     * revision it reached (an event, or a progress notification promising everything up to it).
+     * A resumed stream continues the window, so a resume that starts too late shows as a gap; a
+     * stream the server canceled or compacted closes it, and the next stream opens a new one.
+     */
+    private static final class Window {
+        long from;
+        long reached;
+
+        boolean open() {
+            return from > 0;
+        }
+    }
+
     private void check(WatcherStream stream) {
         int w = stream.watcher();
         long lastRevision = 0;
@@ -47,32 +62,35 @@ final class WatchGuarantees {
         Set<Key> received = new HashSet<>();
         Map<Long, Integer> responseOfRevision = new HashMap<>();
         List<long[]> windows = new ArrayList<>();
+        Window window = new Window();
         int responseId = 0;
-        boolean continuesFragment = false;
         for (WatcherStream.Segment segment : stream.segments()) {
             WatchCreateRequest create = segment.create();
-            long from = create.getStartRevision();
-            long reached = 0;
+            if (!window.open()) {
+                window.from = create.getStartRevision();
+            }
             boolean firstEvent = true;
+            boolean continuesFragment = false;
             for (WatcherStream.Received got : segment.responses()) {
                 WatchResponse response = got.response();
                 if (!continuesFragment) {
                     responseId++;
                 }
                 continuesFragment = response.getFragment();
-                if (response.getCreated() && from == 0) {
-                    from = response.getHeader().getRevision() + 1; // "from now": the next revision on
+                if (response.getCreated() && !window.open()) {
+                    window.from = response.getHeader().getRevision() + 1; // "from now": the next revision on
                 }
                 if (response.getCanceled() || response.getCompactRevision() > 0) {
                     notes.add("watcher " + w + " on " + segment.member() + " "
                             + (response.getCompactRevision() > 0 ? "compacted at revision " + response.getCompactRevision()
                                     : "canceled (" + response.getCancelReason() + ")")
                             + " at " + Keys.seconds(got.nanos()) + ", asked from revision " + create.getStartRevision());
+                    close(window, windows);
                     break;
                 }
                 if (got.isProgressNotification()) {
                     progress = Math.max(progress, response.getHeader().getRevision());
-                    reached = Math.max(reached, response.getHeader().getRevision());
+                    window.reached = Math.max(window.reached, response.getHeader().getRevision());
                     continue;
                 }
                 for (Event e : response.getEventsList()) {
@@ -107,16 +125,22 @@ final class WatchGuarantees {
                                         + Keys.showRange(create.getKey(), create.getRangeEnd()) + " " + create.getFiltersList()));
                     }
                     lastRevision = Math.max(lastRevision, r);
-                    reached = Math.max(reached, r);
+                    window.reached = Math.max(window.reached, r);
                 }
             }
-            if (from > 0 && reached >= from) {
-                windows.add(new long[] {from, reached});
-            }
         }
-        for (long[] window : windows) {
-            checkReliable(stream, window[0], window[1], received);
+        close(window, windows);
+        for (long[] range : windows) {
+            checkReliable(stream, range[0], range[1], received);
         }
+    }
+
+    private static void close(Window window, List<long[]> windows) {
+        if (window.open() && window.reached >= window.from) {
+            windows.add(new long[] {window.from, window.reached});
+        }
+        window.from = 0;
+        window.reached = 0;
     }
 
     /** Reliable: every merged event matching the watch in [from, to] was received. */

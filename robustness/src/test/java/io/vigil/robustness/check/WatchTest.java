@@ -189,4 +189,26 @@ class WatchTest {
         h.watcher(2, M2).create(0, 1).events(25, c, a);
         only(Violation.Kind.MEMBERS_DISAGREE, check(h));
     }
+
+    @Test
+    void aResumeFromTooLateARevisionLeavesAGap() {
+        Histories h = new Histories();
+        Store s = threePuts(h);
+        h.watcher(1, M1).create(0, 1).all(70, s);
+        h.watcher(2, M1).create(0, 1).events(25, at(s, 2)).error(30, "connection reset");
+        h.watcher(2, M2).create(31, 4).events(65, at(s, 4)); // should have resumed from 3
+        Violation v = only(Violation.Kind.WATCH_GAP, check(h));
+        assertEquals(3, v.revision());
+    }
+
+    @Test
+    void aWatchRecreatedAfterCompactionStartsANewWindow() {
+        Histories h = new Histories();
+        Store s = threePuts(h);
+        h.watcher(1, M1).create(0, 1).all(70, s);
+        h.watcher(2, M2).create(0, 1).events(25, at(s, 2)).response(30, WatchResponse.newBuilder()
+                .setHeader(Histories.header(3)).setCanceled(true).setCompactRevision(4).build());
+        h.watcher(2, M2).create(31, 4).events(65, at(s, 4));
+        assertEquals(List.of(), check(h));
+    }
 }
