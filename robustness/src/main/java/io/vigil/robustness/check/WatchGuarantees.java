@@ -9,6 +9,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * etcd's watch guarantees, per watcher (all its streams, in order): ordered, unique, atomic,
@@ -95,33 +96,33 @@ final class WatchGuarantees {
                 }
                 for (Event e : response.getEventsList()) {
                     long r = e.getKv().getModRevision();
-                    String where = "watcher " + w + " on " + segment.member() + " got " + Events.show(e) + " at "
-                            + Keys.seconds(got.nanos());
+                    Supplier<String> where = () -> "watcher " + w + " on " + segment.member() + " got " + Events.show(e)
+                            + " at " + Keys.seconds(got.nanos()); // built only for a violation
                     if (firstEvent && create.getStartRevision() > 0) {
                         checkResume(w, segment, e, got.nanos());
                     }
                     firstEvent = false;
                     if (r < lastRevision) {
                         violations.add(Violation.ofWatcher(Violation.Kind.WATCH_ORDER, r, got.nanos(), w,
-                                "unordered watch: " + where + " after an event of revision " + lastRevision));
+                                "unordered watch: " + where.get() + " after an event of revision " + lastRevision));
                     }
                     boolean duplicate = !received.add(new Key(r, e.getKv().getKey()));
                     if (duplicate) {
                         violations.add(Violation.ofWatcher(Violation.Kind.WATCH_DUPLICATE, r, got.nanos(), w,
-                                "duplicate watch event: " + where + " a second time"));
+                                "duplicate watch event: " + where.get() + " a second time"));
                     }
                     Integer earlier = responseOfRevision.putIfAbsent(r, responseId);
                     if (!duplicate && earlier != null && earlier != responseId) {
                         violations.add(Violation.ofWatcher(Violation.Kind.WATCH_ATOMIC, r, got.nanos(), w,
-                                "split revision: " + where + " in another response than earlier events of revision " + r));
+                                "split revision: " + where.get() + " in another response than earlier events of revision " + r));
                     }
                     if (r <= progress) {
                         violations.add(Violation.ofWatcher(Violation.Kind.WATCH_BOOKMARK, r, got.nanos(), w,
-                                "bookmark broken: " + where + " after a progress notification at revision " + progress));
+                                "bookmark broken: " + where.get() + " after a progress notification at revision " + progress));
                     }
                     if (!matches(create, e)) {
                         violations.add(Violation.ofWatcher(Violation.Kind.WATCH_UNEXPECTED_EVENT, r, got.nanos(), w,
-                                "unexpected watch event: " + where + ", outside its watch of "
+                                "unexpected watch event: " + where.get() + ", outside its watch of "
                                         + Keys.showRange(create.getKey(), create.getRangeEnd()) + " " + create.getFiltersList()));
                     }
                     lastRevision = Math.max(lastRevision, r);
