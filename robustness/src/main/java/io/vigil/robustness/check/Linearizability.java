@@ -31,6 +31,7 @@ final class Linearizability {
     private final TreeMap<Long, List<Op>> claims = new TreeMap<>();
     private final List<Op> noChangeWrites = new ArrayList<>();
     private final List<Op> ranges = new ArrayList<>();
+    private final List<Op> revokes = new ArrayList<>();
     private final UnknownWrites unknown;
 
     private final long[] writerLo;
@@ -53,6 +54,8 @@ final class Linearizability {
                         noChangeWrites.add(op);
                     } else if (op.isRange()) {
                         ranges.add(op);
+                    } else if (op.request().getKindCase() == Request.KindCase.LEASE_REVOKE) {
+                        revokes.add(op);
                     }
                     // lease, compaction and defragment headers are not judged: see the README
                 }
@@ -90,6 +93,9 @@ final class Linearizability {
         }
         for (Op op : ranges) {
             judgeRange(op);
+        }
+        for (Op op : revokes) {
+            judgeRevoke(op);
         }
         RealTime realTime = new RealTime(last, writerLo, writerHi, writer, linearizableReads);
         violations.addAll(realTime.check());
@@ -243,6 +249,21 @@ final class Linearizability {
         } catch (Apply.Unsupported e) {
             violations.add(Violation.ofOperation(Violation.Kind.UNSUPPORTED_REQUEST, at, op,
                     "not judged: " + op.describe() + ": " + e.getMessage()));
+        }
+    }
+
+    /** A revoked lease's keys are gone by the revision the revoke answered at. */
+    private void judgeRevoke(Op op) {
+        long h = op.headerRevision();
+        long lease = op.request().getLeaseRevoke().getID();
+        if (!known(h) || h > last || lease == 0) {
+            return;
+        }
+        List<ByteString> kept = states.keysWithLease(lease, h);
+        if (!kept.isEmpty()) {
+            violations.add(Violation.ofOperation(Violation.Kind.WRONG_WRITE, h, op, "lease keys kept: " + op.describe()
+                    + " answered at revision " + h + ", where keys attached to the lease remain: "
+                    + kept.stream().map(Keys::show).toList()));
         }
     }
 

@@ -308,4 +308,29 @@ class LinearizabilityTest {
         assertEquals(List.of(), check(h));
         assertEquals(Op.Status.FAILED, new Op(1, h.build().operations().get(1)).status());
     }
+
+    @Test
+    void aRevokeAnsweredWhileItsKeysRemainIsReported() {
+        Store s = new Store();
+        Histories h = new Histories();
+        s.put("a", "1", 7);
+        h.putWithLease(1, 10, 20, "a", "1", 7, 2);
+        h.op(1, M1, 30, 40, io.vigil.proto.history.Request.newBuilder().setLeaseRevoke(
+                io.vigil.proto.etcdserverpb.LeaseRevokeRequest.newBuilder().setID(7)).build(),
+                io.vigil.proto.history.Response.newBuilder().setLeaseRevoke(
+                        io.vigil.proto.etcdserverpb.LeaseRevokeResponse.newBuilder().setHeader(Histories.header(2))).build());
+        watchEverything(h, s);
+        Violation v = only(Violation.Kind.WRONG_WRITE, check(h));
+        assertTrue(v.message().contains("lease keys kept"), v.message());
+
+        s.delete("a"); // 3: the revoke deleted the lease's keys
+        Histories fixed = new Histories();
+        fixed.putWithLease(1, 10, 20, "a", "1", 7, 2);
+        fixed.op(1, M1, 30, 40, io.vigil.proto.history.Request.newBuilder().setLeaseRevoke(
+                io.vigil.proto.etcdserverpb.LeaseRevokeRequest.newBuilder().setID(7)).build(),
+                io.vigil.proto.history.Response.newBuilder().setLeaseRevoke(
+                        io.vigil.proto.etcdserverpb.LeaseRevokeResponse.newBuilder().setHeader(Histories.header(3))).build());
+        watchEverything(fixed, s);
+        assertEquals(List.of(), check(fixed));
+    }
 }
