@@ -97,7 +97,7 @@ final class Linearizability {
         for (Op op : revokes) {
             judgeRevoke(op);
         }
-        RealTime realTime = new RealTime(last, writerLo, writerHi, writer, linearizableReads);
+        RealTime realTime = new RealTime(last, writerLo, writerHi, writer, watched, linearizableReads);
         violations.addAll(realTime.check());
         violations.addAll(new SerializableReads(realTime, serializableReads).check());
         return violations;

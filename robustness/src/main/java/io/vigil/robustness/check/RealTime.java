@@ -18,10 +18,16 @@ final class RealTime {
     static final long NEG = Long.MIN_VALUE;
     static final long POS = Long.MAX_VALUE;
 
-    enum Role { WRITE_CALL, WRITE_RETURN, READ_CALL, READ_RETURN }
+    enum Role { WRITE_CALL, WRITE_RETURN, READ_CALL, READ_RETURN, WATCHED }
 
-    /** Why a bound has its value: an operation's call or return, at the revision it wrote or read. */
-    record Bound(long nanos, Op op, long revision, Role role) {
+    /**
+     * Why a bound has its value: an operation's call or return at the revision it wrote or read, or
+     * a watcher receiving the revision ({@code seen}).
+     */
+    record Bound(long nanos, Op op, long revision, Role role, WatchHistory.Seen seen) {
+        Bound(long nanos, Op op, long revision, Role role) {
+            this(nanos, op, revision, role, null);
+        }
     }
 
     record Read(Op op, long revision) {
@@ -31,6 +37,7 @@ final class RealTime {
     private final long[] writerLo;
     private final long[] writerHi;
     private final Op[] writer;
+    private final WatchHistory watched;
     private final Map<Long, List<Read>> readsAt = new HashMap<>();
     private final long[] t;
     private final Bound[] why;
@@ -40,9 +47,11 @@ final class RealTime {
      * @param writerLo the earliest instant revision r can have been written (NEG when unknown)
      * @param writerHi the latest (POS when unknown)
      * @param writer   the request that wrote r when one is known, for messages
+     * @param watched  when watchers first received each revision: it was written by then
      */
-    RealTime(long last, long[] writerLo, long[] writerHi, Op[] writer, List<Read> linearizableReads) {
+    RealTime(long last, long[] writerLo, long[] writerHi, Op[] writer, WatchHistory watched, List<Read> linearizableReads) {
         this.last = last;
+        this.watched = watched;
         this.writerLo = writerLo;
         this.writerHi = writerHi;
         this.writer = writer;
@@ -70,6 +79,11 @@ final class RealTime {
             }
             long upper = writerHi[r];
             Bound upperWhy = upper == POS ? null : new Bound(upper, writer[r], r, Role.WRITE_RETURN);
+            WatchHistory.Seen seen = watched.firstSeen(r);
+            if (seen != null && seen.nanos() < upper) {
+                upper = seen.nanos();
+                upperWhy = new Bound(upper, null, r, Role.WATCHED, seen);
+            }
             for (Read read : readsAt.getOrDefault((long) r, List.of())) {
                 if (read.op().ret() < upper) {
                     upper = read.op().ret();
@@ -121,7 +135,11 @@ final class RealTime {
         Op lowerOp = lowerWhy.op();
         String written = lowerOp == null ? "revision " + lowerWhy.revision()
                 : "the write of revision " + lowerWhy.revision() + " (" + lowerOp.describe() + ")";
-        if (upperWhy.role() == Role.READ_RETURN) {
+        if (upperWhy.role() == Role.WATCHED) {
+            violations.add(Violation.ofWatcher(Violation.Kind.READ_FROM_FUTURE, r, upperWhy.nanos(), upperWhy.seen().watcher(),
+                    "watch from the future: " + after + ", but " + written + " was called only at "
+                            + Keys.seconds(lowerWhy.nanos())));
+        } else if (upperWhy.role() == Role.READ_RETURN) {
             violations.add(Violation.ofOperation(Violation.Kind.READ_FROM_FUTURE, r, upperWhy.op(),
                     "read from the future: " + upperWhy.op().describe() + " answered revision " + r
                             + ", but " + written + " was called only at " + Keys.seconds(lowerWhy.nanos())));
@@ -134,6 +152,10 @@ final class RealTime {
     }
 
     private static String describe(Bound b) {
+        if (b.role() == Role.WATCHED) {
+            return "watcher " + b.seen().watcher() + " on " + b.seen().member() + " had received revision " + b.revision()
+                    + " at " + Keys.seconds(b.nanos());
+        }
         if (b.role() == Role.WRITE_RETURN) {
             return "revision " + b.revision() + " was acknowledged at " + Keys.seconds(b.nanos())
                     + (b.op() == null ? "" : " to " + b.op().describe());

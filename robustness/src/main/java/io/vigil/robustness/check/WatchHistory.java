@@ -24,9 +24,14 @@ final class WatchHistory {
     static final long FIRST_REVISION = 1;
 
     private final Map<Long, List<Event>> events = new HashMap<>();
+    private final Map<Long, Seen> firstSeen = new HashMap<>();
     private final long lastRevision;
     private final long firstUnwatched;
     private final List<Violation> violations = new ArrayList<>();
+
+    /** A watcher that received a response naming a revision (an event of it, or its header) at nanos. */
+    record Seen(long nanos, int watcher, String member) {
+    }
 
     /** One watcher's view of one revision. */
     private record View(int watcher, String member, long nanos, List<Event> events) {
@@ -39,6 +44,11 @@ final class WatchHistory {
             for (WatcherStream.Segment segment : stream.segments()) {
                 for (WatcherStream.Received received : segment.responses()) {
                     last = Math.max(last, received.response().getHeader().getRevision());
+                    Seen seen = new Seen(received.nanos(), stream.watcher(), segment.member());
+                    seen(received.response().getHeader().getRevision(), seen);
+                    for (Event e : received.response().getEventsList()) {
+                        seen(e.getKv().getModRevision(), seen);
+                    }
                     Map<Long, View> byRevision = new LinkedHashMap<>();
                     for (Event e : received.response().getEventsList()) {
                         long revision = e.getKv().getModRevision();
@@ -135,6 +145,20 @@ final class WatchHistory {
             }
         }
         return first;
+    }
+
+    private void seen(long revision, Seen seen) {
+        if (revision > 0) {
+            firstSeen.merge(revision, seen, (a, b) -> b.nanos() < a.nanos() ? b : a);
+        }
+    }
+
+    /**
+     * The first time a watcher received a response naming the revision: the revision had been
+     * written by then. Null when no watch response named it.
+     */
+    Seen firstSeen(long revision) {
+        return firstSeen.get(revision);
     }
 
     /** The merged events of a revision; empty when no watcher saw it. */

@@ -333,4 +333,27 @@ class LinearizabilityTest {
         watchEverything(fixed, s);
         assertEquals(List.of(), check(fixed));
     }
+
+    @Test
+    void aReadCalledAfterAWatcherSawARevisionMustSeeIt() {
+        Store s = new Store();
+        Histories h = new Histories();
+        h.putUnknown(1, 10, 1000, "a", "1"); // its outcome never reached the client
+        s.put("a", "1");
+        h.watcher(1, M1).create(0, 1).events(20, s.revisions().get(0).get(0));
+        h.get(3, 30, 40, "a", 1);
+        Violation v = only(Violation.Kind.STALE_READ, check(h));
+        assertTrue(v.message().contains("after watcher 1 on m1:2379 had received revision 2 at 0.020s"), v.message());
+    }
+
+    @Test
+    void aWatcherCannotReceiveARevisionBeforeItsWriteWasCalled() {
+        Store s = new Store();
+        Histories h = new Histories();
+        s.put("a", "1");
+        h.watcher(1, M1).create(0, 1).events(5, s.revisions().get(0).get(0));
+        h.put(1, 10, 20, "a", "1", 2);
+        Violation v = only(Violation.Kind.READ_FROM_FUTURE, check(h));
+        assertEquals(1, v.watcher());
+    }
 }

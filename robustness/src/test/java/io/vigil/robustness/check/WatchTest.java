@@ -84,7 +84,7 @@ class WatchTest {
         Histories h = new Histories();
         Store s = threePuts(h);
         h.watcher(1, M1).create(0, 1).all(70, s);
-        h.watcher(2, M2).create(0, 1).events(25, at(s, 2)).events(45, at(s, 4)).events(65, at(s, 3));
+        h.watcher(2, M2).create(0, 1).events(25, at(s, 2)).events(65, at(s, 4)).events(66, at(s, 3));
         only(Violation.Kind.WATCH_ORDER, check(h));
     }
 
