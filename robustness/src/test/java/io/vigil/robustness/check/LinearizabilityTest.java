@@ -356,4 +356,37 @@ class LinearizabilityTest {
         Violation v = only(Violation.Kind.READ_FROM_FUTURE, check(h));
         assertEquals(1, v.watcher());
     }
+
+    @Test
+    void anUnknownDeleteAndAnUnknownTxnExplainTheirRevisions() {
+        Store s = new Store();
+        Histories h = new Histories();
+        s.put("a", "1");
+        h.put(1, 10, 20, "a", "1", 2);
+        s.delete("a"); // 3
+        h.failed(2, 30, 40, io.vigil.proto.history.Request.newBuilder().setDeleteRange(
+                io.vigil.proto.etcdserverpb.DeleteRangeRequest.newBuilder().setKey(b("a"))).build(), "connection reset");
+        s.put("a", "2"); // 4
+        h.failed(3, 50, 60, io.vigil.proto.history.Request.newBuilder().setTxn(TxnRequest.newBuilder()
+                .addCompare(versionEquals("a", 0)).addSuccess(putOp("a", "2"))).build(), "context deadline exceeded");
+        h.get(1, 70, 80, "a", 4, s.get("a"));
+        watchEverything(h, s);
+        assertEquals(List.of(), check(h));
+    }
+
+    @Test
+    void ofUnknownWritesThatFitTheEarliestCalledExplainsTheRevision() {
+        Store s = new Store();
+        Histories h = new Histories();
+        s.put("a", "1");
+        h.put(1, 10, 20, "a", "1", 2);
+        s.delete("a"); // 3: either delete may have done it
+        var delete = io.vigil.proto.history.Request.newBuilder().setDeleteRange(
+                io.vigil.proto.etcdserverpb.DeleteRangeRequest.newBuilder().setKey(b("a"))).build();
+        h.failed(3, 50, 60, delete, "connection reset");
+        h.failed(2, 30, 40, delete, "connection reset");
+        h.get(4, 45, 48, "a", 3); // fits only if the delete called at 30 did it
+        watchEverything(h, s);
+        assertEquals(List.of(), check(h));
+    }
 }
