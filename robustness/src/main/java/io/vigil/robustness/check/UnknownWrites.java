@@ -21,21 +21,37 @@ import java.util.function.BiPredicate;
  * among requests that fit, the one called earliest is taken (the loosest real-time constraint).
  */
 final class UnknownWrites {
-    private final List<Op> byCall;
+    private static final Comparator<Op> BY_CALL = Comparator.comparingLong(Op::call).thenComparingInt(Op::index);
+
+    // every list in call order
     private final Map<ByteString, List<Op>> byValue = new HashMap<>();
+    /** Requests that write only single keys, by each key they may write. */
+    private final Map<ByteString, List<Op>> byKey = new HashMap<>();
+    /** Requests that delete a range: they may write any key. */
+    private final List<Op> wide = new ArrayList<>();
     private final Set<Integer> used = new HashSet<>();
 
     UnknownWrites(List<Op> ops) {
-        byCall = new ArrayList<>(ops);
-        byCall.sort(Comparator.comparingLong(Op::call).thenComparingInt(Op::index));
+        List<Op> byCall = new ArrayList<>(ops);
+        byCall.sort(BY_CALL);
         for (Op op : byCall) {
             List<ByteString> values = new ArrayList<>();
-            values(op.request(), values);
-            for (ByteString v : values) {
-                List<Op> list = byValue.computeIfAbsent(v, x -> new ArrayList<>());
-                if (list.isEmpty() || list.get(list.size() - 1) != op) {
-                    list.add(op);
-                }
+            List<ByteString> keys = new ArrayList<>();
+            boolean isWide = writes(op.request(), values, keys);
+            index(byValue, values, op);
+            if (isWide) {
+                wide.add(op);
+            } else {
+                index(byKey, keys, op);
+            }
+        }
+    }
+
+    private static void index(Map<ByteString, List<Op>> index, List<ByteString> keys, Op op) {
+        for (ByteString k : keys) {
+            List<Op> list = index.computeIfAbsent(k, x -> new ArrayList<>());
+            if (list.isEmpty() || list.get(list.size() - 1) != op) {
+                list.add(op);
             }
         }
     }
@@ -52,7 +68,13 @@ final class UnknownWrites {
                 }
             }
         }
-        for (Op op : byCall) {
+        // a request that gives r's events writes at least one of r's keys
+        Set<Op> candidates = new java.util.TreeSet<>(BY_CALL);
+        candidates.addAll(wide);
+        for (Event e : actual) {
+            candidates.addAll(byKey.getOrDefault(e.getKv().getKey(), List.of()));
+        }
+        for (Op op : candidates) {
             if (tried.add(op.index()) && fits(op, r, actual, states, same)) {
                 return op;
             }
@@ -77,24 +99,42 @@ final class UnknownWrites {
         return false;
     }
 
-    private static void values(Request r, List<ByteString> out) {
-        switch (r.getKindCase()) {
-            case PUT -> out.add(r.getPut().getValue());
-            case TXN -> values(r.getTxn(), out);
-            default -> {
+    /** Collects the values put and the keys written; true when some delete covers a range. */
+    private static boolean writes(Request r, List<ByteString> values, List<ByteString> keys) {
+        return switch (r.getKindCase()) {
+            case PUT -> {
+                values.add(r.getPut().getValue());
+                keys.add(r.getPut().getKey());
+                yield false;
             }
-        }
+            case DELETE_RANGE -> {
+                keys.add(r.getDeleteRange().getKey());
+                yield !r.getDeleteRange().getRangeEnd().isEmpty();
+            }
+            case TXN -> writes(r.getTxn(), values, keys);
+            default -> false;
+        };
     }
 
-    private static void values(TxnRequest txn, List<ByteString> out) {
+    private static boolean writes(TxnRequest txn, List<ByteString> values, List<ByteString> keys) {
+        boolean isWide = false;
         for (List<RequestOp> branch : List.of(txn.getSuccessList(), txn.getFailureList())) {
             for (RequestOp op : branch) {
-                if (op.hasRequestPut()) {
-                    out.add(op.getRequestPut().getValue());
-                } else if (op.hasRequestTxn()) {
-                    values(op.getRequestTxn(), out);
+                switch (op.getRequestCase()) {
+                    case REQUEST_PUT -> {
+                        values.add(op.getRequestPut().getValue());
+                        keys.add(op.getRequestPut().getKey());
+                    }
+                    case REQUEST_DELETE_RANGE -> {
+                        keys.add(op.getRequestDeleteRange().getKey());
+                        isWide |= !op.getRequestDeleteRange().getRangeEnd().isEmpty();
+                    }
+                    case REQUEST_TXN -> isWide |= writes(op.getRequestTxn(), values, keys);
+                    default -> {
+                    }
                 }
             }
         }
+        return isWide;
     }
 }
