@@ -35,8 +35,10 @@ final class Events {
         return "put " + show(e.getKv());
     }
 
+    /** At most the first 10, so a range delete of thousands of keys stays one readable line. */
     static String show(List<Event> events) {
-        return events.stream().map(Events::show).collect(Collectors.joining(", ", "[", "]"));
+        String more = events.size() > 10 ? ", … " + (events.size() - 10) + " more" : "";
+        return events.stream().limit(10).map(Events::show).collect(Collectors.joining(", ", "[", more + "]"));
     }
 
     /** "k=v (create 3, mod 5, version 2, lease 7)" */
@@ -47,6 +49,7 @@ final class Events {
     }
 
     static String showKvs(List<KeyValue> kvs) {
-        return kvs.stream().map(Events::show).collect(Collectors.joining(", ", "[", "]"));
+        String more = kvs.size() > 10 ? ", … " + (kvs.size() - 10) + " more" : "";
+        return kvs.stream().limit(10).map(Events::show).collect(Collectors.joining(", ", "[", more + "]"));
     }
 }

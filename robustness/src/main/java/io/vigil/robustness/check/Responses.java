@@ -6,6 +6,8 @@ import io.vigil.proto.etcdserverpb.RangeResponse;
 import io.vigil.proto.etcdserverpb.ResponseOp;
 import io.vigil.proto.etcdserverpb.TxnResponse;
 import io.vigil.proto.history.Response;
+import io.vigil.proto.mvccpb.KeyValue;
+import java.util.List;
 
 /** Compares an actual response with the model's, headers aside, and says where they differ. */
 final class Responses {
@@ -27,8 +29,9 @@ final class Responses {
     }
 
     static String diff(RangeResponse expected, RangeResponse actual) {
-        if (!expected.getKvsList().equals(actual.getKvsList())) {
-            return "expected kvs " + Events.showKvs(expected.getKvsList()) + ", got " + Events.showKvs(actual.getKvsList());
+        String kvs = diff("kvs", expected.getKvsList(), actual.getKvsList());
+        if (kvs != null) {
+            return kvs;
         }
         if (expected.getCount() != actual.getCount()) {
             return "expected count " + expected.getCount() + ", got " + actual.getCount();
@@ -51,11 +54,24 @@ final class Responses {
         if (expected.getDeleted() != actual.getDeleted()) {
             return "expected deleted=" + expected.getDeleted() + ", got deleted=" + actual.getDeleted();
         }
-        if (!expected.getPrevKvsList().equals(actual.getPrevKvsList())) {
-            return "expected prev_kvs " + Events.showKvs(expected.getPrevKvsList()) + ", got "
-                    + Events.showKvs(actual.getPrevKvsList());
+        return diff("prev_kvs", expected.getPrevKvsList(), actual.getPrevKvsList());
+    }
+
+    /** Short lists in full; long ones from the first kv that differs. */
+    private static String diff(String what, List<KeyValue> expected, List<KeyValue> actual) {
+        if (expected.equals(actual)) {
+            return null;
         }
-        return null;
+        if (expected.size() <= 10 && actual.size() <= 10) {
+            return "expected " + what + " " + Events.showKvs(expected) + ", got " + Events.showKvs(actual);
+        }
+        int i = 0;
+        while (i < expected.size() && i < actual.size() && expected.get(i).equals(actual.get(i))) {
+            i++;
+        }
+        return "expected " + expected.size() + " " + what + ", got " + actual.size() + "; the first difference, at "
+                + i + ": expected " + (i < expected.size() ? Events.show(expected.get(i)) : "none") + ", got "
+                + (i < actual.size() ? Events.show(actual.get(i)) : "none");
     }
 
     /** The branch is compared first: a wrong branch is reported as such by the caller. */
