@@ -25,7 +25,7 @@ public final class Checkers {
         States states = new States(watched);
         List<Violation> violations = new ArrayList<>(watched.violations());
         violations.addAll(new Linearizability(ops, watched, states).check());
-        WatchGuarantees guarantees = new WatchGuarantees(watched);
+        WatchGuarantees guarantees = new WatchGuarantees(watched, states);
         violations.addAll(guarantees.check(streams));
         int events = 0;
         for (long r = WatchHistory.FIRST_REVISION + 1; r <= watched.lastRevision(); r++) {

@@ -32,7 +32,8 @@ public record Violation(Kind kind, String message, long revision, long nanos, in
         WATCH_BOOKMARK("watch-guarantees"),
         WATCH_GAP("watch-guarantees"),
         WATCH_UNEXPECTED_EVENT("watch-guarantees"),
-        WATCH_RESUME("watch-guarantees");
+        WATCH_RESUME("watch-guarantees"),
+        WATCH_PREV_KV("watch-guarantees");
 
         private final String checker;
 

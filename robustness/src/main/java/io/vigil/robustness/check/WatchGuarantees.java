@@ -3,6 +3,7 @@ package io.vigil.robustness.check;
 import io.vigil.proto.etcdserverpb.WatchCreateRequest;
 import io.vigil.proto.etcdserverpb.WatchResponse;
 import io.vigil.proto.mvccpb.Event;
+import io.vigil.proto.mvccpb.KeyValue;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -19,11 +20,13 @@ import java.util.function.Supplier;
  */
 final class WatchGuarantees {
     private final WatchHistory merged;
+    private final States states;
     private final List<Violation> violations = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
 
-    WatchGuarantees(WatchHistory merged) {
+    WatchGuarantees(WatchHistory merged, States states) {
         this.merged = merged;
+        this.states = states;
     }
 
     List<Violation> check(List<WatcherStream> streams) {
@@ -125,6 +128,9 @@ final class WatchGuarantees {
                                 "unexpected watch event: " + where.get() + ", outside its watch of "
                                         + Keys.showRange(create.getKey(), create.getRangeEnd()) + " " + create.getFiltersList()));
                     }
+                    if (create.getPrevKv() && r - 1 < merged.firstUnwatched()) {
+                        checkPrevKv(w, e, got.nanos(), where);
+                    }
                     lastRevision = Math.max(lastRevision, r);
                     window.reached = Math.max(window.reached, r);
                 }
@@ -142,6 +148,18 @@ final class WatchGuarantees {
         }
         window.from = 0;
         window.reached = 0;
+    }
+
+    /** A watch asking for prev_kv gets the key as it was at the revision before the event, or none. */
+    private void checkPrevKv(int w, Event e, long nanos, Supplier<String> where) {
+        long r = e.getKv().getModRevision();
+        KeyValue before = states.get(e.getKv().getKey(), r - 1);
+        KeyValue got = e.hasPrevKv() ? e.getPrevKv() : null;
+        if (!java.util.Objects.equals(before, got)) {
+            violations.add(Violation.ofWatcher(Violation.Kind.WATCH_PREV_KV, r, nanos, w, "wrong prev_kv: " + where.get()
+                    + " with prev_kv " + (got == null ? "none" : Events.show(got)) + ", but at revision " + (r - 1)
+                    + " the key was " + (before == null ? "absent" : Events.show(before))));
+        }
     }
 
     /** Reliable: every merged event matching the watch in [from, to] was received. */

@@ -211,4 +211,19 @@ class WatchTest {
         h.watcher(2, M2).create(31, 4).events(65, at(s, 4));
         assertEquals(List.of(), check(h));
     }
+
+    @Test
+    void aWatchAskingForPrevKvGetsTheKeyAsItWasBefore() {
+        Histories h = new Histories();
+        Store s = threePuts(h);
+        h.watcher(1, M1).create(0, 1).all(70, s);
+        WatchCreateRequest withPrev = WatchCreateRequest.newBuilder().setKey(b("a")).setStartRevision(1).setPrevKv(true).build();
+        Event secondA = at(s, 4).toBuilder().setPrevKv(at(s, 2).getKv()).build();
+        h.watcher(2, M2).create(0, withPrev).events(25, at(s, 2)).events(65, secondA);
+        assertEquals(List.of(), check(h));
+        Event wrong = at(s, 4).toBuilder().setPrevKv(at(s, 4).getKv()).build();
+        h.watcher(3, M2).create(0, withPrev).events(25, at(s, 2)).events(65, wrong);
+        Violation v = only(Violation.Kind.WATCH_PREV_KV, check(h));
+        assertEquals(3, v.watcher());
+    }
 }
