@@ -7,6 +7,7 @@ import io.vigil.proto.history.Request;
 import io.vigil.proto.mvccpb.Event;
 import io.vigil.proto.mvccpb.KeyValue;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -73,8 +74,8 @@ final class Linearizability {
         writerLo = new long[size];
         writerHi = new long[size];
         writer = new Op[size];
-        java.util.Arrays.fill(writerLo, RealTime.NEG);
-        java.util.Arrays.fill(writerHi, RealTime.POS);
+        Arrays.fill(writerLo, RealTime.NEG);
+        Arrays.fill(writerHi, RealTime.POS);
     }
 
     List<Violation> check() {

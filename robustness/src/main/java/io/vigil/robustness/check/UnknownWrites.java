@@ -12,6 +12,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.BiPredicate;
 
 /**
@@ -69,7 +70,7 @@ final class UnknownWrites {
             }
         }
         // a request that gives r's events writes at least one of r's keys
-        Set<Op> candidates = new java.util.TreeSet<>(BY_CALL);
+        Set<Op> candidates = new TreeSet<>(BY_CALL);
         candidates.addAll(wide);
         for (Event e : actual) {
             candidates.addAll(byKey.getOrDefault(e.getKv().getKey(), List.of()));

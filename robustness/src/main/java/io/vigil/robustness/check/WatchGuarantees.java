@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.function.Supplier;
 
@@ -155,7 +156,7 @@ final class WatchGuarantees {
         long r = e.getKv().getModRevision();
         KeyValue before = states.get(e.getKv().getKey(), r - 1);
         KeyValue got = e.hasPrevKv() ? e.getPrevKv() : null;
-        if (!java.util.Objects.equals(before, got)) {
+        if (!Objects.equals(before, got)) {
             violations.add(Violation.ofWatcher(Violation.Kind.WATCH_PREV_KV, r, nanos, w, "wrong prev_kv: " + where.get()
                     + " with prev_kv " + (got == null ? "none" : Events.show(got)) + ", but at revision " + (r - 1)
                     + " the key was " + (before == null ? "absent" : Events.show(before))));
