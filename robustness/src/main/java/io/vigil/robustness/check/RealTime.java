@@ -3,16 +3,18 @@ package io.vigil.robustness.check;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The real-time check: instants t(2) < t(3) < … for the revisions, each within the interval of the
  * request that wrote it, such that every linearizable read answered at r overlaps [t(r), t(r+1)).
  * Every constraint is a bound on one t(r) or on t(r) - t(r-1), so assigning each t(r) the earliest
  * value its lower bounds allow decides feasibility in one pass. Where it is infeasible, the two
- * bounds that clash name the operations to blame; t(r) is then set to the upper bound (or just
- * after t(r-1)) so one stale read is reported once, not at every later revision.
+ * bounds that clash name the operations to blame. Stale reads are then left out, so t(r) stays
+ * the earliest instant the others allow and later revisions are not blamed on them.
  */
 final class RealTime {
     static final long NEG = Long.MIN_VALUE;
@@ -42,6 +44,7 @@ final class RealTime {
     private final long[] t;
     private final Bound[] why;
     private final List<Violation> violations = new ArrayList<>();
+    private final Set<String> reported = new HashSet<>();
 
     /**
      * @param writerLo the earliest instant revision r can have been written (NEG when unknown)
@@ -65,18 +68,14 @@ final class RealTime {
     List<Violation> check() {
         t[(int) WatchHistory.FIRST_REVISION] = NEG;
         for (int r = (int) WatchHistory.FIRST_REVISION + 1; r <= last; r++) {
-            long lower = writerLo[r];
-            Bound lowerWhy = lower == NEG ? null : new Bound(lower, writer[r], r, Role.WRITE_CALL);
-            if (t[r - 1] != NEG && t[r - 1] + 1 > lower) {
-                lower = t[r - 1] + 1;
-                lowerWhy = why[r - 1];
+            // lower bounds: the writer's call, just after t(r-1), just after the calls of reads at r-1
+            long base = writerLo[r];
+            Bound baseWhy = base == NEG ? null : new Bound(base, writer[r], r, Role.WRITE_CALL);
+            if (t[r - 1] != NEG && t[r - 1] + 1 > base) {
+                base = t[r - 1] + 1;
+                baseWhy = why[r - 1];
             }
-            for (Read read : readsAt.getOrDefault((long) r - 1, List.of())) {
-                if (read.op().call() + 1 > lower) {
-                    lower = read.op().call() + 1;
-                    lowerWhy = new Bound(read.op().call(), read.op(), r - 1, Role.READ_CALL);
-                }
-            }
+            // upper bounds: the writer's return, the first watch of r, the returns of reads at r
             long upper = writerHi[r];
             Bound upperWhy = upper == POS ? null : new Bound(upper, writer[r], r, Role.WRITE_RETURN);
             WatchHistory.Seen seen = watched.firstSeen(r);
@@ -90,14 +89,28 @@ final class RealTime {
                     upperWhy = new Bound(upper, read.op(), r, Role.READ_RETURN);
                 }
             }
-            if (lower <= upper) {
-                t[r] = lower;
-                why[r] = lowerWhy;
-            } else {
-                report(r, lowerWhy, upper, upperWhy);
-                t[r] = t[r - 1] == NEG ? upper : Math.max(upper, t[r - 1] + 1);
-                why[r] = t[r] == upper ? upperWhy : why[r - 1];
+            // reads at r-1 called after r can last have been written are stale: reported, then left out
+            // so that t(r) stays the earliest instant the rest allows and nothing later is blamed on them
+            long lower = base;
+            Bound lowerWhy = baseWhy;
+            List<Read> stale = new ArrayList<>();
+            for (Read read : readsAt.getOrDefault((long) r - 1, List.of())) {
+                if (read.op().call() + 1 > upper) {
+                    stale.add(read);
+                } else if (read.op().call() + 1 > lower) {
+                    lower = read.op().call() + 1;
+                    lowerWhy = new Bound(read.op().call(), read.op(), r - 1, Role.READ_CALL);
+                }
             }
+            stale.sort(Comparator.comparingLong(read -> read.op().call()));
+            for (Read read : stale) {
+                reportStale(read.op(), read.revision(), upperWhy);
+            }
+            if (base > upper) {
+                report(r, baseWhy, upperWhy);
+            }
+            t[r] = lower;
+            why[r] = lowerWhy;
         }
         return violations;
     }
@@ -111,43 +124,41 @@ final class RealTime {
         return revision <= last ? why[(int) revision] : null;
     }
 
-    private void report(int r, Bound lowerWhy, long upper, Bound upperWhy) {
-        String after = describe(upperWhy);
+    private void reportStale(Op read, long revision, Bound upperWhy) {
+        if (reported.add("stale " + read.index())) {
+            violations.add(Violation.ofOperation(Violation.Kind.STALE_READ, revision, read, "stale read: " + read.describe()
+                    + " answered revision " + revision + ", after " + describe(upperWhy)));
+        }
+    }
+
+    /**
+     * The lower bound from before r (a writer's call, or through t(r-1) a read's call at an earlier
+     * revision) clashes with an upper bound of r. Each operation is blamed once: a clash carried on
+     * through later revisions by the same bound is the same violation.
+     */
+    private void report(int r, Bound lowerWhy, Bound upperWhy) {
         if (lowerWhy.role() == Role.READ_CALL) {
-            List<Read> stale = new ArrayList<>();
-            if (lowerWhy.revision() == r - 1) {
-                for (Read read : readsAt.getOrDefault((long) r - 1, List.of())) {
-                    if (read.op().call() + 1 > upper) {
-                        stale.add(read);
-                    }
-                }
-                stale.sort(Comparator.comparingLong(read -> read.op().call()));
-            } else {
-                stale.add(new Read(lowerWhy.op(), lowerWhy.revision()));
-            }
-            for (Read read : stale) {
-                violations.add(Violation.ofOperation(Violation.Kind.STALE_READ, read.revision(), read.op(),
-                        "stale read: " + read.op().describe() + " answered revision " + read.revision() + ", after "
-                                + after));
-            }
+            reportStale(lowerWhy.op(), lowerWhy.revision(), upperWhy);
             return;
         }
         Op lowerOp = lowerWhy.op();
         String written = lowerOp == null ? "revision " + lowerWhy.revision()
                 : "the write of revision " + lowerWhy.revision() + " (" + lowerOp.describe() + ")";
+        String called = ", but " + written + " was called only at " + Keys.seconds(lowerWhy.nanos());
         if (upperWhy.role() == Role.WATCHED) {
-            violations.add(Violation.ofWatcher(Violation.Kind.READ_FROM_FUTURE, r, upperWhy.nanos(), upperWhy.seen().watcher(),
-                    "watch from the future: " + after + ", but " + written + " was called only at "
-                            + Keys.seconds(lowerWhy.nanos())));
+            if (reported.add("watch " + upperWhy.seen().watcher() + " " + lowerWhy.revision())) {
+                violations.add(Violation.ofWatcher(Violation.Kind.READ_FROM_FUTURE, r, upperWhy.nanos(),
+                        upperWhy.seen().watcher(), "watch from the future: " + describe(upperWhy) + called));
+            }
         } else if (upperWhy.role() == Role.READ_RETURN) {
-            violations.add(Violation.ofOperation(Violation.Kind.READ_FROM_FUTURE, r, upperWhy.op(),
-                    "read from the future: " + upperWhy.op().describe() + " answered revision " + r
-                            + ", but " + written + " was called only at " + Keys.seconds(lowerWhy.nanos())));
-        } else {
-            violations.add(Violation.ofOperation(Violation.Kind.WRITE_ORDER, lowerWhy.revision(),
-                    lowerOp != null ? lowerOp : upperWhy.op(),
+            if (reported.add("future " + upperWhy.op().index())) {
+                violations.add(Violation.ofOperation(Violation.Kind.READ_FROM_FUTURE, r, upperWhy.op(),
+                        "read from the future: " + upperWhy.op().describe() + " answered revision " + r + called));
+            }
+        } else if (reported.add("order " + lowerOp.index() + " " + upperWhy.op().index())) {
+            violations.add(Violation.ofOperation(Violation.Kind.WRITE_ORDER, lowerWhy.revision(), lowerOp,
                     "revisions out of real-time order: " + written + " was called at " + Keys.seconds(lowerWhy.nanos())
-                            + ", after " + after));
+                            + ", after " + describe(upperWhy)));
         }
     }
 

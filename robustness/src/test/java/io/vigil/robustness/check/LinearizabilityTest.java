@@ -389,4 +389,35 @@ class LinearizabilityTest {
         watchEverything(h, s);
         assertEquals(List.of(), check(h));
     }
+
+    @Test
+    void everyStaleReadIsReportedOnceAndBlamesNothingAfterIt() {
+        Store s = new Store();
+        Histories h = new Histories();
+        s.put("a", "1");
+        h.put(1, 10, 50, "a", "1", 2);
+        s.put("b", "1");
+        h.put(2, 10, 40, "b", "1", 3); // concurrent with the first, acknowledged earlier: fine
+        h.get(3, 60, 70, "a", 1);
+        h.get(4, 61, 70, "a", 1);
+        watchEverything(h, s);
+        List<Violation> violations = check(h);
+        assertEquals(List.of(Violation.Kind.STALE_READ, Violation.Kind.STALE_READ),
+                violations.stream().map(Violation::kind).toList(), violations::toString);
+        assertEquals(List.of(2, 3), violations.stream().map(Violation::operation).toList());
+    }
+
+    @Test
+    void aReadStaleOnlyAgainstALaterRevisionIsReportedAgainstIt() {
+        Store s = new Store();
+        Histories h = new Histories();
+        s.put("a", "1");
+        h.put(1, 10, 50, "a", "1", 2);
+        s.put("b", "1");
+        h.put(2, 10, 40, "b", "1", 3);
+        h.get(3, 45, 70, "a", 1); // called before revision 2 was acknowledged, after revision 3 was
+        watchEverything(h, s);
+        Violation v = only(Violation.Kind.STALE_READ, check(h));
+        assertTrue(v.message().contains("after revision 3 was acknowledged at 0.040s"), v.message());
+    }
 }
