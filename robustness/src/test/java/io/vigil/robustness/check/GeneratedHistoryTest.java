@@ -5,9 +5,13 @@ import static io.vigil.robustness.check.Histories.M2;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vigil.proto.etcdserverpb.RangeRequest;
+import io.vigil.proto.etcdserverpb.TxnRequest;
+import io.vigil.proto.mvccpb.Event;
 import io.vigil.proto.mvccpb.KeyValue;
 import io.vigil.robustness.check.Histories.Store;
 import io.vigil.robustness.history.History;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -19,11 +23,16 @@ import org.junit.jupiter.api.Test;
  */
 class GeneratedHistoryTest {
 
-    /** 20k operations over 1000 keys; with staleAt >= 0, the get at that index answers an old revision. */
+    /**
+     * Operations over 1000 keys, each taking effect at its own instant inside its interval; two
+     * watchers get each revision a little after it was written. With staleAt >= 0, the get at that
+     * index answers an old revision, well after newer ones were acknowledged.
+     */
     static History generate(long seed, int operations, int staleAt) {
         Random random = new Random(seed);
         Histories h = new Histories();
         Store s = new Store();
+        List<Long> writtenAt = new ArrayList<>(); // the instant of each revision from 2 on
         long point = 100;
         int values = 0;
         KeyValue remembered = null;
@@ -35,15 +44,16 @@ class GeneratedHistoryTest {
             long ret = point + random.nextInt(6);
             int client = i % 16;
             String key = "k" + random.nextInt(1000);
+            long before = s.revision();
             int kind = random.nextInt(100);
             if (i == staleAt) {
                 h.get(client, point + 20, point + 21, rememberedKey, rememberedRevision, remembered == null ? new KeyValue[0]
                         : new KeyValue[] {remembered});
-            } else if (kind < 40) {
+            } else if (kind < 35) {
                 String value = "v" + values++;
                 s.put(key, value);
                 h.put(client, call, ret, key, value, s.revision());
-            } else if (kind < 70) {
+            } else if (kind < 60) {
                 KeyValue kv = s.get(key);
                 h.get(client, call, ret, key, s.revision(), kv == null ? new KeyValue[0] : new KeyValue[] {kv});
                 if (i < staleAt - 100 || remembered == null) {
@@ -51,7 +61,7 @@ class GeneratedHistoryTest {
                     rememberedRevision = s.revision();
                     rememberedKey = key;
                 }
-            } else if (kind < 80) {
+            } else if (kind < 68) {
                 KeyValue kv = s.get(key);
                 if (kv != null) {
                     s.delete(key);
@@ -59,6 +69,25 @@ class GeneratedHistoryTest {
                 } else {
                     h.delete(client, call, ret, key, "", false, s.revision());
                 }
+            } else if (kind < 76) {
+                // a compare-and-set on the version, half the time with a stale version
+                KeyValue kv = s.get(key);
+                long version = kv == null ? 0 : kv.getVersion() - random.nextInt(2);
+                String value = "v" + values++;
+                TxnRequest txn = TxnRequest.newBuilder().addCompare(Histories.versionEquals(key, version))
+                        .addSuccess(Histories.putOp(key, value)).addFailure(Histories.getOp(key)).build();
+                if (kv == null ? version == 0 : kv.getVersion() == version) {
+                    s.put(key, value);
+                    h.txn(client, call, ret, txn, true, s.revision(), Histories.putAnswer());
+                } else {
+                    h.txn(client, call, ret, txn, false, s.revision(), Histories.getAnswer(kv));
+                }
+            } else if (kind < 80) {
+                String prefix = "k" + random.nextInt(10);
+                List<KeyValue> kvs = s.range(prefix, prefix.substring(0, 1) + (char) (prefix.charAt(1) + 1));
+                h.range(client, Histories.M1, call, ret, RangeRequest.newBuilder().setKey(Histories.b(prefix))
+                        .setRangeEnd(Histories.b(prefix.substring(0, 1) + (char) (prefix.charAt(1) + 1))).build(),
+                        s.revision(), kvs.size(), false, kvs.toArray(new KeyValue[0]));
             } else if (kind < 90) {
                 KeyValue kv = s.get(key);
                 h.serializableGet(client, i % 2 == 0 ? M1 : M2, call, ret, key, s.revision(),
@@ -70,10 +99,27 @@ class GeneratedHistoryTest {
             } else {
                 h.putUnknown(client, call, ret + 1000, key, "v" + values++); // never happened
             }
+            if (s.revision() > before) {
+                writtenAt.add(point);
+            }
         }
-        h.watcher(1, M1).create(0, 1).all(point + 100, s);
-        h.watcher(2, M2).create(0, 1).all(point + 100, s);
+        for (int w = 1; w <= 2; w++) {
+            Histories.Watcher watcher = h.watcher(w, w == 1 ? M1 : M2).create(0, 1);
+            long received = 0;
+            for (int r = 0; r < s.revisions().size(); r++) {
+                received = Math.max(received, writtenAt.get(r) + 1 + random.nextInt(20));
+                watcher.events(received, s.revisions().get(r).toArray(new Event[0]));
+            }
+        }
         return h.build();
+    }
+
+    @Test
+    void correctHistoriesOfManySeedsPass() {
+        for (long seed = 1; seed <= 5; seed++) {
+            CheckReport report = Checkers.checkAll(generate(seed, 3_000, -1));
+            assertTrue(report.ok(), report::summary);
+        }
     }
 
     @Test

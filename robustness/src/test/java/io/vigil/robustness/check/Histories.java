@@ -274,6 +274,14 @@ final class Histories {
             return keys.get(key);
         }
 
+        /** The keys in [key, rangeEnd), in key order. */
+        List<KeyValue> range(String key, String rangeEnd) {
+            return keys.values().stream()
+                    .filter(kv -> Keys.inRange(kv.getKey(), b(key), b(rangeEnd)))
+                    .sorted((x, y) -> Keys.ORDER.compare(x.getKey(), y.getKey()))
+                    .toList();
+        }
+
         long revision() {
             return revision;
         }
