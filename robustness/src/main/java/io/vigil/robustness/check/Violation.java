@@ -12,6 +12,7 @@ public record Violation(Kind kind, String message, long revision, long nanos, in
         // watch-history: the merged watch history itself
         MEMBERS_DISAGREE("watch-history"),
         REVISION_NOT_WATCHED("watch-history"),
+        IMPOSSIBLE_REVISION("watch-history"),
         // linearizability: revisions explained, responses right, real time respected
         UNEXPLAINED_REVISION("linearizability"),
         LOST_WRITE("linearizability"),

@@ -38,20 +38,30 @@ final class WatchHistory {
     }
 
     WatchHistory(History history, List<WatcherStream> streams) {
+        // every revision after the first needs a request (a lease's expiry needs its grant), so no
+        // revision of the run is above this; one that is would make every per-revision array huge
+        long plausible = FIRST_REVISION + 1 + history.operations().size() + history.watches().size();
         TreeMap<Long, List<View>> views = new TreeMap<>();
         long last = FIRST_REVISION;
         for (WatcherStream stream : streams) {
             for (WatcherStream.Segment segment : stream.segments()) {
                 for (WatcherStream.Received received : segment.responses()) {
-                    last = Math.max(last, received.response().getHeader().getRevision());
                     Seen seen = new Seen(received.nanos(), stream.watcher(), segment.member());
-                    seen(received.response().getHeader().getRevision(), seen);
-                    for (Event e : received.response().getEventsList()) {
-                        seen(e.getKv().getModRevision(), seen);
+                    long header = received.response().getHeader().getRevision();
+                    if (header > plausible) {
+                        impossible(header, seen, "a watch response header");
+                    } else {
+                        last = Math.max(last, header);
+                        seen(header, seen);
                     }
                     Map<Long, View> byRevision = new LinkedHashMap<>();
                     for (Event e : received.response().getEventsList()) {
                         long revision = e.getKv().getModRevision();
+                        if (revision > plausible || revision <= FIRST_REVISION) {
+                            impossible(revision, seen, Events.show(e));
+                            continue;
+                        }
+                        seen(revision, seen);
                         byRevision.computeIfAbsent(revision,
                                 r -> new View(stream.watcher(), segment.member(), received.nanos(), new ArrayList<>()))
                                 .events().add(e.toBuilder().clearPrevKv().build());
@@ -63,9 +73,17 @@ final class WatchHistory {
                 }
             }
         }
+        int index = 0;
         for (Operation o : history.operations()) {
-            if (o.getOutcomeCase() == Operation.OutcomeCase.RESPONSE) {
-                last = Math.max(last, new Op(-1, o).headerRevision());
+            Op op = new Op(index++, o);
+            if (op.status() == Op.Status.OK) {
+                long header = op.headerRevision();
+                if (header > plausible) {
+                    violations.add(Violation.ofOperation(Violation.Kind.IMPOSSIBLE_REVISION, header, op, op.describe()
+                            + " answered at revision " + header + ", more revisions than the run has requests"));
+                } else {
+                    last = Math.max(last, header);
+                }
             }
         }
         for (var v : views.entrySet()) {
@@ -73,6 +91,12 @@ final class WatchHistory {
         }
         this.lastRevision = last;
         this.firstUnwatched = reportUnwatched();
+    }
+
+    private void impossible(long revision, Seen seen, String what) {
+        violations.add(Violation.ofWatcher(Violation.Kind.IMPOSSIBLE_REVISION, revision, seen.nanos(), seen.watcher(),
+                "watcher " + seen.watcher() + " on " + seen.member() + " got " + what + " at revision " + revision
+                        + ", which the run cannot have made (the empty store is revision 1, and it has fewer requests)"));
     }
 
     /**

@@ -226,4 +226,20 @@ class WatchTest {
         Violation v = only(Violation.Kind.WATCH_PREV_KV, check(h));
         assertEquals(3, v.watcher());
     }
+
+    @Test
+    void aRevisionNoRunCanReachIsReportedAndLeftOut() {
+        Histories h = new Histories();
+        Store s = threePuts(h);
+        h.watcher(1, M1).create(0, 1).all(70, s);
+        h.get(2, 80, 90, "a", 1L << 40);
+        Violation v = only(Violation.Kind.IMPOSSIBLE_REVISION, check(h));
+        assertEquals(3, v.operation());
+        assertEquals(4, Checkers.checkAll(h.build()).lastRevision());
+
+        h.watcher(2, M2).create(0, 1).all(70, s).progress(80, 1L << 40);
+        List<Violation> violations = check(h);
+        assertEquals(List.of(Violation.Kind.IMPOSSIBLE_REVISION, Violation.Kind.IMPOSSIBLE_REVISION),
+                violations.stream().map(Violation::kind).toList(), violations::toString);
+    }
 }
