@@ -1,9 +1,9 @@
 package io.vigil.robustness.check;
 
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * What the checkers found in one history: the violations, and what was judged.
@@ -35,7 +35,7 @@ public record CheckReport(List<Violation> violations, int operations, int watche
         StringBuilder s = new StringBuilder();
         s.append("judged ").append(operations).append(" operations, ").append(watchers).append(" watchers, revisions up to ")
                 .append(lastRevision).append(" (").append(events).append(" events)\n");
-        Map<String, Integer> perChecker = new TreeMap<>();
+        Map<String, Integer> perChecker = new LinkedHashMap<>(); // in the order the checkers run
         for (String checker : List.of("watch-history", "linearizability", "watch-guarantees")) {
             perChecker.put(checker, 0);
         }
