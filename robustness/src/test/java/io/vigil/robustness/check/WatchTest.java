@@ -7,6 +7,7 @@ import static io.vigil.robustness.check.LinearizabilityTest.only;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vigil.proto.etcdserverpb.TxnRequest;
 import io.vigil.proto.etcdserverpb.WatchCreateRequest;
 import io.vigil.proto.etcdserverpb.WatchResponse;
 import io.vigil.proto.mvccpb.Event;
@@ -96,7 +97,7 @@ class WatchTest {
         Event a = s.put("a", "1");
         Event c = s.put("c", "1");
         s.commit();
-        h.txn(1, 10, 20, io.vigil.proto.etcdserverpb.TxnRequest.newBuilder().addSuccess(Histories.putOp("a", "1"))
+        h.txn(1, 10, 20, TxnRequest.newBuilder().addSuccess(Histories.putOp("a", "1"))
                 .addSuccess(Histories.putOp("c", "1")).build(), true, 2, Histories.putAnswer(), Histories.putAnswer());
         h.watcher(1, M1).create(0, 1).events(25, a, c);
         h.watcher(2, M2).create(0, 1).events(25, a).events(26, c);
@@ -183,7 +184,7 @@ class WatchTest {
         Event a = s.put("a", "1");
         Event c = s.put("c", "1");
         s.commit();
-        h.txn(1, 10, 20, io.vigil.proto.etcdserverpb.TxnRequest.newBuilder().addSuccess(Histories.putOp("a", "1"))
+        h.txn(1, 10, 20, TxnRequest.newBuilder().addSuccess(Histories.putOp("a", "1"))
                 .addSuccess(Histories.putOp("c", "1")).build(), true, 2, Histories.putAnswer(), Histories.putAnswer());
         h.watcher(1, M1).create(0, 1).events(25, a, c);
         h.watcher(2, M2).create(0, 1).events(25, c, a);
