@@ -26,9 +26,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Each direction of each connection goes through a {@link Link}, which holds its faults
  * (blackhole, drop, delay). By default both directions of every connection share the proxy's own
  * link ({@link #link()}, which {@link #block()}, {@link #drop()}, {@link #delay(Duration)} and
- * {@link #unblock()} act on). A proxy started with a {@link Router} instead lets the router pick
- * the two links of each connection from the first bytes the dialer sent (e.g. an HTTP request's
- * headers naming the sender), so one listener can carry many directed links.
+ * {@link #unblock()} act on); a proxy may instead be given a fixed {@link Route} (one link each
+ * way), or a {@link Router} that picks the two links of each connection from the first bytes the
+ * dialer sent (e.g. an HTTP request's headers naming the sender), so that one listener can carry
+ * many directed links.
  *
  * <p>A blackhole holds bytes: a chunk already past the gate when {@code block()} is called may
  * still be delivered, as a packet already on the wire would be; every byte that arrives after it
@@ -68,14 +69,17 @@ public final class FaultProxy implements AutoCloseable {
     private final InetSocketAddress target;
     private final String name;
     private final Link link;
-    /** Null: every connection goes through {@link #link} both ways. */
+    /** Null: every connection goes through {@link #fixed}. */
     private final Router router;
+    /** The links of every connection when there is no router: by default the proxy's own, both ways. */
+    private final Route fixed;
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final AtomicInteger accepted = new AtomicInteger();
     private volatile boolean cut;
     private volatile boolean closed;
 
-    private FaultProxy(InetSocketAddress listen, InetSocketAddress target, Router router) throws IOException {
+    private FaultProxy(InetSocketAddress listen, InetSocketAddress target, Router router, Route fixed)
+            throws IOException {
         this.target = target;
         this.router = router;
         this.server = new ServerSocket();
@@ -84,6 +88,7 @@ public final class FaultProxy implements AutoCloseable {
         this.name = "fault-proxy-" + server.getInetAddress().getHostAddress() + ":" + server.getLocalPort()
                 + "->" + target.getPort();
         this.link = new Link(name);
+        this.fixed = fixed != null ? fixed : new Route(link, link);
         Thread t = new Thread(this::acceptLoop, name + "-accept");
         t.setDaemon(true);
         t.start();
@@ -91,13 +96,22 @@ public final class FaultProxy implements AutoCloseable {
 
     /** A proxy on {@code listen} (port 0: a free port) forwarding to {@code target}. */
     public static FaultProxy start(InetSocketAddress listen, InetSocketAddress target) {
-        return start(listen, target, null);
+        return start(listen, target, (Router) null);
     }
 
     /** As {@link #start(InetSocketAddress, InetSocketAddress)}, each connection's links chosen by {@code router}. */
     public static FaultProxy start(InetSocketAddress listen, InetSocketAddress target, Router router) {
         try {
-            return new FaultProxy(listen, target, router);
+            return new FaultProxy(listen, target, router, null);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot listen on " + listen, e);
+        }
+    }
+
+    /** As {@link #start(InetSocketAddress, InetSocketAddress)}, every connection through the links of {@code route}. */
+    public static FaultProxy start(InetSocketAddress listen, InetSocketAddress target, Route route) {
+        try {
+            return new FaultProxy(listen, target, null, route);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot listen on " + listen, e);
         }
@@ -201,7 +215,7 @@ public final class FaultProxy implements AutoCloseable {
     private void connect(Socket client) {
         Socket upstream = new Socket();
         byte[] head = new byte[0];
-        Route route = new Route(link, link);
+        Route route = fixed;
         try {
             client.setTcpNoDelay(true);
             upstream.setTcpNoDelay(true);
