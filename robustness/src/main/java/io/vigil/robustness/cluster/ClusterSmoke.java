@@ -43,6 +43,7 @@ public final class ClusterSmoke {
         System.out.println(kind + " cluster in " + dir + ", seed " + seed);
         Recorder recorder = new Recorder();
         ClusterConfig config = ClusterConfig.defaults();
+        List<String> failures = new java.util.ArrayList<>();
         try (ProcessCluster cluster = kind.equals("etcd") ? new EtcdCluster(dir, config) : new VigilCluster(dir, config)) {
             long t0 = System.nanoTime();
             cluster.start();
@@ -51,12 +52,19 @@ public final class ClusterSmoke {
             Nemesis once = new Nemesis(cluster, recorder, new Random(seed), NemesisConfig.defaults());
             for (FaultKind k : FaultKind.values()) {
                 long start = System.nanoTime();
-                FaultRecord r = once.inject(k, Duration.ofSeconds(2));
-                long injected = ms(start);
-                cluster.awaitHealthy(Duration.ofSeconds(60));
-                check(cluster, "r" + round++);
-                System.out.printf("%-17s %-38s %5d ms, healthy and read-your-writes after %5d ms: %s%n", k,
-                        r.getTargetsList(), injected, ms(start), r.getDetail());
+                try {
+                    FaultRecord r = once.inject(k, Duration.ofSeconds(2));
+                    long injected = ms(start);
+                    cluster.awaitHealthy(Duration.ofSeconds(60));
+                    check(cluster, "r" + round++);
+                    System.out.printf("%-17s %-10s %5d ms, healthy and read-your-writes after %5d ms: %s%n", k,
+                            r.getTargetsList(), injected, ms(start), r.getDetail());
+                } catch (RuntimeException e) {
+                    failures.add(k + ": " + e);
+                    System.out.printf("%-17s FAILED after %d ms: %s%n", k, ms(start), e);
+                    cluster.heal();
+                    cluster.awaitHealthy(Duration.ofSeconds(60));
+                }
             }
             if (randomSeconds > 0) {
                 Nemesis nemesis = new Nemesis(cluster, recorder, new Random(seed), NemesisConfig.defaults());
@@ -76,6 +84,10 @@ public final class ClusterSmoke {
             if (cluster instanceof EtcdCluster etcd) {
                 System.out.println("etcd peer connections: " + etcd.peerRouting());
             }
+        }
+        if (!failures.isEmpty()) {
+            System.out.println("FAILED: " + failures);
+            System.exit(1);
         }
         System.out.println("OK");
     }
