@@ -42,6 +42,12 @@ public interface Cluster extends AutoCloseable {
     /** Blackholes every peer link into and out of {@code m} (held bytes, as TCP retransmits them). */
     void isolate(Member m);
 
+    /**
+     * Blackholes every peer link into and out of {@code m}, losing bytes (a partition that outlasts
+     * TCP's retransmissions): the connections that lost bytes are reset by {@link #heal()}.
+     */
+    void isolateDropping(Member m);
+
     /** Opens every peer link again (ends isolations and delays). */
     void heal();
 

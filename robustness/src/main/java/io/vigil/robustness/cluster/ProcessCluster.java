@@ -195,6 +195,11 @@ public abstract class ProcessCluster implements Cluster {
     }
 
     @Override
+    public void isolateDropping(Member m) {
+        links.linksOf(m).forEach(Link::drop);
+    }
+
+    @Override
     public void heal() {
         for (Link l : links.all()) {
             l.unblock();

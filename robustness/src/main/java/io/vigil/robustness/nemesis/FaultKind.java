@@ -12,7 +12,10 @@ public enum FaultKind {
     /** SIGSTOP the leader, SIGCONT after the hold: a process that stops and comes back unaware. */
     PAUSE_LEADER("pause", true),
     PAUSE_FOLLOWER("pause", true),
-    /** Blackhole every peer link into and out of the leader, heal after the hold. */
+    /**
+     * Blackhole every peer link into and out of the leader, heal after the hold; bytes held or
+     * lost (a coin toss: a partition healed before TCP gives up, or after).
+     */
     ISOLATE_LEADER("partition", true),
     ISOLATE_FOLLOWER("partition", true),
     /** Latency on every peer link of a member, removed after the hold. */

@@ -134,8 +134,14 @@ public final class Nemesis {
                     }
                 }
                 case ISOLATE_LEADER, ISOLATE_FOLLOWER -> {
-                    cluster.isolate(target);
-                    record.setDetail("every peer link of the " + role + " blackholed for " + hold.toMillis() + " ms");
+                    boolean lose = random.nextBoolean();
+                    if (lose) {
+                        cluster.isolateDropping(target);
+                    } else {
+                        cluster.isolate(target);
+                    }
+                    record.setDetail("every peer link of the " + role + " blackholed for " + hold.toMillis() + " ms, bytes "
+                            + (lose ? "lost (connections reset at the heal)" : "held (delivered at the heal)"));
                     try {
                         quiet(hold);
                     } finally {
