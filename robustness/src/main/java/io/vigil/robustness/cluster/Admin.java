@@ -8,6 +8,8 @@ import io.vigil.proto.etcdserverpb.KVGrpc;
 import io.vigil.proto.etcdserverpb.MaintenanceGrpc;
 import io.vigil.proto.etcdserverpb.MemberAddRequest;
 import io.vigil.proto.etcdserverpb.MemberAddResponse;
+import io.vigil.proto.etcdserverpb.MemberListRequest;
+import io.vigil.proto.etcdserverpb.MemberListResponse;
 import io.vigil.proto.etcdserverpb.MemberRemoveRequest;
 import io.vigil.proto.etcdserverpb.MoveLeaderRequest;
 import io.vigil.proto.etcdserverpb.RangeRequest;
@@ -60,6 +62,12 @@ final class Admin implements AutoCloseable {
     MemberAddResponse memberAdd(String endpoint, List<String> peerUrls, long timeoutMs) {
         return ClusterGrpc.newBlockingStub(channel(endpoint)).withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS)
                 .memberAdd(MemberAddRequest.newBuilder().addAllPeerURLs(peerUrls).build());
+    }
+
+    /** A linearizable member list: what the cluster agreed on, not what this member last heard. */
+    MemberListResponse memberList(String endpoint, long timeoutMs) {
+        return ClusterGrpc.newBlockingStub(channel(endpoint)).withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS)
+                .memberList(MemberListRequest.newBuilder().setLinearizable(true).build());
     }
 
     @Override

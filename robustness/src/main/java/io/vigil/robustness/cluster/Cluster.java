@@ -69,6 +69,12 @@ public interface Cluster extends AutoCloseable {
      */
     Member removeAndAdd(Member m);
 
+    /**
+     * Cluster MemberAdd of a new member (new name, new ports), started with
+     * {@code --initial-cluster-state existing}; returns once it answers.
+     */
+    Member addMember();
+
     /** Maintenance Defragment on {@code m}. */
     void defragment(Member m);
 

@@ -66,6 +66,22 @@ public final class ClusterSmoke {
                     cluster.awaitHealthy(Duration.ofSeconds(60));
                 }
             }
+            // both kinds of isolation once, whatever the coins above picked
+            for (boolean lose : new boolean[] {false, true}) {
+                long start = System.nanoTime();
+                Member leader = cluster.leader().orElseThrow();
+                if (lose) {
+                    cluster.isolateDropping(leader);
+                } else {
+                    cluster.isolate(leader);
+                }
+                Thread.sleep(3000);
+                cluster.heal();
+                cluster.awaitHealthy(Duration.ofSeconds(60));
+                check(cluster, "isolated-" + lose);
+                System.out.printf("leader %s isolated 3 s, bytes %s: healthy and read-your-writes after %d ms%n",
+                        leader.name(), lose ? "lost" : "held", ms(start));
+            }
             if (randomSeconds > 0) {
                 Nemesis nemesis = new Nemesis(cluster, recorder, new Random(seed), NemesisConfig.defaults());
                 nemesis.start();

@@ -1,7 +1,6 @@
 package io.vigil.robustness.cluster;
 
 import io.grpc.StatusRuntimeException;
-import io.vigil.proto.etcdserverpb.MemberAddResponse;
 import io.vigil.proto.etcdserverpb.StatusResponse;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -259,8 +258,7 @@ public abstract class ProcessCluster implements Cluster {
         if (!members.contains(m)) {
             throw new IllegalArgumentException(m + " is not a member");
         }
-        Member contact = contactOtherThan(m);
-        admin.memberRemove(contact.endpoint(), m.id(), SLOW_CALL_MS);
+        MembershipChanges.remove(admin, () -> contactOtherThan(m), m.id());
         members.remove(m);
         if (m.process() != null) {
             m.process().stop(); // a removed etcd member exits by itself; SIGTERM either way
@@ -268,12 +266,14 @@ public abstract class ProcessCluster implements Cluster {
         links.remove(m);
         deleteRecursively(m.dataDir());
         LOG.log(Level.INFO, "removed {0}", m);
+        return addMember();
+    }
 
+    @Override
+    public synchronized Member addMember() {
         Member added = newMember();
         links.add(added);
-        contact = contactOtherThan(added);
-        MemberAddResponse r = admin.memberAdd(contact.endpoint(), List.of(links.advertisedPeerUrl(added)), SLOW_CALL_MS);
-        added.id(r.getMember().getID());
+        added.id(MembershipChanges.add(admin, () -> contactOtherThan(added), links.advertisedPeerUrl(added)));
         members.add(added);
         launch(added, initialCluster(members), "existing");
         awaitReady(added);

@@ -34,6 +34,8 @@ public final class Nemesis {
     private final Random random;
     private final NemesisConfig config;
     private final List<FaultKind> mix;
+    /** How many members the cluster had when the nemesis was made: restore() adds members up to it. */
+    private final int size;
     private final CountDownLatch stopping = new CountDownLatch(1);
     private Thread thread;
 
@@ -43,6 +45,7 @@ public final class Nemesis {
         this.random = random;
         this.config = config;
         this.mix = config.mix().stream().sorted().toList();
+        this.size = cluster.members().size();
     }
 
     /** Starts injecting, on a thread of its own. */
@@ -190,8 +193,8 @@ public final class Nemesis {
     }
 
     /**
-     * Undoes whatever may be left: heals every link, resumes paused members, restarts killed ones.
-     * Idempotent; run after every fault and at stop.
+     * Undoes whatever may be left: heals every link, resumes paused members, restarts killed ones,
+     * and adds members if a remove-and-add stopped halfway. Idempotent; run after every fault and at stop.
      */
     private void restore() {
         cluster.heal();
@@ -206,6 +209,10 @@ public final class Nemesis {
                 LOG.log(Level.WARNING, "{0} is not running; restarting it (its log: {1})", m, m.log());
                 cluster.restart(m);
             }
+        }
+        while (cluster.members().size() < size) {
+            LOG.log(Level.WARNING, "{0} members of {1}; adding one", cluster.members().size(), size);
+            cluster.addMember();
         }
     }
 

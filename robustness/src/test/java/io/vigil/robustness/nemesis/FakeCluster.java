@@ -101,6 +101,14 @@ final class FakeCluster implements Cluster {
     }
 
     @Override
+    public synchronized Member addMember() {
+        calls.add("add");
+        Member added = TestMembers.member(nextSlot++);
+        members.add(added);
+        return added;
+    }
+
+    @Override
     public void defragment(Member m) {
         calls.add("defragment " + m.name());
     }
