@@ -1,4 +1,4 @@
-package io.vigil.server;
+package io.vigil.robustness.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -144,6 +144,59 @@ class FaultProxyTest {
             proxy.delay(Duration.ZERO);
             s.getOutputStream().write(bytes("pong"));
             assertArrayEquals(bytes("pong"), read(s, 4));
+        }
+    }
+
+    @Test
+    void aDropLosesBytesAndResetsTheConnectionsThatLostSomeWhenItEnds() throws IOException {
+        try (Socket s = connect()) {
+            s.getOutputStream().write(bytes("a"));
+            assertArrayEquals(bytes("a"), read(s, 1));
+            proxy.drop();
+            s.getOutputStream().write(bytes("lost"));
+            s.setSoTimeout(300);
+            assertThrows(SocketTimeoutException.class, () -> s.getInputStream().read());
+            proxy.unblock();
+            s.setSoTimeout(10_000);
+            assertThrows(IOException.class, () -> {
+                if (s.getInputStream().read() == -1) {
+                    throw new IOException("closed");
+                }
+            }, "a stream that lost bytes cannot go on");
+        }
+        try (Socket after = connect()) {
+            after.getOutputStream().write(bytes("again"));
+            assertArrayEquals(bytes("again"), read(after, 5));
+        }
+    }
+
+    @Test
+    void aRouterPicksEachDirectionsLinkFromTheFirstBytes() throws IOException {
+        Link fromA = new Link("a->echo");
+        Link toA = new Link("echo->a");
+        Link other = new Link("other");
+        try (FaultProxy routed = FaultProxy.start(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), echo.getLocalPort()),
+                (head, dialer) -> new String(head, StandardCharsets.US_ASCII).contains("X-Server-From: a\r\n")
+                        ? new FaultProxy.Route(fromA, toA) : new FaultProxy.Route(other, other))) {
+            String request = "GET / HTTP/1.1\r\nX-Server-From: a\r\n\r\n";
+            toA.block();
+            try (Socket s = new Socket(routed.address().getAddress(), routed.port())) {
+                s.getOutputStream().write(bytes(request));
+                s.setSoTimeout(300);
+                assertThrows(SocketTimeoutException.class, () -> s.getInputStream().read(), "the echo is held on the way back");
+                toA.unblock();
+                s.setSoTimeout(10_000);
+                assertArrayEquals(bytes(request), read(s, request.length()));
+            }
+            toA.block();
+            try (Socket s = new Socket(routed.address().getAddress(), routed.port())) {
+                String anonymous = "GET / HTTP/1.1\r\n\r\n";
+                s.getOutputStream().write(bytes(anonymous));
+                s.setSoTimeout(10_000);
+                assertArrayEquals(bytes(anonymous), read(s, anonymous.length()), "another sender's link is open");
+            }
+            toA.unblock();
         }
     }
 }
