@@ -56,7 +56,7 @@ public final class Run {
             return;
         }
         try {
-            System.exit(config.check() != null ? judgeAgain(config) : run(config));
+            System.exit(config.check() != null ? judgeAgain(config) : execute(config).exitCode());
         } catch (Exception e) {
             System.err.println("robustness: the run could not be made: " + e);
             e.printStackTrace();
@@ -73,7 +73,11 @@ public final class Run {
         return exitCode(config, report, true);
     }
 
-    private static int run(RunConfig config) throws Exception {
+    /** What a run found, and where it wrote it. */
+    record Outcome(Path dir, CheckReport report, Traffic.CatchUp catchUp, int exitCode) {}
+
+    /** One whole run (no exit): what {@code main} does, and what the short-run tests call. */
+    static Outcome execute(RunConfig config) throws Exception {
         String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT));
         Path dir = config.results().toAbsolutePath().resolve(stamp + "-" + config.target() + "-seed" + config.seed());
         Files.createDirectories(dir);
@@ -86,13 +90,11 @@ public final class Run {
         ClusterConfig clusterConfig = ClusterConfig.defaults().withServerFlags(config.testFault().isEmpty()
                 ? List.of() : List.of("--experimental-test-fault=" + config.testFault()));
         Traffic.CatchUp catchUp;
-        long startNanos;
         try (ProcessCluster cluster = config.target().equals("etcd")
                 ? new EtcdCluster(dir.resolve("cluster"), clusterConfig)
                 : new VigilCluster(dir.resolve("cluster"), clusterConfig)) {
             cluster.start();
             System.out.println("robustness: cluster up: " + cluster.members());
-            startNanos = recorder.now();
             Traffic traffic = Traffic.start(cluster::endpoints, recorder, config.seed(), config.traffic(), config.clients());
             try {
                 Nemesis nemesis = config.faults().isEmpty() ? null
@@ -107,7 +109,7 @@ public final class Run {
                 }
                 cluster.awaitHealthy(HEAL_TIMEOUT);
                 traffic.stop();
-                long finalRevision = cluster.linearizableRevision();
+                long finalRevision = cluster.linearizableRevision(HEAL_TIMEOUT);
                 catchUp = traffic.awaitWatchersCaughtUp(finalRevision, CATCH_UP_TIMEOUT);
             } finally {
                 traffic.close();
@@ -117,7 +119,7 @@ public final class Run {
         history.write(dir.resolve("history.jsonl"));
         CheckReport report = Checkers.checkAll(history);
         String title = config.target() + " seed " + config.seed();
-        Files.writeString(dir.resolve("report.md"), report(config, history, report, catchUp, startNanos));
+        Files.writeString(dir.resolve("report.md"), report(config, history, report, catchUp));
         writeTimeline(dir, history, report, title);
         System.out.print(report.summary());
         if (!catchUp.caughtUp()) {
@@ -125,7 +127,7 @@ public final class Run {
         }
         System.out.println("robustness: " + (report.ok() ? "no violation" : report.violations().size() + " violation(s)")
                 + "; report in " + dir.resolve("report.md"));
-        return exitCode(config, report, catchUp.caughtUp());
+        return new Outcome(dir, report, catchUp, exitCode(config, report, catchUp.caughtUp()));
     }
 
     private static int exitCode(RunConfig config, CheckReport report, boolean caughtUp) {
@@ -135,8 +137,7 @@ public final class Run {
         return report.ok() && caughtUp ? 0 : 1;
     }
 
-    private static String report(RunConfig config, History history, CheckReport report, Traffic.CatchUp catchUp,
-                                 long startNanos) {
+    private static String report(RunConfig config, History history, CheckReport report, Traffic.CatchUp catchUp) {
         StringBuilder s = new StringBuilder();
         s.append("# Robustness run: ").append(config.target()).append(", seed ").append(config.seed()).append("\n\n");
         s.append("Repeat: `").append(config.command()).append("`\n\n");
@@ -149,10 +150,10 @@ public final class Run {
                 .append(" answered, ").append(definite).append(" failed for certain, ")
                 .append(history.operations().size() - ok - definite).append(" with unknown outcome; ")
                 .append(history.watches().size()).append(" watch records; final revision ").append(catchUp.finalRevision())
-                .append(".\n\n## Faults\n| start | end | kind | targets | detail |\n|---|---|---|---|---|\n");
+                .append(".\n\n## Faults\nTimes are seconds since the harness started, as in every record of the history.\n\n| start | end | kind | targets | detail |\n|---|---|---|---|---|\n");
         for (FaultRecord f : history.faults()) {
-            s.append("| ").append(Timeline.seconds(f.getStartNanos() - startNanos)).append(" | ")
-                    .append(f.getEndNanos() == 0 ? "-" : Timeline.seconds(f.getEndNanos() - startNanos)).append(" | ")
+            s.append("| ").append(Timeline.seconds(f.getStartNanos())).append(" | ")
+                    .append(f.getEndNanos() == 0 ? "-" : Timeline.seconds(f.getEndNanos())).append(" | ")
                     .append(f.getKind()).append(" | ").append(String.join(", ", f.getTargetsList())).append(" | ")
                     .append(f.getDetail().replace("|", "/")).append(" |\n");
         }

@@ -1,6 +1,6 @@
 package io.vigil.server;
 
-import io.vigil.robustness.cluster.FaultProxy;
+import io.vigil.testkit.FaultProxy;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;

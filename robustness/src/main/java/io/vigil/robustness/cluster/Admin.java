@@ -37,10 +37,14 @@ final class Admin implements AutoCloseable {
                 .status(StatusRequest.getDefaultInstance());
     }
 
-    /** A linearizable read of one key, as etcdctl endpoint health does: it needs a leader and a quorum. */
-    void healthRead(String endpoint, long timeoutMs) {
-        KVGrpc.newBlockingStub(channel(endpoint)).withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS)
-                .range(RangeRequest.newBuilder().setKey(com.google.protobuf.ByteString.copyFromUtf8("health")).build());
+    /**
+     * A linearizable read of one key, as etcdctl endpoint health does: it needs a leader and a
+     * quorum. Returns the store's revision it was answered at.
+     */
+    long healthRead(String endpoint, long timeoutMs) {
+        return KVGrpc.newBlockingStub(channel(endpoint)).withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS)
+                .range(RangeRequest.newBuilder().setKey(com.google.protobuf.ByteString.copyFromUtf8("health")).build())
+                .getHeader().getRevision();
     }
 
     /** Sent to the leader: etcd answers a follower's MoveLeader with "not leader". */

@@ -1,5 +1,6 @@
 package io.vigil.robustness.cluster;
 
+import io.vigil.testkit.FaultProxy;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -83,6 +84,12 @@ public interface Cluster extends AutoCloseable {
      * serves a linearizable read; throws {@link IllegalStateException} after {@code timeout}.
      */
     void awaitHealthy(Duration timeout);
+
+    /**
+     * The store's revision as a linearizable read sees it, from the first member that answers one
+     * within {@code timeout}: every write acknowledged before the call is at or below it.
+     */
+    long linearizableRevision(Duration timeout);
 
     /** Stops every member (SIGTERM, SIGKILL after 10 s) and every proxy. */
     @Override

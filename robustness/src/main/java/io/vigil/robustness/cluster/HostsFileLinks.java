@@ -1,5 +1,7 @@
 package io.vigil.robustness.cluster;
 
+import io.vigil.testkit.Link;
+import io.vigil.testkit.FaultProxy;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;

@@ -1,5 +1,6 @@
 package io.vigil.robustness.cluster;
 
+import io.vigil.testkit.Link;
 import java.util.List;
 
 /**

@@ -1,5 +1,6 @@
 package io.vigil.robustness.cluster;
 
+import io.vigil.testkit.Link;
 import io.grpc.StatusRuntimeException;
 import io.vigil.proto.etcdserverpb.StatusResponse;
 import java.io.IOException;
@@ -73,7 +74,7 @@ public abstract class ProcessCluster implements Cluster {
 
     /** etcd's flags every member gets: the timing and snapshot settings both servers take alike. */
     List<String> commonFlags(Member m, String initialCluster, String state) {
-        return List.of("--name", m.name(),
+        List<String> flags = new ArrayList<>(List.of("--name", m.name(),
                 "--data-dir", m.dataDir().toString(),
                 "--listen-client-urls", "http://" + m.endpoint(),
                 "--advertise-client-urls", "http://" + m.endpoint(),
@@ -83,7 +84,9 @@ public abstract class ProcessCluster implements Cluster {
                 "--initial-cluster-state", state,
                 "--heartbeat-interval", Long.toString(config.heartbeatInterval().toMillis()),
                 "--election-timeout", Long.toString(config.electionTimeout().toMillis()),
-                "--snapshot-count", Long.toString(config.snapshotCount()));
+                "--snapshot-count", Long.toString(config.snapshotCount())));
+        flags.addAll(config.serverFlags());
+        return flags;
     }
 
     @Override
@@ -298,6 +301,26 @@ public abstract class ProcessCluster implements Cluster {
         while ((why = unhealthy()) != null) {
             if (System.nanoTime() - deadline > 0) {
                 throw new IllegalStateException(kind() + " cluster not healthy after " + timeout + ": " + why);
+            }
+            sleep(200);
+        }
+    }
+
+    @Override
+    public long linearizableRevision(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            StatusRuntimeException last = null;
+            for (Member m : members) {
+                try {
+                    return admin.healthRead(m.endpoint(), CALL_MS);
+                } catch (StatusRuntimeException e) {
+                    last = e;
+                }
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new IllegalStateException("no member answered a linearizable read in " + timeout + ": "
+                        + (last == null ? "no members" : last.getStatus()));
             }
             sleep(200);
         }

@@ -1,5 +1,7 @@
 package io.vigil.robustness.cluster;
 
+import io.vigil.testkit.Link;
+import io.vigil.testkit.FaultProxy;
 import java.lang.System.Logger.Level;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

@@ -44,4 +44,22 @@ public enum FaultKind {
     public boolean held() {
         return held;
     }
+
+    /** The name {@code robustness/run --faults} takes: kill-leader, pause-follower, remove-add... */
+    public String flagName() {
+        return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+
+    public static FaultKind ofFlagName(String name) {
+        for (FaultKind k : values()) {
+            if (k.flagName().equals(name)) {
+                return k;
+            }
+        }
+        throw new IllegalArgumentException("unknown fault kind " + name + "; one of " + String.join(", ", names()));
+    }
+
+    public static java.util.List<String> names() {
+        return java.util.Arrays.stream(values()).map(FaultKind::flagName).toList();
+    }
 }

@@ -115,7 +115,8 @@ public final class Timeline {
         return LEFT + (nanos - fromNanos) * scale;
     }
 
-    static String seconds(long nanos) {
+    /** e.g. {@code 12.345s}. */
+    public static String seconds(long nanos) {
         return String.format(Locale.ROOT, "%.3fs", nanos / 1e9);
     }
 

@@ -118,6 +118,11 @@ final class FakeCluster implements Cluster {
     }
 
     @Override
+    public long linearizableRevision(Duration timeout) {
+        throw new UnsupportedOperationException("the fake cluster stores nothing");
+    }
+
+    @Override
     public void close() {
     }
 }

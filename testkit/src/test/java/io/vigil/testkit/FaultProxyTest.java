@@ -1,4 +1,4 @@
-package io.vigil.robustness.cluster;
+package io.vigil.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

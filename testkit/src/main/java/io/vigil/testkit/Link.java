@@ -1,4 +1,4 @@
-package io.vigil.robustness.cluster;
+package io.vigil.testkit;
 
 import java.time.Duration;
 import java.util.LinkedHashSet;
