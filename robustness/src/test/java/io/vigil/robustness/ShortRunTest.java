@@ -1,6 +1,5 @@
 package io.vigil.robustness;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vigil.robustness.check.Violation;
@@ -79,8 +78,6 @@ class ShortRunTest {
     void anAcknowledgementBeforeTheLogHasItIsCaughtAsALostWrite() throws Exception {
         Run.Outcome outcome = run("--target", "vigil", "--seed", "1505", "--duration", "30s",
                 "--faults", "kill-follower,kill-leader,isolate-follower", "--test-fault", "ack-before-sync");
-        assertTrue(outcome.report().violations().size() > 0, why(outcome));
-        assertEquals(true, kinds(outcome).stream().anyMatch(k -> k == Violation.Kind.LOST_WRITE
-                || k == Violation.Kind.DUPLICATE_REVISION || k == Violation.Kind.STALE_READ), why(outcome));
+        assertTrue(kinds(outcome).contains(Violation.Kind.LOST_WRITE), why(outcome));
     }
 }
