@@ -99,7 +99,7 @@ final class Snapshots implements AutoCloseable {
             return; // the one under way reports
         }
         sender.execute(() -> {
-            boolean delivered = false;
+            long delivered = 0;
             try {
                 delivered = sendNow(snap);
             } catch (Exception e) {
@@ -107,15 +107,19 @@ final class Snapshots implements AutoCloseable {
                         snap.to(), e));
             } finally {
                 sending.remove(snap.to());
-                node.get().reportSnapshot(snap.to(), delivered);
+                node.get().reportSnapshot(snap.to(), delivered > 0, delivered);
             }
         });
     }
 
-    private boolean sendNow(Message snap) throws Exception {
+    /**
+     * The index of the snapshot the follower took (its store's applied index, newer than the
+     * core's snapshot index: the core must probe from after it), or 0 when it did not.
+     */
+    private long sendNow(Message snap) throws Exception {
         ManagedChannel channel = peers.to(snap.to());
         if (channel == null) {
-            return false;
+            return 0;
         }
         Path dir = dataDir.resolve(OUTGOING).resolve(Long.toHexString(snap.to()));
         DurableFile.deleteTree(dir);
@@ -134,7 +138,7 @@ final class Snapshots implements AutoCloseable {
                 VigilServer.LOG.log(System.Logger.Level.WARNING, String.format("member %x refused the snapshot: %s",
                         snap.to(), ack.getReason()));
             }
-            return ack.getAccepted();
+            return ack.getAccepted() ? index : 0;
         } finally {
             DurableFile.deleteTree(dir);
         }

@@ -111,4 +111,59 @@ class SnapshotTransferTest {
             }
         }
     }
+
+    /**
+     * Regression (found by the robustness harness): a member that joins while writes go on takes
+     * one snapshot, not one after each restart to install the last. The leader used to probe it
+     * from the core's snapshot index, 1000 entries below the store copy it had shipped, and the log
+     * keeps sliding under writes, so that index was compacted away by the time the member
+     * answered: another snapshot, another restart, as long as writes went on.
+     */
+    @Test
+    void aMemberJoiningUnderWritesTakesOneSnapshot() throws Exception {
+        String[] log = {"--snapshot-count", "100", "--experimental-snapshot-catchup-entries", "900"};
+        try (VigilCluster c = VigilCluster.start(dir, 3, log)) {
+            int leader = awaitLeader(c);
+            KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(clients.channel(c.endpoint(leader)));
+            for (int n = 0; n < 1100; n++) {
+                kv.put(put("k" + (n % 50), "before " + n));
+            }
+            java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
+            java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+            Thread writer = new Thread(() -> {
+                // about 10 writes a second: the joiner's restart would have to last 90 s for the
+                // 1000 retained entries to slide past the snapshot it took
+                while (writing.get()) {
+                    try {
+                        kv.put(put("w", "during the join " + written.incrementAndGet()));
+                        Thread.sleep(100);
+                    } catch (InterruptedException e) {
+                        return;
+                    } catch (RuntimeException e) {
+                        // a write that failed is not needed: the writes only keep the log moving
+                    }
+                }
+            }, "writer");
+            writer.start();
+            try {
+                AddedMember added = AddedMember.add(dir, c.endpoint(leader), "m4", false, log);
+                try (VigilProcess m4 = added.process()) {
+                    KVGrpc.KVBlockingStub onM4 = KVGrpc.newBlockingStub(clients.channel(m4.endpoint()));
+                    await().atMost(PATIENCE).ignoreExceptions().until(() -> onM4.range(prefix("w", false)).getKvsCount() == 1);
+                    writing.set(false);
+                    writer.join();
+                    // written after m4 installed its snapshot: it arrives through the log, or (as
+                    // it did) only in another snapshot
+                    kv.put(put("w", "final"));
+                    await().atMost(PATIENCE).ignoreExceptions().until(() ->
+                            onM4.range(prefix("w", false)).getKvs(0).getValue().toStringUtf8().equals("final"));
+                    long snapshots = m4.output().stream().filter(l -> l.contains("received a snapshot at index")).count();
+                    assertEquals(1, snapshots, String.join("\n", m4.output()));
+                }
+            } finally {
+                writing.set(false);
+                writer.join();
+            }
+        }
+    }
 }

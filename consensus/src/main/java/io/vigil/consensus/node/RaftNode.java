@@ -186,9 +186,12 @@ public final class RaftNode implements AutoCloseable {
     submit(() -> raw.reportUnreachable(peerId), null);
   }
 
-  /** Whether a snapshot sent to {@code peerId} (see {@link Transport#sendSnapshot}) was delivered. */
-  public void reportSnapshot(long peerId, boolean delivered) {
-    submit(() -> raw.reportSnapshot(peerId, delivered), null);
+  /**
+   * Whether a snapshot sent to {@code peerId} (see {@link Transport#sendSnapshot}) was delivered,
+   * and its index ({@link RawNode#reportSnapshot(long, boolean, long)}; 0: the core's own).
+   */
+  public void reportSnapshot(long peerId, boolean delivered, long index) {
+    submit(() -> raw.reportSnapshot(peerId, delivered, index), null);
   }
 
   /** The term of the entry at {@code index} in this member's log (fails when it is not there). */

@@ -609,6 +609,8 @@ final class Raft {
     }
     if (m.reject()) {
       pr.pendingSnapshot = 0; // it did not arrive: probe again from match
+    } else if (m.index() > pr.pendingSnapshot && m.index() <= log.lastIndex()) {
+      pr.pendingSnapshot = m.index(); // a newer snapshot than asked for was delivered
     }
     // Either way wait for the follower's answer (or a heartbeat response) before sending more.
     pr.becomeProbe();

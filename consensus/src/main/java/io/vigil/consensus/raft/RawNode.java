@@ -112,7 +112,18 @@ public final class RawNode {
 
   /** Outcome of sending a SNAP message to {@code id}; must be reported for every SNAP sent. */
   public void reportSnapshot(long id, boolean delivered) {
-    raft.step(Message.builder(MessageType.SNAP_STATUS).from(id).reject(!delivered).build());
+    reportSnapshot(id, delivered, 0);
+  }
+
+  /**
+   * As {@link #reportSnapshot(long, boolean)}, where the state machine sent a snapshot newer than
+   * the SNAP message's: {@code index} is the index the follower has once it installs what was
+   * delivered (0: the SNAP message's own). The leader probes from after it, not from the core's
+   * older snapshot index, which the log may have compacted away meanwhile: without this, a log
+   * that keeps sliding under writes sent a follower snapshot after snapshot.
+   */
+  public void reportSnapshot(long id, boolean delivered, long index) {
+    raft.step(Message.builder(MessageType.SNAP_STATUS).from(id).reject(!delivered).index(index).build());
   }
 
   /** Whether {@link #ready()} has anything to hand out; false while a Ready is unacknowledged. */

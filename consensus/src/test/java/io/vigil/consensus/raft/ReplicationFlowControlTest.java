@@ -154,6 +154,30 @@ class ReplicationFlowControlTest {
   }
 
   @Test
+  void aNewerSnapshotThanAskedForIsProbedFromItsOwnIndex() {
+    MemoryStorage s = storage(voters(1, 2), 1, 1, 1, 1, 1, 1, 1, 1);
+    s.createSnapshot(3, voters(1, 2), null);
+    s.compact(3);
+    Raft r = raft(1, s, b -> { });
+    r.becomeFollower(1, Raft.NONE);
+    becomeLeader(r);
+    // follower 2 has nothing: its rejection of the probe after 8 sends the leader below the first index
+    r.step(msg(MessageType.APP_RESP, 2, 1, r.term).index(8).reject(true).rejectHint(0).build());
+    assertEquals(3, take(r).stream().filter(m -> m.type() == MessageType.SNAP).findFirst().orElseThrow().snapshot().index());
+    // the state machine shipped its store at index 7; meanwhile the log compacts past 3
+    s.createSnapshot(6, voters(1, 2), null);
+    s.compact(6);
+    r.step(Message.builder(MessageType.SNAP_STATUS).from(2).index(7).build());
+    Progress pr = r.tracker.progress(2);
+    assertEquals(Progress.State.PROBE, pr.state);
+    assertEquals(8, pr.next, "probe from after the snapshot delivered, which the log still has");
+    r.step(msg(MessageType.HEARTBEAT_RESP, 2, 1, r.term).build());
+    List<Message> sent = take(r);
+    assertTrue(sent.stream().noneMatch(m -> m.type() == MessageType.SNAP), "no second snapshot: " + sent);
+    assertEquals(7, sent.stream().filter(m -> m.type() == MessageType.APP).findFirst().orElseThrow().index());
+  }
+
+  @Test
   void failedSnapshotIsRetriedAfterAHeartbeat() {
     MemoryStorage s = storage(voters(1, 2), 1, 1, 1);
     s.createSnapshot(3, voters(1, 2), null);
