@@ -25,12 +25,24 @@ public final class Checkers {
         States states = new States(watched);
         List<Violation> violations = new ArrayList<>(watched.violations());
         violations.addAll(new Linearizability(ops, watched, states).check());
-        WatchGuarantees guarantees = new WatchGuarantees(watched, states);
+        WatchGuarantees guarantees = new WatchGuarantees(watched, states, compactions(history));
         violations.addAll(guarantees.check(streams));
         int events = 0;
         for (long r = WatchHistory.FIRST_REVISION + 1; r <= watched.lastRevision(); r++) {
             events += watched.events(r).size();
         }
         return new CheckReport(violations, ops.size(), streams.size(), watched.lastRevision(), events, guarantees.notes());
+    }
+
+    /** Every compaction that may have happened: {call nanos, revision}, in call order. */
+    private static List<long[]> compactions(History history) {
+        List<long[]> out = new ArrayList<>();
+        for (Operation o : history.operations()) {
+            if (o.getRequest().hasCompaction() && !o.getDefinitelyFailed()) {
+                out.add(new long[] {o.getCallNanos(), o.getRequest().getCompaction().getRevision()});
+            }
+        }
+        out.sort(java.util.Comparator.comparingLong(c -> c[0]));
+        return out;
     }
 }
