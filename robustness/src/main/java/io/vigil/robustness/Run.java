@@ -38,6 +38,8 @@ import java.util.Random;
  * final revision is read linearizably and every watcher is waited for until it has reached it.
  */
 public final class Run {
+    /** The harness's one logger ("vigil.robustness"); robustness/run prints it one line a record. */
+    private static final System.Logger LOG = System.getLogger("vigil.robustness");
     private static final Duration HEAL_TIMEOUT = Duration.ofSeconds(90);
     private static final Duration CATCH_UP_TIMEOUT = Duration.ofSeconds(60);
 
@@ -49,17 +51,16 @@ public final class Run {
             config = RunConfig.parse(args);
         } catch (IllegalArgumentException e) {
             if (!e.getMessage().equals("help")) {
-                System.err.println("robustness: " + e.getMessage());
+                LOG.log(System.Logger.Level.ERROR, e.getMessage());
             }
-            System.err.print(RunConfig.USAGE);
+            LOG.log(System.Logger.Level.INFO, RunConfig.USAGE);
             System.exit(2);
             return;
         }
         try {
             System.exit(config.check() != null ? judgeAgain(config) : execute(config).exitCode());
         } catch (Exception e) {
-            System.err.println("robustness: the run could not be made: " + e);
-            e.printStackTrace();
+            LOG.log(System.Logger.Level.ERROR, "the run could not be made", e);
             System.exit(2);
         }
     }
@@ -67,7 +68,7 @@ public final class Run {
     private static int judgeAgain(RunConfig config) throws IOException {
         History history = History.read(config.check());
         CheckReport report = Checkers.checkAll(history);
-        System.out.print(report.summary());
+        LOG.log(System.Logger.Level.INFO, report.summary());
         Path dir = config.check().toAbsolutePath().getParent();
         writeTimeline(dir, history, report, "re-judged " + config.check());
         return exitCode(config, report, true);
@@ -81,11 +82,11 @@ public final class Run {
         String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT));
         Path dir = config.results().toAbsolutePath().resolve(stamp + "-" + config.target() + "-seed" + config.seed());
         Files.createDirectories(dir);
-        System.out.println("robustness: seed " + config.seed() + ", " + config.target() + ", " + config.duration().toSeconds()
+        LOG.log(System.Logger.Level.INFO, "seed " + config.seed() + ", " + config.target() + ", " + config.duration().toSeconds()
                 + " s of " + config.traffic().name().toLowerCase(Locale.ROOT) + " traffic, faults " + config.faults()
                 + (config.testFault().isEmpty() ? "" : ", test fault " + config.testFault()));
-        System.out.println("robustness: repeat with: " + config.command());
-        System.out.println("robustness: writing " + dir);
+        LOG.log(System.Logger.Level.INFO, "repeat with: " + config.command());
+        LOG.log(System.Logger.Level.INFO, "writing " + dir);
         Recorder recorder = new Recorder();
         ClusterConfig clusterConfig = ClusterConfig.defaults().withServerFlags(config.testFault().isEmpty()
                 ? List.of() : List.of("--experimental-test-fault=" + config.testFault()));
@@ -94,7 +95,7 @@ public final class Run {
                 ? new EtcdCluster(dir.resolve("cluster"), clusterConfig)
                 : new VigilCluster(dir.resolve("cluster"), clusterConfig)) {
             cluster.start();
-            System.out.println("robustness: cluster up: " + cluster.members());
+            LOG.log(System.Logger.Level.INFO, "cluster up: " + cluster.members());
             Traffic traffic = Traffic.start(cluster::endpoints, recorder, config.seed(), config.traffic(), config.clients());
             try {
                 Nemesis nemesis = config.faults().isEmpty() ? null
@@ -121,11 +122,11 @@ public final class Run {
         String title = config.target() + " seed " + config.seed();
         Files.writeString(dir.resolve("report.md"), report(config, history, report, catchUp));
         writeTimeline(dir, history, report, title);
-        System.out.print(report.summary());
+        LOG.log(System.Logger.Level.INFO, report.summary());
         if (!catchUp.caughtUp()) {
-            System.out.println("watchers that did not reach revision " + catchUp.finalRevision() + ": " + catchUp.lagging());
+            LOG.log(System.Logger.Level.WARNING, "watchers that did not reach revision " + catchUp.finalRevision() + ": " + catchUp.lagging());
         }
-        System.out.println("robustness: " + (report.ok() ? "no violation" : report.violations().size() + " violation(s)")
+        LOG.log(System.Logger.Level.INFO, (report.ok() ? "no violation" : report.violations().size() + " violation(s)")
                 + "; report in " + dir.resolve("report.md"));
         return new Outcome(dir, report, catchUp, exitCode(config, report, catchUp.caughtUp()));
     }

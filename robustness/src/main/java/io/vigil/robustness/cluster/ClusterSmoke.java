@@ -32,6 +32,11 @@ import java.util.concurrent.TimeUnit;
  * Exits non-zero on the first failure; the members' logs stay in the run directory.
  */
 public final class ClusterSmoke {
+    private static final System.Logger LOG = System.getLogger("vigil.robustness");
+
+    private static void say(String format, Object... args) {
+        LOG.log(System.Logger.Level.INFO, String.format(format, args));
+    }
     private ClusterSmoke() {
     }
 
@@ -40,14 +45,14 @@ public final class ClusterSmoke {
         Path dir = args.length > 1 ? Path.of(args[1]) : Files.createTempDirectory("cluster-smoke-" + kind);
         long randomSeconds = args.length > 2 ? Long.parseLong(args[2]) : 20;
         long seed = args.length > 3 ? Long.parseLong(args[3]) : System.nanoTime();
-        System.out.println(kind + " cluster in " + dir + ", seed " + seed);
+        say("%s", kind + " cluster in " + dir + ", seed " + seed);
         Recorder recorder = new Recorder();
         ClusterConfig config = ClusterConfig.defaults();
         List<String> failures = new java.util.ArrayList<>();
         try (ProcessCluster cluster = kind.equals("etcd") ? new EtcdCluster(dir, config) : new VigilCluster(dir, config)) {
             long t0 = System.nanoTime();
             cluster.start();
-            System.out.printf("started in %d ms: %s%n", ms(t0), cluster.members());
+            say("started in %d ms: %s", ms(t0), cluster.members());
             int round = 0;
             Nemesis once = new Nemesis(cluster, recorder, new Random(seed), NemesisConfig.defaults());
             for (FaultKind k : FaultKind.values()) {
@@ -57,11 +62,11 @@ public final class ClusterSmoke {
                     long injected = ms(start);
                     cluster.awaitHealthy(Duration.ofSeconds(60));
                     check(cluster, "r" + round++);
-                    System.out.printf("%-17s %-10s %5d ms, healthy and read-your-writes after %5d ms: %s%n", k,
+                    say("%-17s %-10s %5d ms, healthy and read-your-writes after %5d ms: %s", k,
                             r.getTargetsList(), injected, ms(start), r.getDetail());
                 } catch (RuntimeException e) {
                     failures.add(k + ": " + e);
-                    System.out.printf("%-17s FAILED after %d ms: %s%n", k, ms(start), e);
+                    say("%-17s FAILED after %d ms: %s", k, ms(start), e);
                     cluster.heal();
                     cluster.awaitHealthy(Duration.ofSeconds(60));
                 }
@@ -79,7 +84,7 @@ public final class ClusterSmoke {
                 cluster.heal();
                 cluster.awaitHealthy(Duration.ofSeconds(60));
                 check(cluster, "isolated-" + lose);
-                System.out.printf("leader %s isolated 3 s, bytes %s: healthy and read-your-writes after %d ms%n",
+                say("leader %s isolated 3 s, bytes %s: healthy and read-your-writes after %d ms",
                         leader.name(), lose ? "lost" : "held", ms(start));
             }
             if (randomSeconds > 0) {
@@ -91,21 +96,21 @@ public final class ClusterSmoke {
                 check(cluster, "after-random");
                 int before = FaultKind.values().length;
                 List<FaultRecord> faults = recorder.history().faults();
-                System.out.printf("random nemesis for %d s: %d faults %s; stopped and healthy after %d ms%n",
+                say("random nemesis for %d s: %d faults %s; stopped and healthy after %d ms",
                         randomSeconds, faults.size() - before,
                         faults.subList(before, faults.size()).stream().map(f -> f.getKind() + f.getTargetsList()).toList(),
                         ms(stopAt));
             }
-            System.out.println("members at the end: " + cluster.members());
+            say("%s", "members at the end: " + cluster.members());
             if (cluster instanceof EtcdCluster etcd) {
-                System.out.println("etcd peer connections: " + etcd.peerRouting());
+                say("%s", "etcd peer connections: " + etcd.peerRouting());
             }
         }
         if (!failures.isEmpty()) {
-            System.out.println("FAILED: " + failures);
+            say("%s", "FAILED: " + failures);
             System.exit(1);
         }
-        System.out.println("OK");
+        say("%s", "OK");
     }
 
     private static long ms(long since) {
