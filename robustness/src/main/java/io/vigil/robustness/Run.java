@@ -3,6 +3,7 @@ package io.vigil.robustness;
 import io.vigil.proto.history.FaultRecord;
 import io.vigil.robustness.check.CheckReport;
 import io.vigil.robustness.check.Checkers;
+import io.vigil.robustness.check.Describe;
 import io.vigil.robustness.check.Violation;
 import io.vigil.robustness.cluster.ClusterConfig;
 import io.vigil.robustness.cluster.EtcdCluster;
@@ -12,7 +13,6 @@ import io.vigil.robustness.history.History;
 import io.vigil.robustness.history.Recorder;
 import io.vigil.robustness.nemesis.Nemesis;
 import io.vigil.robustness.nemesis.NemesisConfig;
-import io.vigil.robustness.report.Describe;
 import io.vigil.robustness.report.Timeline;
 import io.vigil.robustness.traffic.Traffic;
 import java.io.IOException;
@@ -153,8 +153,8 @@ public final class Run {
                 .append(history.watches().size()).append(" watch records; final revision ").append(catchUp.finalRevision())
                 .append(".\n\n## Faults\nTimes are seconds since the harness started, as in every record of the history.\n\n| start | end | kind | targets | detail |\n|---|---|---|---|---|\n");
         for (FaultRecord f : history.faults()) {
-            s.append("| ").append(Timeline.seconds(f.getStartNanos())).append(" | ")
-                    .append(f.getEndNanos() == 0 ? "-" : Timeline.seconds(f.getEndNanos())).append(" | ")
+            s.append("| ").append(Describe.seconds(f.getStartNanos())).append(" | ")
+                    .append(f.getEndNanos() == 0 ? "-" : Describe.seconds(f.getEndNanos())).append(" | ")
                     .append(f.getKind()).append(" | ").append(String.join(", ", f.getTargetsList())).append(" | ")
                     .append(f.getDetail().replace("|", "/")).append(" |\n");
         }

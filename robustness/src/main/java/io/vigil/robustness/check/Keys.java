@@ -53,6 +53,6 @@ final class Keys {
     }
 
     static String seconds(long nanos) {
-        return String.format("%.3fs", nanos / 1e9);
+        return String.format(java.util.Locale.ROOT, "%.3fs", nanos / 1e9);
     }
 }

@@ -298,7 +298,7 @@ final class Linearizability {
         for (Compare c : txn.getCompareList()) {
             boolean holds = Apply.holds(states.at(base), c);
             List<KeyValue> kvs = states.range(c.getKey(), c.getRangeEnd(), base);
-            why.append(why.isEmpty() ? "" : "; ").append(Requests.describe(c)).append(" is ").append(holds)
+            why.append(why.isEmpty() ? "" : "; ").append(Describe.compare(c)).append(" is ").append(holds)
                     .append(" (").append(kvs.isEmpty() ? "absent" : Events.showKvs(kvs)).append(')');
         }
         violations.add(Violation.ofOperation(Violation.Kind.WRONG_TXN_BRANCH, base, op, "wrong txn branch: "

@@ -132,7 +132,7 @@ record Op(int index, Operation operation) {
 
     /** "client 3 put k=v called at 12.300s, returned at 12.400s" */
     String describe() {
-        StringBuilder s = new StringBuilder("client ").append(client()).append(' ').append(Requests.describe(request()));
+        StringBuilder s = new StringBuilder("client ").append(client()).append(' ').append(Describe.request(request()));
         s.append(" on ").append(operation.getMember());
         s.append(" called at ").append(Keys.seconds(call()));
         switch (status()) {

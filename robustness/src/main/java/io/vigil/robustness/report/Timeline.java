@@ -3,6 +3,7 @@ package io.vigil.robustness.report;
 import io.vigil.proto.history.FaultRecord;
 import io.vigil.proto.history.Operation;
 import io.vigil.proto.history.WatchRecord;
+import io.vigil.robustness.check.Describe;
 import io.vigil.robustness.history.History;
 import java.util.ArrayList;
 import java.util.List;
@@ -115,9 +116,8 @@ public final class Timeline {
         return LEFT + (nanos - fromNanos) * scale;
     }
 
-    /** e.g. {@code 12.345s}. */
-    public static String seconds(long nanos) {
-        return String.format(Locale.ROOT, "%.3fs", nanos / 1e9);
+    private static String seconds(long nanos) {
+        return Describe.seconds(nanos);
     }
 
     static String escape(String s) {

@@ -45,7 +45,7 @@ class TimelineTest {
         assertTrue(page.contains("client 001"));
         assertTrue(page.contains("client 002"));
         assertFalse(page.contains("client 003"), "an operation outside the window is not drawn");
-        assertTrue(page.contains("put /a = c1-1 → rev 2"));
+        assertTrue(page.contains("put /a=c1-1 → rev 2"));
         assertTrue(page.contains("unknown: UNAVAILABLE: &lt;connection lost&gt;"), "text is escaped");
         assertTrue(page.contains("partition m1"));
         assertTrue(page.contains("1.100s: stale read by client 1"));
