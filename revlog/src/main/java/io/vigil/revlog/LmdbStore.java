@@ -11,7 +11,10 @@ import java.nio.file.StandardOpenOption;
 import java.io.UncheckedIOException;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.vigil.proto.internal.LeaseRecord;
+import java.nio.file.StandardCopyOption;
 import java.util.HashMap;
+import java.util.List;
+import org.lmdbjava.CopyFlags;
 import java.util.Map;
 import org.lmdbjava.ByteArrayProxy;
 import org.lmdbjava.CursorIterable;
@@ -34,11 +37,22 @@ final class LmdbStore implements AutoCloseable {
     static final String META_CURRENT_REVISION = "currentRevision";
     static final String META_COMPACT_REVISION = "compactRevision";
     static final String META_STORE_ID = "storeId";
+    /** Named databases an environment may hold: the three here, and room for more. */
+    static final int MAX_DBS = 8;
+
+    /** A defragmentation writes its compacted copy here, inside the store's directory, then renames it over the data file. */
+    static final String DEFRAG_DIR = "defrag.tmp";
+    private static final System.Logger LOG = System.getLogger("vigil");
 
     final Env<byte[]> env;
     final Dbi<byte[]> kv;
     final Dbi<byte[]> meta;
     final Dbi<byte[]> lease;
+    final Dbi<byte[]> alarm;
+    private final Path dir;
+    private final long mapSizeBytes;
+    private final int maxReaders;
+    private final boolean syncOnCommit;
     /**
      * LMDB lets several processes open one environment, but the key index lives in this process's
      * memory, so a second writer would silently diverge from it: hold an exclusive lock instead.
@@ -47,11 +61,34 @@ final class LmdbStore implements AutoCloseable {
     private final FileChannel lockChannel;
 
     LmdbStore(Path dir, long mapSizeBytes, int maxReaders, boolean syncOnCommit) {
+        this(dir, lock(dir), mapSizeBytes, maxReaders, syncOnCommit);
+    }
+
+    private LmdbStore(Path dir, FileChannel lockChannel, long mapSizeBytes, int maxReaders, boolean syncOnCommit) {
+        this.dir = dir;
+        this.lockChannel = lockChannel;
+        this.mapSizeBytes = mapSizeBytes;
+        this.maxReaders = maxReaders;
+        this.syncOnCommit = syncOnCommit;
+        try {
+            env = openEnv(dir, mapSizeBytes, maxReaders, syncOnCommit);
+            kv = env.openDbi("kv", DbiFlags.MDB_CREATE);
+            meta = env.openDbi("meta", DbiFlags.MDB_CREATE);
+            lease = env.openDbi("lease", DbiFlags.MDB_CREATE);
+            alarm = env.openDbi("alarm", DbiFlags.MDB_CREATE);
+        } catch (RuntimeException e) {
+            closeQuietly(lockChannel);
+            throw e;
+        }
+    }
+
+    private static FileChannel lock(Path dir) {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create data directory " + dir, e);
         }
+        FileChannel lockChannel;
         FileLock lock;
         try {
             lockChannel = FileChannel.open(dir.resolve("vigil.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -68,20 +105,98 @@ final class LmdbStore implements AutoCloseable {
             throw new IllegalStateException("data directory " + dir + " is in use by another Vigil process");
         }
         try {
-            env = openEnv(dir, mapSizeBytes, maxReaders, syncOnCommit);
-            kv = env.openDbi("kv", DbiFlags.MDB_CREATE);
-            meta = env.openDbi("meta", DbiFlags.MDB_CREATE);
-            lease = env.openDbi("lease", DbiFlags.MDB_CREATE);
+            deleteInterruptedDefrag(dir);
         } catch (RuntimeException e) {
             closeQuietly(lockChannel);
             throw e;
         }
+        return lockChannel;
+    }
+
+    /**
+     * Writes a compacted copy of the store as committed (LMDB's copy skips free pages) beside it,
+     * synced, and returns its path for {@link #swapIn}. Reads and the copy may run together.
+     */
+    Path writeCompactedCopy() {
+        Path tmp = dir.resolve(DEFRAG_DIR);
+        Path copy = tmp.resolve(StoreFiles.DATA_FILE);
+        try {
+            deleteTree(tmp);
+            Files.createDirectories(tmp);
+            env.copy(tmp.toFile(), CopyFlags.MDB_CP_COMPACT);
+            try (FileChannel c = FileChannel.open(copy, StandardOpenOption.WRITE)) {
+                c.force(true);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write a compacted copy of the store in " + dir, e);
+        }
+        return copy;
+    }
+
+    /**
+     * Makes {@code copy} the data file: it is renamed over {@code data.mdb}, then the directory is
+     * synced, so a crash at any point leaves the old file or the whole new one. Returns the store
+     * over the new file, holding the same directory lock; this one is closed. The caller makes
+     * sure nothing was written since the copy and no read transaction of this store is open.
+     */
+    LmdbStore swapIn(Path copy) {
+        env.close();
+        try {
+            Files.move(copy, dir.resolve(StoreFiles.DATA_FILE), StandardCopyOption.ATOMIC_MOVE,
+                    StandardCopyOption.REPLACE_EXISTING);
+            try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+                d.force(true);
+            }
+            deleteTree(copy.getParent());
+        } catch (IOException e) {
+            // the old file is in place, or the whole new one: either is the store
+            LOG.log(System.Logger.Level.WARNING, "defragmentation of " + dir + " did not finish cleanly: " + e);
+        }
+        return new LmdbStore(dir, lockChannel, mapSizeBytes, maxReaders, syncOnCommit);
+    }
+
+    /** Removes what a defragmentation that a crash interrupted left behind (the data file itself is whole). */
+    static void deleteInterruptedDefrag(Path dir) {
+        try {
+            deleteTree(dir.resolve(DEFRAG_DIR));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove " + dir.resolve(DEFRAG_DIR), e);
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (var paths = Files.walk(p)) {
+            for (Path q : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(q);
+            }
+        }
+    }
+
+    /** The data file's size: what the store takes on disk, free pages included (etcd's db size). */
+    long fileBytes() {
+        org.lmdbjava.EnvInfo info = env.info();
+        return (info.lastPageNumber + 1) * (long) env.stat().pageSize;
+    }
+
+    /** Bytes in the pages the databases use now (etcd's db size in use); free pages are not counted. */
+    long bytesInUse(Txn<byte[]> txn) {
+        long pages = 2; // LMDB's two meta pages
+        org.lmdbjava.Stat main = env.stat();
+        pages += main.branchPages + main.leafPages + main.overflowPages;
+        for (Dbi<byte[]> d : List.of(kv, meta, lease, alarm)) {
+            org.lmdbjava.Stat st = d.stat(txn);
+            pages += st.branchPages + st.leafPages + st.overflowPages;
+        }
+        return pages * main.pageSize;
     }
 
     private static Env<byte[]> openEnv(Path dir, long mapSizeBytes, int maxReaders, boolean syncOnCommit) {
         return Env.create(ByteArrayProxy.PROXY_BA)
                 .setMapSize(mapSizeBytes)
-                .setMaxDbs(4)
+                .setMaxDbs(MAX_DBS)
                 .setMaxReaders(maxReaders)
                 // NOTLS: read transactions are not tied to the thread that opened them.
                 .open(dir.toFile(), syncOnCommit
@@ -90,10 +205,12 @@ final class LmdbStore implements AutoCloseable {
     }
 
     long getMeta(Txn<byte[]> txn, String name, long absent) {
-        byte[] v = meta.get(txn, name.getBytes(StandardCharsets.US_ASCII));
-        if (v == null) {
-            return absent;
-        }
+        byte[] v = meta.get(txn, metaKey(name));
+        return v == null ? absent : decodeLong(v);
+    }
+
+    /** A meta value: a big-endian long. */
+    static long decodeLong(byte[] v) {
         long x = 0;
         for (byte b : v) {
             x = (x << 8) | (b & 0xff);
@@ -106,7 +223,11 @@ final class LmdbStore implements AutoCloseable {
         for (int i = 0; i < 8; i++) {
             v[i] = (byte) (value >>> (56 - 8 * i));
         }
-        meta.put(txn, name.getBytes(StandardCharsets.US_ASCII), v);
+        meta.put(txn, metaKey(name), v);
+    }
+
+    static byte[] metaKey(String name) {
+        return name.getBytes(StandardCharsets.US_ASCII);
     }
 
     /** Writes a lease's record; {@code remainingTtl} 0 means none recorded (the field is then left out). */

@@ -21,6 +21,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.StampedLock;
 import org.lmdbjava.CopyFlags;
 import org.lmdbjava.CursorIterable;
 import org.lmdbjava.Env;
@@ -51,10 +52,21 @@ import org.lmdbjava.Txn;
  * entries at or below it are skipped, so replaying a log after a crash applies each entry once.
  */
 public final class RevLog implements AutoCloseable {
-    private final LmdbStore store;
+    /** Replaced only by {@link #defragment}, under the write side of {@link #swapGate}. */
+    private volatile LmdbStore store;
+    /**
+     * Readers hold its read side while a read transaction is open, so that a defragmentation swaps
+     * the store only when none is; they never nest it (a reader's second transaction is opened
+     * under the first's hold).
+     */
+    private final StampedLock swapGate = new StampedLock();
     private final long storeId;
     private final Lessor lessor;
     private volatile KeyIndex index;
+    /** Set by the apply thread after each commit (and at open). */
+    private volatile long dbSizeBytes;
+    /** Rebuilt with the index from what is committed ({@link #loadState}), changed by apply. */
+    private volatile Alarms alarms;
     private volatile long currentRevision;
     private volatile long compactRevision;
     /**
@@ -102,6 +114,7 @@ public final class RevLog implements AutoCloseable {
             txn.commit();
         }
         committedIndex = appliedIndex;
+        dbSizeBytes = store.fileBytes();
         pending = new PendingRecords(currentRevision + 1);
         // whatever was left of a lease before the restart, it now has its whole TTL again, so no
         // lease expires because the member was down; a member that becomes leader promotes the
@@ -127,6 +140,11 @@ public final class RevLog implements AutoCloseable {
     /** The revision of the last compaction; -1 when the store was never compacted. */
     public long compactRevision() {
         return compactRevision;
+    }
+
+    /** The active alarms (etcd's alarm list), ordered by member id then type. Any thread. */
+    public List<io.vigil.proto.etcdserverpb.AlarmMember> alarms() {
+        return alarms.active();
     }
 
     /** The leases: existence, attached keys and expiry. */
@@ -160,10 +178,74 @@ public final class RevLog implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create " + dir, e);
         }
-        store.env.copy(dir.toFile(), CopyFlags.MDB_CP_COMPACT);
-        try (LmdbStore copy = new LmdbStore(dir, store.env.info().mapSize, 2, false);
+        long mapSize;
+        try (Reading reading = new Reading()) {
+            store.env.copy(dir.toFile(), CopyFlags.MDB_CP_COMPACT);
+            mapSize = store.env.info().mapSize;
+        }
+        try (LmdbStore copy = new LmdbStore(dir, mapSize, 2, false);
              Txn<byte[]> txn = copy.env.txnRead()) {
             return copy.getMeta(txn, LmdbStore.META_APPLIED_INDEX, 0);
+        }
+    }
+
+    /**
+     * Gives back the space compactions freed: LMDB's compacting copy of the store replaces its data
+     * file. Apply thread, after {@link #commit} (no deferred entries open). Writes wait for the
+     * whole copy; reads go on during it, and the swap waits for the reads under way (a backup's
+     * copy included) while new reads wait for the swap.
+     */
+    public void defragment() {
+        if (deferredTxn != null) {
+            throw new IllegalStateException("commit the deferred entries before defragmenting");
+        }
+        Path copy = store.writeCompactedCopy();
+        long stamp = swapGate.writeLock();
+        try {
+            store = store.swapIn(copy);
+        } finally {
+            swapGate.unlockWrite(stamp);
+        }
+        dbSizeBytes = store.fileBytes();
+    }
+
+    /**
+     * The data file's size as of the last commit: what the store takes on disk, free pages
+     * included (etcd's db size, which its space quota is measured against). Any thread.
+     */
+    public long dbSizeBytes() {
+        return dbSizeBytes;
+    }
+
+    /** Bytes in the pages the store's data uses (etcd's db size in use): what a defragmentation would leave. Any thread. */
+    public long dbSizeInUseBytes() {
+        try (Reading reading = new Reading()) {
+            return store.bytesInUse(reading.txn);
+        }
+    }
+
+    /** A read transaction of the store, held open against a defragmentation's swap (see {@link #swapGate}). */
+    private final class Reading implements AutoCloseable {
+        final Txn<byte[]> txn;
+        private final long stamp;
+
+        Reading() {
+            stamp = swapGate.readLock();
+            try {
+                txn = store.env.txnRead();
+            } catch (RuntimeException e) {
+                swapGate.unlockRead(stamp);
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                txn.close();
+            } finally {
+                swapGate.unlockRead(stamp);
+            }
         }
     }
 
@@ -187,7 +269,8 @@ public final class RevLog implements AutoCloseable {
                 awaitPublication();
                 continue;
             }
-            try (Txn<byte[]> txn = store.env.txnRead()) {
+            try (Reading reading = new Reading()) {
+                Txn<byte[]> txn = reading.txn;
                 RangeResponse resp = RangeQuery.run(index, (m, s) -> recordOrMissing(txn, m, s), request, at, head);
                 if (indexEpoch == epoch) {
                     return resp;
@@ -213,7 +296,8 @@ public final class RevLog implements AutoCloseable {
                 awaitPublication();
                 continue;
             }
-            try (Txn<byte[]> txn = store.env.txnRead()) {
+            try (Reading reading = new Reading()) {
+                Txn<byte[]> txn = reading.txn;
                 TxnResponse resp = RevisionWriter.forRead((m, s) -> recordOrMissing(txn, m, s), index, lessor,
                         head, floor).txn(request);
                 if (indexEpoch == epoch) {
@@ -238,7 +322,8 @@ public final class RevLog implements AutoCloseable {
      */
     public History readHistory(long fromRevision, int maxEvents, long maxBytes, boolean withPrevKv) {
         while (true) {
-            try (Txn<byte[]> txn = store.env.txnRead()) {
+            try (Reading reading = new Reading()) {
+                Txn<byte[]> txn = reading.txn;
                 // The published counters are read after the snapshot opened. A compaction is
                 // published before (deferred) or right after (apply) the commit that removes its
                 // records, so the larger of the two covers every removal this snapshot holds. The
@@ -413,6 +498,7 @@ public final class RevLog implements AutoCloseable {
             return refuseBatch(entries, full);
         }
         committedIndex = applied.reached().appliedIndex();
+        dbSizeBytes = store.fileBytes();
         // readers holding an older snapshot must see that its records are not pending either
         pending.trimThrough(applied.reached().revision());
         publish(applied.reached());
@@ -498,6 +584,7 @@ public final class RevLog implements AutoCloseable {
      * nothing is pending (above the head only what an aborted transaction applied, if anything).
      */
     private void committedEverything() {
+        dbSizeBytes = store.fileBytes();
         committedIndex = appliedIndex;
         pending.trimThrough(currentRevision);
         pending.discardAbove(currentRevision);
@@ -598,6 +685,13 @@ public final class RevLog implements AutoCloseable {
     private ApplyResult applyOne(Txn<byte[]> txn, KeyIndex index, LogEntry e, long revision, long compacted,
                                  boolean deferred) {
         InternalRequest req = e.request();
+        RevLogException capped = alarms.refusal(req);
+        if (capped != null) {
+            return ApplyResult.failed(e.index(), revision, capped);
+        }
+        if (req.hasAlarm()) {
+            return ApplyResult.ok(e.index(), revision, alarms.apply(store, txn, req.getAlarm()), List.of());
+        }
         if (req.hasCompaction()) {
             return compact(txn, index, e.index(), req.getCompaction().getRevision(), revision, compacted);
         }
@@ -667,6 +761,7 @@ public final class RevLog implements AutoCloseable {
         }
         // a key naming a lease the table lacks stays unattached, as etcd's restore logs and skips it
         lessor.restore(store.loadLeases(txn), attached);
+        alarms = Alarms.load(store, txn);
         return idx;
     }
 

@@ -18,7 +18,8 @@ public final class RevLogException extends RuntimeException {
         LEASE_PROVIDED("lease is provided"),
         TOO_MANY_OPS("too many operations in txn request"),
         DUPLICATE_KEY("duplicate key given in txn request"),
-        NO_SPACE("mvcc: database space exceeded");
+        NO_SPACE("mvcc: database space exceeded"),
+        CORRUPT("corrupt cluster");
 
         private final String etcdMessage;
 
