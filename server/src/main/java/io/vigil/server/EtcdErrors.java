@@ -23,7 +23,8 @@ final class EtcdErrors {
             Map.entry(RevLogException.Code.LEASE_PROVIDED, Status.Code.INVALID_ARGUMENT),
             Map.entry(RevLogException.Code.TOO_MANY_OPS, Status.Code.INVALID_ARGUMENT),
             Map.entry(RevLogException.Code.DUPLICATE_KEY, Status.Code.INVALID_ARGUMENT),
-            Map.entry(RevLogException.Code.NO_SPACE, Status.Code.RESOURCE_EXHAUSTED)));
+            Map.entry(RevLogException.Code.NO_SPACE, Status.Code.RESOURCE_EXHAUSTED),
+            Map.entry(RevLogException.Code.CORRUPT, Status.Code.DATA_LOSS)));
 
     static final StatusRuntimeException REQUEST_TOO_LARGE =
             Status.INVALID_ARGUMENT.withDescription("etcdserver: request is too large").asRuntimeException();

@@ -43,6 +43,7 @@ final class KvService extends KVGrpc.KVImplBase {
     private final int maxRequestBytes;
     private final int maxTxnOps;
     private final TestFaults faults;
+    private final Quota quota;
     /** ack-before-sync only: the revision the last put was acknowledged at. */
     private final AtomicLong predictedRevision = new AtomicLong();
 
@@ -53,7 +54,7 @@ final class KvService extends KVGrpc.KVImplBase {
      */
     KvService(RevLog revLog, Proposer proposer, Supplier<CompletableFuture<Void>> linearizableRead,
               BooleanSupplier isLeader, ResponseHeaders headers, int maxRequestBytes, int maxTxnOps,
-              TestFaults faults) {
+              TestFaults faults, Quota quota) {
         this.revLog = revLog;
         this.proposer = proposer;
         this.linearizableRead = linearizableRead;
@@ -62,6 +63,7 @@ final class KvService extends KVGrpc.KVImplBase {
         this.maxRequestBytes = maxRequestBytes;
         this.maxTxnOps = maxTxnOps;
         this.faults = faults;
+        this.quota = quota;
     }
 
     @Override
@@ -124,6 +126,9 @@ final class KvService extends KVGrpc.KVImplBase {
     @Override
     public void put(PutRequest request, StreamObserver<PutResponse> out) {
         InternalRequest internal = InternalRequest.newBuilder().setPut(request).build();
+        if (!quota.admits(internal, out)) {
+            return;
+        }
         if (faults.isOn(TestFaults.Fault.ACK_BEFORE_SYNC)) {
             ackBeforeSync(checkAndPropose(() -> RequestChecks.checkPut(request), internal, out), out);
             return;
@@ -158,6 +163,10 @@ final class KvService extends KVGrpc.KVImplBase {
 
     @Override
     public void txn(TxnRequest request, StreamObserver<TxnResponse> out) {
+        InternalRequest internal = InternalRequest.newBuilder().setTxn(request).build();
+        if (!quota.admits(internal, out)) {
+            return;
+        }
         try {
             RequestChecks.checkTxn(request, maxTxnOps);
             if (RequestChecks.isReadOnly(request)) {
@@ -174,7 +183,7 @@ final class KvService extends KVGrpc.KVImplBase {
             out.onError(EtcdErrors.of(e));
             return;
         }
-        write(() -> { }, InternalRequest.newBuilder().setTxn(request).build(), out,
+        write(() -> { }, internal, out,
                 (TxnResponse r) -> r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
     }
 

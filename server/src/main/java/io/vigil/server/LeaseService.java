@@ -43,9 +43,10 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase implements LeaseForward
     private final IdGenerator ids;
     private final ReplicatedLog log;
     private final LeaseForwarding forwarding;
+    private final Quota quota;
 
     LeaseService(RevLog revLog, ReplicatedLog log, ResponseHeaders headers, IdGenerator ids,
-                 LeaseForwarding forwarding) {
+                 LeaseForwarding forwarding, Quota quota) {
         this.revLog = revLog;
         this.lessor = revLog.lessor();
         this.proposer = log;
@@ -53,6 +54,7 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase implements LeaseForward
         this.headers = headers;
         this.ids = ids;
         this.forwarding = forwarding;
+        this.quota = quota;
     }
 
     @Override
@@ -118,7 +120,11 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase implements LeaseForward
         if (grant.getTTL() < MIN_TTL_SECONDS) {
             grant.setTTL(MIN_TTL_SECONDS);
         }
-        Replies.whenApplied(proposer.propose(InternalRequest.newBuilder().setLeaseGrant(grant).build()), out,
+        InternalRequest internal = InternalRequest.newBuilder().setLeaseGrant(grant).build();
+        if (!quota.admits(internal, out)) {
+            return;
+        }
+        Replies.whenApplied(proposer.propose(internal), out,
                 (LeaseGrantResponse r) -> r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
     }
 

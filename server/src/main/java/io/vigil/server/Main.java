@@ -5,7 +5,7 @@ import static java.lang.System.Logger.Level.INFO;
 
 import java.net.InetSocketAddress;
 
-/** The {@code vigil} command line: {@code vigil serve [flags]}. */
+/** The {@code vigil} command line: {@code vigil serve [flags]}, and the offline {@link OfflineCommands}. */
 public final class Main {
     private Main() {
     }
@@ -16,11 +16,23 @@ public final class Main {
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
             System.setProperty("java.util.logging.SimpleFormatter.format", "vigil: %5$s%6$s%n");
         }
+        if (args.length > 0 && OfflineCommands.handles(args[0])) {
+            try {
+                OfflineCommands.run(args, System.out);
+            } catch (ServerFlags.FlagException e) {
+                VigilServer.LOG.log(ERROR, e.getMessage());
+                System.exit(2);
+            } catch (RuntimeException e) {
+                VigilServer.LOG.log(ERROR, args[0] + (args.length > 1 && !args[1].startsWith("-") ? " " + args[1] : "") + ": " + e.getMessage());
+                System.exit(1);
+            }
+            return;
+        }
         String[] rest = args;
         if (args.length > 0 && args[0].equals("serve")) {
             rest = java.util.Arrays.copyOfRange(args, 1, args.length);
         } else if (args.length > 0 && !args[0].startsWith("-")) {
-            VigilServer.LOG.log(ERROR, "unknown command \"" + args[0] + "\"\n\n" + ServerFlags.usage());
+            VigilServer.LOG.log(ERROR, "unknown command \"" + args[0] + "\"\n\n" + ServerFlags.usage() + "\n" + OfflineCommands.usage());
             System.exit(2);
         }
         for (String a : rest) {

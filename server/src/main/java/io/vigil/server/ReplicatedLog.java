@@ -64,6 +64,19 @@ final class ReplicatedLog implements Proposer {
     /** etcd refuses new proposals once this many wait to be applied. */
     static final int MAX_PENDING_ENTRIES = 5000;
     private static final RaftNode.Applied STOP = new RaftNode.Applied(List.of(), List.of(), null, 0);
+    /** Wakes the apply thread for {@link #storeTasks}. */
+    private static final RaftNode.Applied STORE_TASKS = new RaftNode.Applied(List.of(), List.of(), null, 0);
+    private final java.util.concurrent.ConcurrentLinkedQueue<StoreTask<?>> storeTasks = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+    private record StoreTask<T>(java.util.function.Supplier<T> task, CompletableFuture<T> done) {
+        void run() {
+            try {
+                done.complete(task.get());
+            } catch (RuntimeException e) {
+                done.completeExceptionally(e);
+            }
+        }
+    }
 
     private final RevLog revLog;
     private final Membership membership;
@@ -305,6 +318,22 @@ final class ReplicatedLog implements Proposer {
         return appliedIndex;
     }
 
+    /**
+     * Runs {@code task} on the apply thread between batches, once the store has committed every
+     * entry applied so far: the task sees the store exactly at the applied index, and nothing is
+     * applied until it returns. A backup waits for this so that it holds every write acknowledged
+     * before it (etcd's backend commits before its snapshot); a defragmentation runs in it.
+     */
+    <T> CompletableFuture<T> withStoreCommitted(java.util.function.Supplier<T> task) {
+        CompletableFuture<T> done = new CompletableFuture<>();
+        storeTasks.add(new StoreTask<>(task, done));
+        applyQueue.add(STORE_TASKS);
+        if (closed) {
+            done.completeExceptionally(EtcdErrors.STOPPING); // the apply thread may be gone already
+        }
+        return done;
+    }
+
     boolean isLeader() {
         return node.role() == StateRole.LEADER;
     }
@@ -325,6 +354,13 @@ final class ReplicatedLog implements Proposer {
                 if (batch == STOP) {
                     commit();
                     return;
+                }
+                if (batch == STORE_TASKS) {
+                    commit();
+                    for (StoreTask<?> task = storeTasks.poll(); task != null; task = storeTasks.poll()) {
+                        task.run();
+                    }
+                    continue;
                 }
                 if (batch.softState() != null) {
                     leaderChanged(batch.softState());
@@ -486,6 +522,7 @@ final class ReplicatedLog implements Proposer {
         waiters.values().forEach(w -> w.completeExceptionally(EtcdErrors.STOPPING));
         memberWaiters.values().forEach(w -> w.completeExceptionally(EtcdErrors.STOPPING));
         reads.values().forEach(r -> r.completeExceptionally(EtcdErrors.STOPPING));
+        storeTasks.forEach(t -> t.done().completeExceptionally(EtcdErrors.STOPPING));
         pendingReads.forEach(r -> r.done().completeExceptionally(EtcdErrors.STOPPING));
     }
 }

@@ -85,7 +85,7 @@ public final class VigilServer implements AutoCloseable {
         config.testFaults().warnIfOn();
         Path walDir = config.dataDir().resolve(WAL_DIR);
         Snapshots.installStaged(config.dataDir(), walDir);
-        revLog = RevLog.open(new RevLogConfig().dataDir(config.dataDir()).mapSizeBytes(config.quotaBackendBytes()));
+        revLog = RevLog.open(new RevLogConfig().dataDir(config.dataDir()).mapSizeBytes(Quota.mapSizeFor(config.quotaBackendBytes())));
         RaftStorage storage = null;
         MemberStart start;
         try {
@@ -149,7 +149,8 @@ public final class VigilServer implements AutoCloseable {
                 this::restartForSnapshot);
         transport.snapshotSender(snapshots::send);
         LeaseForwarding leaseForwarding = new LeaseForwarding(peerChannels, config.requestTimeoutMs());
-        LeaseService leases = new LeaseService(revLog, log, headers, ids, leaseForwarding);
+        Quota quota = new Quota(config.quotaBackendBytes(), revLog, log, selfId);
+        LeaseService leases = new LeaseService(revLog, log, headers, ids, leaseForwarding, quota);
         // before the node starts: checkpoints must be on before this member can become leader
         leaseExpiry = new LeaseExpiry(revLog.lessor(), log, log::isLeader, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT,
                 config.leaseCheckpointEnabled() ? config.leaseCheckpointInterval() : null);
@@ -181,7 +182,7 @@ public final class VigilServer implements AutoCloseable {
                     .intercept(new LearnerCalls(this::isLearner))
                     .intercept(openCalls)
                     .addService(new KvService(revLog, log, log::linearizableRead, log::isLeader, headers,
-                            config.maxRequestBytes(), config.maxTxnOps(), config.testFaults()))
+                            config.maxRequestBytes(), config.maxTxnOps(), config.testFaults(), quota))
                     .addService(WatchService.definition(watch.hub(), log::linearizableRead))
                     .addService(leases)
                     .addService(cluster)

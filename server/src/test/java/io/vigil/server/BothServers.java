@@ -19,8 +19,13 @@ final class BothServers {
     }
 
     static <T> Results<T> run(Path tmp, Session<T> session) throws Exception {
+        return run(tmp, new String[0], session);
+    }
+
+    /** As {@link #run(Path, Session)}, with {@code flags} given to both servers (etcd's names). */
+    static <T> Results<T> run(Path tmp, String[] flags, Session<T> session) throws Exception {
         ReferenceEtcd.assumeInstalled();
-        try (ReferenceEtcd etcd = ReferenceEtcd.start(tmp); VigilProcess vigil = VigilProcess.start(tmp.resolve("vigil"))) {
+        try (ReferenceEtcd etcd = ReferenceEtcd.start(tmp, flags); VigilProcess vigil = VigilProcess.start(tmp.resolve("vigil"), flags)) {
             return new Results<>(session.run(etcd.endpoint()), session.run(vigil.endpoint()));
         }
     }
