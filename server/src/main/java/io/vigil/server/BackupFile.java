@@ -67,7 +67,7 @@ final class BackupFile {
         }
         byte[] actual = sha.digest();
         if (!MessageDigest.isEqual(stored, actual)) {
-            throw new IllegalArgumentException("snapshot " + file + " is damaged: its data has SHA-256 "
+            throw new IllegalArgumentException("snapshot " + file + " is damaged or truncated: its data has SHA-256 "
                     + HexFormat.of().formatHex(actual) + " but the file says " + HexFormat.of().formatHex(stored));
         }
         return length;

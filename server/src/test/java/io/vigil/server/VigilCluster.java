@@ -57,6 +57,24 @@ final class VigilCluster implements AutoCloseable {
         return c;
     }
 
+    /**
+     * A cluster whose ports and flags are chosen but whose members are not started: the caller
+     * prepares their data directories ({@link #dataDir}), then starts each with {@link #startMember}.
+     */
+    static VigilCluster unstarted(Path dir, int size, String... extraFlags) {
+        return new VigilCluster(dir, size, false, extraFlags);
+    }
+
+    /** The --initial-cluster flag every member starts with. */
+    String initialCluster() {
+        return initialCluster;
+    }
+
+    /** Member i's data directory. */
+    Path dataDir(int i) {
+        return dir.resolve(name(i));
+    }
+
     /** As {@link #start}, with every peer link through a fault proxy of {@link #network()}. */
     static VigilCluster startPartitionable(Path dir, int size, String... extraFlags) {
         VigilCluster c = new VigilCluster(dir, size, true, extraFlags);
@@ -104,7 +122,7 @@ final class VigilCluster implements AutoCloseable {
                 "--initial-advertise-peer-urls", peerUrl(i),
                 "--listen-client-urls", "http://127.0.0.1:" + clientPorts[i]));
         flags.addAll(List.of(extraFlags));
-        members[i] = VigilProcess.start(dir.resolve(name(i)), network == null ? List.of() : network.jvmOptions(i),
+        members[i] = VigilProcess.start(dataDir(i), network == null ? List.of() : network.jvmOptions(i),
                 flags.toArray(String[]::new));
     }
 

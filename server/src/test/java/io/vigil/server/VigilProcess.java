@@ -24,16 +24,51 @@ final class VigilProcess implements AutoCloseable {
     private final String endpoint;
     private final List<String> output = java.util.Collections.synchronizedList(new ArrayList<>());
 
-    private VigilProcess(Path dataDir, List<String> jvmOptions, String... extraFlags) {
+    /** The java command line that runs bin/vigil's main class here, up to its arguments. */
+    private static List<String> javaCommand(List<String> jvmOptions) {
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-opens", "java.base/java.nio=ALL-UNNAMED",
                 "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
                 "-Xmx512m"));
         cmd.addAll(jvmOptions);
-        cmd.addAll(List.of(
-                "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "serve",
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        return cmd;
+    }
+
+    /** Runs a {@code vigil} command that ends by itself (e.g. {@code snapshot status FILE}) and returns what it printed. */
+    static Etcdctl.Result command(String... args) {
+        List<String> cmd = javaCommand(List.of());
+        cmd.addAll(List.of(args));
+        try {
+            Process p = new ProcessBuilder(cmd).start();
+            CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return p.getErrorStream().readAllBytes();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            byte[] out = p.getInputStream().readAllBytes();
+            if (!p.waitFor(120, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IllegalStateException("vigil " + String.join(" ", args) + " did not end");
+            }
+            return new Etcdctl.Result(p.exitValue(), new String(out, StandardCharsets.UTF_8),
+                    new String(err.get(), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private VigilProcess(Path dataDir, List<String> jvmOptions, String... extraFlags) {
+        List<String> cmd = javaCommand(jvmOptions);
+        cmd.addAll(List.of("serve",
                 "--data-dir", dataDir.toString(),
                 "--listen-client-urls", "http://127.0.0.1:0"));
         cmd.addAll(List.of(extraFlags));
