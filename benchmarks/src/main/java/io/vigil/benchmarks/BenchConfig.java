@@ -19,13 +19,16 @@ public final class BenchConfig {
   public static final List<String> SCENARIOS = List.of(
       "put", "range-linearizable", "range-serializable", "txn-put",
       "watch-fanout", "watch-catchup", "lease-keepalive", "mixed");
-  /** Scenarios run only when named: a round of lease-expiry takes minutes (etcd revokes 1000 leases/s). */
-  public static final List<String> OPT_IN_SCENARIOS = List.of("lease-expiry");
+  /**
+   * Scenarios run only when named: a round of lease-expiry takes minutes (etcd revokes 1000
+   * leases/s); snapshot-save and defrag write a large store first.
+   */
+  public static final List<String> OPT_IN_SCENARIOS = List.of("lease-expiry", "snapshot-save", "defrag");
 
   static final List<Flag> FLAGS = List.of(
       Flag.of("scenarios", "put,range,txn-put,watch-fanout,watch-catchup,lease-keepalive,mixed",
           "comma-separated: put, range (= range-linearizable,range-serializable), txn-put, watch-fanout, "
-              + "watch-catchup, lease-keepalive, mixed; lease-expiry only when named"),
+              + "watch-catchup, lease-keepalive, mixed; lease-expiry, snapshot-save and defrag only when named"),
       Flag.of("sides", "vigil,etcd", "servers to measure, in round order: vigil, etcd or both"),
       Flag.quick("rounds", "3", "2", "measured rounds per side; sides interleave A/B, B/A, A/B, ..."),
       Flag.quick("duration-ms", "10000", "800", "measured time of one round"),
@@ -77,7 +80,8 @@ public final class BenchConfig {
       Flag.quick("mixed-informers", "50", "10", "mixed: informers (list, then watch from the list revision)"),
       Flag.quick("mixed-put-rate", "500", "200", "mixed: object updates per second (at most --clients in flight)"),
       Flag.of("mixed-value-size-bytes", "1024", "mixed: object size"),
-      Flag.of("mixed-list-page", "500", "mixed: list page size (limit), as Kubernetes pages"));
+      Flag.of("mixed-list-page", "500", "mixed: list page size (limit), as Kubernetes pages"),
+      Flag.quick("maintenance-mb", "256", "16", "snapshot-save, defrag: size of the data set, in MB of 4 KiB values"));
 
   public final boolean quick;
   public final List<String> scenarios;
@@ -128,6 +132,7 @@ public final class BenchConfig {
   public final int mixedPutRate;
   public final int mixedValueSizeBytes;
   public final int mixedListPage;
+  public final int maintenanceMb;
   /** Flag values as given or defaulted, for the report. */
   public final Map<String, String> values;
 
@@ -182,6 +187,7 @@ public final class BenchConfig {
     mixedPutRate = v.intAtLeast("mixed-put-rate", 1);
     mixedValueSizeBytes = v.intAtLeast("mixed-value-size-bytes", 16);
     mixedListPage = v.intAtLeast("mixed-list-page", 1);
+    maintenanceMb = v.intAtLeast("maintenance-mb", 1);
     check(rangeKeysPerOp <= keySpace, "--range-keys-per-op " + rangeKeysPerOp + " exceeds --key-space " + keySpace);
     check(txnOps <= keySpace, "--txn-ops " + txnOps + " exceeds --key-space " + keySpace);
     check(watchKeys <= watchers, "--watch-keys " + watchKeys + " exceeds --watchers " + watchers);

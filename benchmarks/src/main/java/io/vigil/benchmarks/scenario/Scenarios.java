@@ -18,6 +18,8 @@ public final class Scenarios {
       case "lease-keepalive" -> new LeaseKeepaliveScenario(config);
       case "lease-expiry" -> new LeaseExpiryScenario(config, prefix);
       case "mixed" -> new MixedScenario(config, prefix);
+      case "snapshot-save" -> new SnapshotSaveScenario(config, prefix);
+      case "defrag" -> new DefragScenario(config, prefix);
       default -> throw new IllegalArgumentException("scenario '" + name + "' is not built yet");
     };
   }
@@ -30,6 +32,8 @@ public final class Scenarios {
       case "watch-catchup" -> "wc";
       case "txn-put" -> "tx";
       case "lease-expiry" -> "lx";
+      case "snapshot-save" -> "ss";
+      case "defrag" -> "df";
       default -> name.substring(0, Math.min(3, name.length()));
     };
   }
