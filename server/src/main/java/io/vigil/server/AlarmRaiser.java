@@ -12,5 +12,5 @@ interface AlarmRaiser {
     void raise(long memberId, AlarmType type);
 
     AlarmRaiser LOGGING = (memberId, type) -> VigilServer.LOG.log(System.Logger.Level.ERROR,
-            "alarm {0} raised against member {1}", type, Long.toHexString(memberId));
+            "alarm " + type + " raised against member " + Long.toHexString(memberId));
 }

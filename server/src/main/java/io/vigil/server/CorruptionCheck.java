@@ -93,8 +93,9 @@ final class CorruptionCheck implements AutoCloseable {
         boolean alarmed = false;
         KvHash again = localHashOrNull(mine.hashRevision());
         if (again != null && again.compactRevision() == mine.compactRevision() && again.hash() != mine.hash()) {
-            VigilServer.LOG.log(System.Logger.Level.ERROR, "found hash mismatch on this member at revision {0}: {1} then {2}",
-                    mine.hashRevision(), Integer.toUnsignedString(mine.hash()), Integer.toUnsignedString(again.hash()));
+            VigilServer.LOG.log(System.Logger.Level.ERROR, "found hash mismatch on this member at revision "
+                    + mine.hashRevision() + ": " + Integer.toUnsignedString(mine.hash()) + " then "
+                    + Integer.toUnsignedString(again.hash()));
             alarms.raise(selfId, AlarmType.CORRUPT);
             alarmed = true;
         }
@@ -104,11 +105,10 @@ final class CorruptionCheck implements AutoCloseable {
             }
             HashKVResponse r = p.response();
             if (r.getCompactRevision() == mine.compactRevision() && r.getHash() != mine.hash()) {
-                VigilServer.LOG.log(System.Logger.Level.ERROR,
-                        "same compact revision then hashes must match: member {0} has hash {1} at revision {2}"
-                                + " (compact revision {3}), the leader {4}",
-                        Long.toHexString(p.memberId()), Integer.toUnsignedString(r.getHash()), mine.hashRevision(),
-                        mine.compactRevision(), Integer.toUnsignedString(mine.hash()));
+                VigilServer.LOG.log(System.Logger.Level.ERROR, "same compact revision then hashes must match: member "
+                        + Long.toHexString(p.memberId()) + " has hash " + Integer.toUnsignedString(r.getHash())
+                        + " at revision " + mine.hashRevision() + " (compact revision " + mine.compactRevision()
+                        + "), the leader " + Integer.toUnsignedString(mine.hash()));
                 alarms.raise(p.memberId(), AlarmType.CORRUPT);
                 alarmed = true;
             }
@@ -126,8 +126,8 @@ final class CorruptionCheck implements AutoCloseable {
             return;
         }
         KvHash mine = localHash(0);
-        VigilServer.LOG.log(System.Logger.Level.INFO, "starting initial corruption check at revision {0}",
-                mine.hashRevision());
+        VigilServer.LOG.log(System.Logger.Level.INFO, "starting initial corruption check at revision "
+                + mine.hashRevision());
         int mismatches = 0;
         for (PeerHash p : peerHashes(mine.hashRevision())) {
             if (p.response() == null) {
@@ -135,10 +135,9 @@ final class CorruptionCheck implements AutoCloseable {
             }
             HashKVResponse r = p.response();
             if (r.getCompactRevision() == mine.compactRevision() && r.getHash() != mine.hash()) {
-                VigilServer.LOG.log(System.Logger.Level.ERROR,
-                        "found different hash values from remote peer {0}: {1} at revision {2}, this member {3}",
-                        Long.toHexString(p.memberId()), Integer.toUnsignedString(r.getHash()), mine.hashRevision(),
-                        Integer.toUnsignedString(mine.hash()));
+                VigilServer.LOG.log(System.Logger.Level.ERROR, "found different hash values from remote peer "
+                        + Long.toHexString(p.memberId()) + ": " + Integer.toUnsignedString(r.getHash()) + " at revision "
+                        + mine.hashRevision() + ", this member " + Integer.toUnsignedString(mine.hash()));
                 mismatches++;
             }
         }
@@ -185,8 +184,8 @@ final class CorruptionCheck implements AutoCloseable {
                 Status s = Status.fromThrowable(e.getCause());
                 // a member still behind the revision is common and harmless: compared next round
                 System.Logger.Level level = isFutureRevision(s) ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING;
-                VigilServer.LOG.log(level, "cannot fetch hash from member {0} at revision {1}: {2}",
-                        Long.toHexString(id), revision, s.getCode() + " " + s.getDescription());
+                VigilServer.LOG.log(level, "cannot fetch hash from member " + Long.toHexString(id) + " at revision "
+                        + revision + ": " + s.getCode() + " " + s.getDescription());
                 out.add(new PeerHash(id, null));
             }
         });
