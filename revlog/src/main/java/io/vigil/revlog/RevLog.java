@@ -325,12 +325,15 @@ public final class RevLog implements AutoCloseable {
         }
     }
 
+    /** The longest {@link #hash} waits for a commit holding what was applied when it was asked. */
+    private static final long HASH_COMMIT_WAIT_NANOS = 5_000_000_000L;
+
     /**
      * etcd's Hash, of the whole store: the CRC-32C of every revision record, every lease (ID, TTL,
      * checkpointed remaining TTL) and the current and compacted revision, as committed, once the
      * commit holds at least what was applied when the call began (waiting for the writer's next
-     * commit at most). The applied index and the store id are left out: both are this member's
-     * own. Invariant: members that applied the same log to the same point return the same hash;
+     * commit at most, and at most 5 s: a full store may commit nothing for longer). The applied
+     * index and the store id are left out: both are this member's own. Invariant: members that applied the same log to the same point return the same hash;
      * comparing it is meaningful only when nothing is being written, since members apply at their
      * own pace (HashKV at a revision is the comparison that holds under writes). Any thread.
      */
@@ -339,10 +342,15 @@ public final class RevLog implements AutoCloseable {
         // head it is at least the index applied when that head was published
         long publishedHead = currentRevision;
         long target = appliedIndex;
+        // a full store may not commit the index of the entries it refused until it has room again:
+        // then the hash is of what is committed, which the header's revision names
+        long giveUpNanos = System.nanoTime() + HASH_COMMIT_WAIT_NANOS;
         while (true) {
             try (Txn<byte[]> txn = store.env.txnRead()) {
-                if (store.getMeta(txn, LmdbStore.META_APPLIED_INDEX, 0) >= target) {
-                    return new StoreHash(Hashing.whole(store, txn), store.getMeta(txn, LmdbStore.META_CURRENT_REVISION, 1));
+                if (store.getMeta(txn, LmdbStore.META_APPLIED_INDEX, 0) >= target
+                        || System.nanoTime() - giveUpNanos > 0) {
+                    return new StoreHash(Hashing.whole(store, txn),
+                            store.getMeta(txn, LmdbStore.META_CURRENT_REVISION, 1));
                 }
             }
             LockSupport.parkNanos(1_000_000);
