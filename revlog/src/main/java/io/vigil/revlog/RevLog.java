@@ -359,6 +359,92 @@ public final class RevLog implements AutoCloseable {
     }
 
     /**
+     * etcd's HashKV: the CRC-32C of the key-value history through {@code revision} (the current
+     * revision when it is 0), as this member holds it at its compaction C. Hashed, in revision
+     * order: every revision record (its 12-byte revision key, then the stored kind byte and
+     * KeyValue) at or below that revision that the store holds; below C that is exactly what
+     * compaction kept (Vigil removes them in the transaction that records C, never later).
+     *
+     * <p>Invariant: members that applied the same log through the hashed revision and stand at the
+     * same compaction C return the same hash, whatever else they applied after it, whether their
+     * records were committed to LMDB yet or still pending, and whether their store came from a
+     * snapshot copy; members whose history differs in any record they hold return different ones
+     * (short of a CRC collision). Members at different compactions are not comparable, as in etcd.
+     * etcd's values differ (it hashes bbolt's records, and keeps records a compaction has not yet
+     * removed).
+     *
+     * <p>Any thread; it reads one LMDB snapshot plus the pending records above it, and waits (at
+     * most until the writer's next commit) only when a compaction was applied but not committed.
+     *
+     * @throws RevLogException COMPACTED when revision is at or below the compacted revision,
+     *                         FUTURE_REVISION when it is above the current one
+     */
+    public KvHash hashKv(long revision) {
+        long head = currentRevision;
+        if (revision > 0 && revision <= compactRevision) {
+            throw new RevLogException(RevLogException.Code.COMPACTED);
+        }
+        if (revision > head) {
+            throw new RevLogException(RevLogException.Code.FUTURE_REVISION);
+        }
+        long through = revision > 0 ? revision : head;
+        while (true) {
+            try (Reading reading = new Reading()) {
+                Txn<byte[]> txn = reading.txn;
+                long committed = store.getMeta(txn, LmdbStore.META_CURRENT_REVISION, 1);
+                long compacted = store.getMeta(txn, LmdbStore.META_COMPACT_REVISION, -1);
+                if (compacted == compactRevision) {
+                    if (through <= compacted) {
+                        throw new RevLogException(RevLogException.Code.COMPACTED);
+                    }
+                    // records above the snapshot's revision are above C: no compaction at C touched them
+                    Hashing h = Hashing.kv();
+                    h.recordsThrough(store, txn, through);
+                    if (committed >= through || pending.collect(committed + 1, through, h::pendingRecord)) {
+                        return new KvHash(h.value(), head, compacted, through);
+                    }
+                    continue; // the commit holding the pending records landed meanwhile: a newer snapshot has them
+                }
+            }
+            // the snapshot and the published compaction differ: the writer's commit is under way
+            LockSupport.parkNanos(1_000_000);
+        }
+    }
+
+    /** The longest {@link #hash} waits for a commit holding what was applied when it was asked. */
+    private static final long HASH_COMMIT_WAIT_NANOS = 5_000_000_000L;
+
+    /**
+     * etcd's Hash, of the whole store: the CRC-32C of every revision record, every lease (ID, TTL,
+     * checkpointed remaining TTL) and the current and compacted revision, as committed, once the
+     * commit holds at least what was applied when the call began (waiting for the writer's next
+     * commit at most, and at most 5 s: a full store may commit nothing for longer). The applied
+     * index and the store id are left out: both are this member's own. Invariant: members that applied the same log to the same point return the same hash;
+     * comparing it is meaningful only when nothing is being written, since members apply at their
+     * own pace (HashKV at a revision is the comparison that holds under writes). Any thread.
+     */
+    public StoreHash hash() {
+        // appliedIndex is written before the head is published: after this volatile read of the
+        // head it is at least the index applied when that head was published
+        long publishedHead = currentRevision;
+        long target = appliedIndex;
+        // a full store may not commit the index of the entries it refused until it has room again:
+        // then the hash is of what is committed, which the header's revision names
+        long giveUpNanos = System.nanoTime() + HASH_COMMIT_WAIT_NANOS;
+        while (true) {
+            try (Reading reading = new Reading()) {
+                Txn<byte[]> txn = reading.txn;
+                if (store.getMeta(txn, LmdbStore.META_APPLIED_INDEX, 0) >= target
+                        || System.nanoTime() - giveUpNanos > 0) {
+                    return new StoreHash(Hashing.whole(store, txn),
+                            store.getMeta(txn, LmdbStore.META_CURRENT_REVISION, 1));
+                }
+            }
+            LockSupport.parkNanos(1_000_000);
+        }
+    }
+
+    /**
      * Whole revisions, in order, up to head, until the revision in which the event or byte budget
      * runs out.
      */

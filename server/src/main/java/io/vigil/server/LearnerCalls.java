@@ -15,17 +15,21 @@ import java.util.function.BooleanSupplier;
 
 /**
  * What a learner serves: it applies the log but has no vote and no leader's deadlines, so it
- * answers serializable ranges, watches, member list and status, and every other call with etcd's
- * "rpc not supported for learner" (UNAVAILABLE, which clients take as "try another endpoint").
- * etcd's learners refuse watches too; Vigil's serve them, so that learners can carry watch fan-out
- * beyond what the voters can send.
+ * answers serializable ranges, watches, member list, status and the hashes of its store, and every
+ * other call with etcd's "rpc not supported for learner" (UNAVAILABLE, which clients take as "try
+ * another endpoint"). etcd's learners refuse watches and hashes (etcd checks learners through its
+ * peer port); Vigil's serve watches, so that learners can carry watch fan-out beyond what the
+ * voters can send, and hashes, so that {@code etcdctl endpoint hashkv} and the corruption check
+ * (which dials client URLs) cover them.
  */
 final class LearnerCalls implements ServerInterceptor {
     private static final Set<String> SERVED = Set.of(
             KVGrpc.getRangeMethod().getFullMethodName(),
             WatchGrpc.getWatchMethod().getFullMethodName(),
             ClusterGrpc.getMemberListMethod().getFullMethodName(),
-            MaintenanceGrpc.getStatusMethod().getFullMethodName());
+            MaintenanceGrpc.getStatusMethod().getFullMethodName(),
+            MaintenanceGrpc.getHashKVMethod().getFullMethodName(),
+            MaintenanceGrpc.getHashMethod().getFullMethodName());
 
     private final BooleanSupplier isLearner;
 

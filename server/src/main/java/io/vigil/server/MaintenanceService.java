@@ -7,6 +7,10 @@ import io.vigil.proto.etcdserverpb.AlarmRequest;
 import io.vigil.proto.etcdserverpb.AlarmResponse;
 import io.vigil.proto.etcdserverpb.DefragmentRequest;
 import io.vigil.proto.etcdserverpb.DefragmentResponse;
+import io.vigil.proto.etcdserverpb.HashKVRequest;
+import io.vigil.proto.etcdserverpb.HashKVResponse;
+import io.vigil.proto.etcdserverpb.HashRequest;
+import io.vigil.proto.etcdserverpb.HashResponse;
 import io.vigil.proto.etcdserverpb.MaintenanceGrpc;
 import io.vigil.proto.etcdserverpb.MoveLeaderRequest;
 import io.vigil.proto.etcdserverpb.MoveLeaderResponse;
@@ -15,14 +19,17 @@ import io.vigil.proto.etcdserverpb.SnapshotResponse;
 import io.vigil.proto.etcdserverpb.StatusRequest;
 import io.vigil.proto.etcdserverpb.StatusResponse;
 import io.vigil.proto.internal.InternalRequest;
+import io.vigil.revlog.KvHash;
 import io.vigil.revlog.RevLog;
+import io.vigil.revlog.RevLogException;
+import io.vigil.revlog.StoreHash;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.nio.file.Path;
 
 /**
- * etcd's Maintenance service: Status, MoveLeader, Snapshot, Defragment and Alarm. The rest (hash,
- * downgrade) are not built yet and answer UNIMPLEMENTED.
+ * etcd's Maintenance service: Status, MoveLeader, Snapshot, Defragment, Alarm, Hash and HashKV.
+ * Downgrade (etcd 3.5) answers UNIMPLEMENTED.
  */
 final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
     /** The etcd API version Vigil speaks; clients read it to pick features. */
@@ -40,14 +47,17 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
         t.setDaemon(true);
         return t;
     });
+    private final TestFaults faults;
 
-    MaintenanceService(ReplicatedLog log, Membership membership, RevLog revLog, ResponseHeaders headers, Path dataDir) {
+    MaintenanceService(ReplicatedLog log, Membership membership, RevLog revLog, ResponseHeaders headers, Path dataDir,
+                       TestFaults faults) {
         this.log = log;
         this.membership = membership;
         this.selfId = headers.memberId();
         this.revLog = revLog;
         this.headers = headers;
         this.dataDir = dataDir;
+        this.faults = faults;
         DurableFile.deleteTree(dataDir.resolve(BackupStream.DIR)); // copies a crash left behind
     }
 
@@ -148,6 +158,45 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
                     }
                     return r.toBuilder().setHeader(headers.at(revLog.currentRevision())).build();
                 });
+    }
+
+    /**
+     * etcd's HashKV: this member's hash of its key-value history through the revision asked for
+     * ({@link RevLog#hashKv}); equal on members that applied the same log and stand at the same
+     * compact revision. The header names the current revision, as etcd's. Serializable: it
+     * hashes what this member has applied, on the transport thread, like a serializable range.
+     */
+    @Override
+    public void hashKV(HashKVRequest request, StreamObserver<HashKVResponse> out) {
+        KvHash h;
+        try {
+            h = revLog.hashKv(request.getRevision());
+        } catch (RevLogException e) {
+            out.onError(EtcdErrors.of(e));
+            return;
+        }
+        out.onNext(HashKVResponse.newBuilder()
+                .setHeader(headers.at(h.revision()))
+                .setHash(faults.hash(h.hash()))
+                .setCompactRevision(h.compactRevision())
+                .setHashRevision(h.hashRevision())
+                .build());
+        out.onCompleted();
+    }
+
+    /**
+     * etcd's Hash, of the whole store: Vigil hashes its replicated contents (revision records,
+     * leases, current and compacted revision; {@link RevLog#hash}), not its file, so members agree
+     * whenever they have applied the same entries.
+     */
+    @Override
+    public void hash(HashRequest request, StreamObserver<HashResponse> out) {
+        StoreHash h = revLog.hash();
+        out.onNext(HashResponse.newBuilder()
+                .setHeader(headers.at(h.revision()))
+                .setHash(faults.hash(h.hash()))
+                .build());
+        out.onCompleted();
     }
 
     private boolean isLearner(long id) {

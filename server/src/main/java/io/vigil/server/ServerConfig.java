@@ -63,6 +63,70 @@ public final class ServerConfig {
     private boolean preVote = true;
     private Members members;
     private TestFaults testFaults = TestFaults.NONE;
+    private String autoCompactionMode = CompactionPolicy.PERIODIC;
+    private String autoCompactionRetention = "0";
+    /** Test knob: how often the revision mode compacts (etcd: every 5 minutes). */
+    private java.time.Duration autoCompactionRevisionInterval = CompactionPolicy.Revisions.INTERVAL;
+    private CompactionPolicy.Start autoCompaction;
+    private boolean initialCorruptCheck;
+    private java.time.Duration corruptCheckTime = java.time.Duration.ZERO;
+    private AlarmRaiser alarmRaiser = AlarmRaiser.LOGGING;
+
+    /** etcd's --auto-compaction-mode: "periodic" (the default) or "revision". */
+    public ServerConfig autoCompactionMode(String mode) {
+        this.autoCompactionMode = mode;
+        return this;
+    }
+
+    /**
+     * etcd's --auto-compaction-retention: in periodic mode a Go duration or a bare number of hours,
+     * in revision mode a number of revisions; "0" (the default) turns auto-compaction off.
+     */
+    public ServerConfig autoCompactionRetention(String retention) {
+        this.autoCompactionRetention = retention;
+        return this;
+    }
+
+    /** Tests only: the revision mode compacts this often instead of every 5 minutes. */
+    ServerConfig autoCompactionRevisionInterval(java.time.Duration interval) {
+        this.autoCompactionRevisionInterval = interval;
+        return this;
+    }
+
+    /** The auto-compaction asked for, or null when off; set by {@link #conclude()}. */
+    CompactionPolicy.Start autoCompaction() {
+        return autoCompaction;
+    }
+
+    /** etcd's --experimental-initial-corrupt-check: compare hashes with the other members at start. */
+    public ServerConfig initialCorruptCheck(boolean check) {
+        this.initialCorruptCheck = check;
+        return this;
+    }
+
+    public boolean initialCorruptCheck() {
+        return initialCorruptCheck;
+    }
+
+    /** etcd's --experimental-corrupt-check-time: how often the leader compares hashes; zero for never. */
+    public ServerConfig corruptCheckTime(java.time.Duration interval) {
+        this.corruptCheckTime = interval;
+        return this;
+    }
+
+    public java.time.Duration corruptCheckTime() {
+        return corruptCheckTime;
+    }
+
+    /** Tests only: where alarms go instead of the log ({@link AlarmRaiser#LOGGING}). */
+    ServerConfig alarmRaiser(AlarmRaiser raiser) {
+        this.alarmRaiser = raiser;
+        return this;
+    }
+
+    AlarmRaiser alarmRaiser() {
+        return alarmRaiser;
+    }
 
     /**
      * Turns on one deliberately broken behaviour ({@link TestFaults}), for the robustness harness
@@ -417,6 +481,10 @@ public final class ServerConfig {
         if (maxBatchEntries <= 0) {
             throw new IllegalArgumentException("maxBatchEntries must be positive, got " + maxBatchEntries);
         }
+        if (corruptCheckTime.isNegative()) {
+            throw new IllegalArgumentException("--experimental-corrupt-check-time must not be negative");
+        }
+        autoCompaction = CompactionPolicy.parse(autoCompactionMode, autoCompactionRetention, autoCompactionRevisionInterval);
         concludeCluster();
         return this;
     }

@@ -78,8 +78,20 @@ final class ServerFlags {
                 (c, v) -> c.preVote(bool(v)), true));
         FLAGS.put("listen-metrics-urls", new Flag("URLs to serve Prometheus metrics on, at /metrics (default: none)",
                 (c, v) -> c.listenMetricsUrls(Urls.parse(v))));
+        FLAGS.put("auto-compaction-mode", new Flag(
+                "\"periodic\" (retention is a duration, a bare number of hours) or \"revision\" (retention is a number of revisions) (default \"periodic\")",
+                (c, v) -> c.autoCompactionMode(v)));
+        FLAGS.put("auto-compaction-retention", new Flag(
+                "history the leader keeps when it compacts automatically; 0 turns auto-compaction off (default 0)",
+                (c, v) -> c.autoCompactionRetention(v)));
+        FLAGS.put("experimental-initial-corrupt-check", new Flag(
+                "at start, compare this member's hash with the other members' and refuse to start on a difference (default false)",
+                (c, v) -> c.initialCorruptCheck(bool(v)), true));
+        FLAGS.put("experimental-corrupt-check-time", new Flag(
+                "how often the leader compares the members' hashes and raises the CORRUPT alarm on a difference; 0 for never (default 0)",
+                (c, v) -> c.corruptCheckTime(goDurationOrZero(v))));
         FLAGS.put(TestFaults.FLAG, new Flag(
-                "TEST ONLY: break a guarantee on purpose, for the robustness harness: stale-linearizable-read, watch-skip-revision or ack-before-sync (default: none)",
+                "TEST ONLY: break a guarantee on purpose, for the robustness harness: stale-linearizable-read, watch-skip-revision, ack-before-sync or hash-mismatch (default: none)",
                 (c, v) -> c.testFault(v)));
     }
 
@@ -136,8 +148,20 @@ final class ServerFlags {
     private static final java.util.regex.Pattern GO_DURATION_PART =
             java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?)(ns|us|µs|ms|s|m|h)");
 
-    /** A Go duration as etcd's flags take it: "10m", "100ms", "1h30m", "2.5s". */
+    /** A positive Go duration as etcd's flags take it: "10m", "100ms", "1h30m", "2.5s". */
     static java.time.Duration goDuration(String v) {
+        java.time.Duration d = goDurationOrZero(v);
+        if (d.isZero()) {
+            throw new IllegalArgumentException("must be positive");
+        }
+        return d;
+    }
+
+    /** A Go duration, where 0 (or "0s") stands for "off". */
+    static java.time.Duration goDurationOrZero(String v) {
+        if (v.trim().equals("0")) {
+            return java.time.Duration.ZERO;
+        }
         String s = v.trim();
         java.util.regex.Matcher m = GO_DURATION_PART.matcher(s);
         double nanos = 0;
@@ -156,9 +180,6 @@ final class ServerFlags {
         }
         if (s.isEmpty() || at != s.length()) {
             throw new IllegalArgumentException("not a duration like 10m, 100ms or 1h30m");
-        }
-        if (nanos <= 0) {
-            throw new IllegalArgumentException("must be positive");
         }
         return java.time.Duration.ofNanos((long) nanos);
     }

@@ -18,6 +18,9 @@ import java.util.function.Consumer;
  *       divisible by {@link #SKIPPED_REVISION_EVERY} before the watch hub's live path sees them.
  *   <li>{@link Fault#ACK_BEFORE_SYNC}: {@link KvService#put} answers at once with a predicted
  *       revision, before the proposal is in any WAL, committed or applied.
+ *   <li>{@link Fault#HASH_MISMATCH}: {@link #hash} changes every hash this member reports of its
+ *       store (Hash, HashKV, and its own side of the corruption check), as a member whose store
+ *       silently diverged from the others' would.
  * </ul>
  */
 final class TestFaults {
@@ -28,7 +31,8 @@ final class TestFaults {
     enum Fault {
         STALE_LINEARIZABLE_READ("stale-linearizable-read"),
         WATCH_SKIP_REVISION("watch-skip-revision"),
-        ACK_BEFORE_SYNC("ack-before-sync");
+        ACK_BEFORE_SYNC("ack-before-sync"),
+        HASH_MISMATCH("hash-mismatch");
 
         final String flagName;
 
@@ -74,6 +78,15 @@ final class TestFaults {
                     + " is on: this member breaks its guarantees on purpose (--" + FLAG
                     + ", for the robustness harness only; never use it for data you keep)");
         }
+    }
+
+    /**
+     * A hash of this member's store as it reports it. With hash-mismatch on (for the corruption
+     * check's tests) it is another value, the same every time, so that a comparison with members
+     * that applied the same log fails as it would for a member whose data diverged.
+     */
+    int hash(int real) {
+        return on == Fault.HASH_MISMATCH ? real ^ 0x5a5a5a5a : real;
     }
 
     /**

@@ -65,6 +65,9 @@ public final class VigilServer implements AutoCloseable {
     /** Peers a joining member learnt from the cluster, dialled until its own log has told it of them. */
     private final Map<Long, Membership.Member> joinPeers;
     private final LeaseExpiry leaseExpiry;
+    private final CorruptionCheck corruptionCheck;
+    /** Null when auto-compaction is off (the default). */
+    private final AutoCompactor autoCompactor;
     private final MemberPublisher publisher;
     private final OpenCalls openCalls;
     private final java.util.concurrent.ScheduledExecutorService leaderMonitor;
@@ -154,6 +157,10 @@ public final class VigilServer implements AutoCloseable {
         // before the node starts: checkpoints must be on before this member can become leader
         leaseExpiry = new LeaseExpiry(revLog.lessor(), log, log::isLeader, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT,
                 config.leaseCheckpointEnabled() ? config.leaseCheckpointInterval() : null);
+        corruptionCheck = new CorruptionCheck(revLog, config.testFaults(), membership, selfId, log::isLeader,
+                config.alarmRaiser(), config.requestTimeoutMs());
+        autoCompactor = config.autoCompaction() == null ? null : new AutoCompactor(config.autoCompaction(), log,
+                revLog::currentRevision, log::isLeader, config.requestTimeoutMs());
         Server peers = null;
         MetricsEndpoint endpoint = null;
         RaftNode node = null;
@@ -162,6 +169,10 @@ public final class VigilServer implements AutoCloseable {
             if (peerBuilder != null) {
                 peers = peerBuilder.addService(peerService).addService(new LeaseForwarding.Service(leases))
                         .addService(cluster.new Peer()).addService(snapshots.new Receiver()).build().start();
+            }
+            if (config.initialCorruptCheck()) {
+                // etcd checks before its server starts: a member that diverged never takes part
+                corruptionCheck.checkAtStart();
             }
             Config raft = Config.builder()
                     .id(selfId)
@@ -186,17 +197,26 @@ public final class VigilServer implements AutoCloseable {
                     .addService(WatchService.definition(watch.hub(), log::linearizableRead))
                     .addService(leases)
                     .addService(cluster)
-                    .addService(new MaintenanceService(log, membership, revLog, headers, config.dataDir()))
+                    .addService(new MaintenanceService(log, membership, revLog, headers, config.dataDir(),
+                            config.testFaults()))
                     .build()
                     .start();
             leaseExpiry.start();
             publisher.start();
+            corruptionCheck.start(config.corruptCheckTime());
+            if (autoCompactor != null) {
+                autoCompactor.start();
+            }
             leaderMonitor.scheduleWithFixedDelay(openCalls::endLeaderless, config.electionTimeoutMs(),
                     config.electionTimeoutMs(), TimeUnit.MILLISECONDS);
         } catch (IOException | RuntimeException e) {
             leaderMonitor.shutdownNow();
             leaseExpiry.close();
             publisher.close();
+            corruptionCheck.close();
+            if (autoCompactor != null) {
+                autoCompactor.close();
+            }
             if (endpoint != null) {
                 endpoint.close();
             }
@@ -430,6 +450,10 @@ public final class VigilServer implements AutoCloseable {
         }
         leaseExpiry.close();
         publisher.close();
+        corruptionCheck.close();
+        if (autoCompactor != null) {
+            autoCompactor.close();
+        }
         metrics.close();
         log.close();
         if (peerServer != null) {

@@ -2,6 +2,7 @@ package io.vigil.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -114,9 +115,42 @@ class ServerFlagsTest {
         assertEquals("ack-before-sync",
                 ServerFlags.parse(new String[] {"--experimental-test-fault=ack-before-sync"}).testFaults().name());
         assertMessage("invalid value \"lose-everything\" for flag --experimental-test-fault: unknown test fault; one of "
-                + "stale-linearizable-read, watch-skip-revision, ack-before-sync", "--experimental-test-fault=lose-everything");
+                + "stale-linearizable-read, watch-skip-revision, ack-before-sync, hash-mismatch", "--experimental-test-fault=lose-everything");
         assertMessage("for flag --experimental-test-fault", "--experimental-test-fault=");
         assertMessage("flag --experimental-test-fault needs a value", "--experimental-test-fault");
+    }
+
+    /** etcd 3.4's parseCompactionRetention: off by default, a bare number is hours or revisions. */
+    @Test
+    void autoCompactionFlags() {
+        assertNull(ServerFlags.parse(new String[0]).autoCompaction(), "off by default");
+        assertNull(ServerFlags.parse(new String[] {"--auto-compaction-mode=revision", "--auto-compaction-retention=0"})
+                .autoCompaction());
+        assertNull(ServerFlags.parse(new String[] {"--auto-compaction-retention=0s"}).autoCompaction());
+        CompactionPolicy hours = ServerFlags.parse(new String[] {"--auto-compaction-retention", "2"}).autoCompaction().at(0, 1);
+        assertEquals("PT2H", hours.retention());
+        assertEquals(java.time.Duration.ofMinutes(6), hours.tickInterval());
+        CompactionPolicy minutes = ServerFlags.parse(new String[] {"--auto-compaction-retention=30m"}).autoCompaction().at(0, 1);
+        assertEquals(java.time.Duration.ofMinutes(3), minutes.tickInterval());
+        CompactionPolicy revisions = ServerFlags.parse(new String[] {
+            "--auto-compaction-mode", "revision", "--auto-compaction-retention", "1000"}).autoCompaction().at(0, 1);
+        assertEquals("1000 revisions", revisions.retention());
+        assertEquals(java.time.Duration.ofMinutes(5), revisions.tickInterval());
+        assertMessage("unsupported compaction mode hourly", "--auto-compaction-mode=hourly", "--auto-compaction-retention=1");
+        assertMessage("whole number of revisions", "--auto-compaction-mode=revision", "--auto-compaction-retention=1h");
+        assertMessage("not a duration", "--auto-compaction-retention=-1");
+    }
+
+    @Test
+    void corruptCheckFlags() {
+        ServerConfig defaults = ServerFlags.parse(new String[0]);
+        assertFalse(defaults.initialCorruptCheck());
+        assertEquals(java.time.Duration.ZERO, defaults.corruptCheckTime(), "off by default, as in etcd");
+        ServerConfig c = ServerFlags.parse(new String[] {"--experimental-initial-corrupt-check", "--experimental-corrupt-check-time=3m"});
+        assertTrue(c.initialCorruptCheck());
+        assertEquals(java.time.Duration.ofMinutes(3), c.corruptCheckTime());
+        assertEquals(java.time.Duration.ZERO, ServerFlags.parse(new String[] {"--experimental-corrupt-check-time=0s"}).corruptCheckTime());
+        assertMessage("for flag --experimental-corrupt-check-time", "--experimental-corrupt-check-time=soon");
     }
 
     /** etcd's well-known ids of a member started with no cluster flags. */

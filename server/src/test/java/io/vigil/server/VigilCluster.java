@@ -116,12 +116,18 @@ final class VigilCluster implements AutoCloseable {
 
     /** Starts member i (again), on its data directory and peer port. */
     void startMember(int i) {
+        startMember(i, new String[0]);
+    }
+
+    /** As {@link #startMember(int)}, with {@code moreFlags} for this start of this member only. */
+    void startMember(int i, String... moreFlags) {
         List<String> flags = new ArrayList<>(List.of("--name", name(i),
                 "--initial-cluster", initialCluster,
                 "--listen-peer-urls", "http://127.0.0.1:" + peerPorts[i],
                 "--initial-advertise-peer-urls", peerUrl(i),
                 "--listen-client-urls", "http://127.0.0.1:" + clientPorts[i]));
         flags.addAll(List.of(extraFlags));
+        flags.addAll(List.of(moreFlags));
         members[i] = VigilProcess.start(dataDir(i), network == null ? List.of() : network.jvmOptions(i),
                 flags.toArray(String[]::new));
     }
