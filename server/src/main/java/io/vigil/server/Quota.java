@@ -1,7 +1,6 @@
 package io.vigil.server;
 
 import io.grpc.stub.StreamObserver;
-import io.vigil.proto.etcdserverpb.AlarmRequest;
 import io.vigil.proto.etcdserverpb.AlarmType;
 import io.vigil.proto.etcdserverpb.PutRequest;
 import io.vigil.proto.etcdserverpb.RequestOp;
@@ -30,13 +29,13 @@ final class Quota {
 
     private final long quotaBytes;
     private final RevLog revLog;
-    private final Proposer proposer;
+    private final AlarmRaiser alarms;
     private final long selfId;
 
-    Quota(long quotaBytes, RevLog revLog, Proposer proposer, long selfId) {
+    Quota(long quotaBytes, RevLog revLog, AlarmRaiser alarms, long selfId) {
         this.quotaBytes = quotaBytes;
         this.revLog = revLog;
-        this.proposer = proposer;
+        this.alarms = alarms;
         this.selfId = selfId;
     }
 
@@ -64,9 +63,8 @@ final class Quota {
                 .anyMatch(a -> a.getMemberID() == selfId && a.getAlarm() == AlarmType.NOSPACE);
         if (!raised) {
             VigilServer.LOG.log(System.Logger.Level.WARNING, "the store reached its space quota (" + quotaBytes
-                    + " bytes): raising the NOSPACE alarm; writes are refused until compaction, defragmentation and alarm disarm");
-            proposer.propose(InternalRequest.newBuilder().setAlarm(AlarmRequest.newBuilder()
-                    .setAction(AlarmRequest.AlarmAction.ACTIVATE).setMemberID(selfId).setAlarm(AlarmType.NOSPACE)).build());
+                    + " bytes); writes are refused until compaction, defragmentation and alarm disarm");
+            alarms.raise(selfId, AlarmType.NOSPACE);
         }
     }
 

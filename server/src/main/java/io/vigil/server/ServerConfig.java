@@ -70,7 +70,6 @@ public final class ServerConfig {
     private CompactionPolicy.Start autoCompaction;
     private boolean initialCorruptCheck;
     private java.time.Duration corruptCheckTime = java.time.Duration.ZERO;
-    private AlarmRaiser alarmRaiser = AlarmRaiser.LOGGING;
 
     /** etcd's --auto-compaction-mode: "periodic" (the default) or "revision". */
     public ServerConfig autoCompactionMode(String mode) {
@@ -116,16 +115,6 @@ public final class ServerConfig {
 
     public java.time.Duration corruptCheckTime() {
         return corruptCheckTime;
-    }
-
-    /** Tests only: where alarms go instead of the log ({@link AlarmRaiser#LOGGING}). */
-    ServerConfig alarmRaiser(AlarmRaiser raiser) {
-        this.alarmRaiser = raiser;
-        return this;
-    }
-
-    AlarmRaiser alarmRaiser() {
-        return alarmRaiser;
     }
 
     /**

@@ -152,13 +152,14 @@ public final class VigilServer implements AutoCloseable {
                 this::restartForSnapshot);
         transport.snapshotSender(snapshots::send);
         LeaseForwarding leaseForwarding = new LeaseForwarding(peerChannels, config.requestTimeoutMs());
-        Quota quota = new Quota(config.quotaBackendBytes(), revLog, log, selfId);
+        AlarmRaiser alarms = new AlarmRaiser(log);
+        Quota quota = new Quota(config.quotaBackendBytes(), revLog, alarms, selfId);
         LeaseService leases = new LeaseService(revLog, log, headers, ids, leaseForwarding, quota);
         // before the node starts: checkpoints must be on before this member can become leader
         leaseExpiry = new LeaseExpiry(revLog.lessor(), log, log::isLeader, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT,
                 config.leaseCheckpointEnabled() ? config.leaseCheckpointInterval() : null);
         corruptionCheck = new CorruptionCheck(revLog, config.testFaults(), membership, selfId, log::isLeader,
-                config.alarmRaiser(), config.requestTimeoutMs());
+                alarms, config.requestTimeoutMs());
         autoCompactor = config.autoCompaction() == null ? null : new AutoCompactor(config.autoCompaction(), log,
                 revLog::currentRevision, log::isLeader, config.requestTimeoutMs());
         Server peers = null;

@@ -3,6 +3,7 @@ package io.vigil.server;
 import static io.vigil.server.ClusterClients.PATIENCE;
 import static io.vigil.server.ClusterClients.put;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -57,6 +58,15 @@ class CorruptionCheckClusterTest {
                     leading.output().stream().anyMatch(l -> l.contains("alarm CORRUPT raised against member " + badId)));
             assertFalse(c.logs().contains("raised against member " + soundId), c.logs());
             assertTrue(leading.output().stream().anyMatch(l -> l.contains("same compact revision then hashes must match")));
+            // the alarm is the cluster's: every member lists it and refuses writes, as etcd's corrupt applier
+            for (int i = 0; i < 3; i++) {
+                int member = i;
+                await().atMost(PATIENCE).untilAsserted(() -> assertEquals("memberID:" + Long.parseUnsignedLong(badId, 16) + " alarm:CORRUPT",
+                        Etcdctl.run(c.endpoint(member), null, "alarm", "list").stdout().strip()));
+                Etcdctl.Result put = Etcdctl.run(c.endpoint(member), null, "put", "after", "corrupt");
+                assertTrue(put.stderr().contains("etcdserver: corrupt cluster"), put.stderr());
+            }
+            assertEquals(0, Etcdctl.run(c.endpoint(sound), null, "alarm", "disarm").exitCode());
 
             // at start: the member with the wrong hash does not start, a sound one does
             c.stop(bad);
