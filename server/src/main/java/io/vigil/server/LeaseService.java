@@ -17,6 +17,7 @@ import io.vigil.proto.etcdserverpb.LeaseTimeToLiveRequest;
 import io.vigil.proto.etcdserverpb.LeaseTimeToLiveResponse;
 import io.vigil.proto.internal.InternalRequest;
 import io.vigil.proto.internal.LeasePeerGrpc.LeasePeerFutureStub;
+import io.vigil.revlog.ApplyResult;
 import io.vigil.revlog.Lessor;
 import io.vigil.revlog.RevLog;
 import java.util.concurrent.CompletableFuture;
@@ -107,6 +108,12 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase implements LeaseForward
      */
     @Override
     public void leaseGrant(LeaseGrantRequest request, StreamObserver<LeaseGrantResponse> out) {
+        Replies.whenApplied(proposeGrant(request), out,
+                (LeaseGrantResponse r) -> r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
+    }
+
+    /** Proposes {@code request} with etcd's choices made: an ID when it asks for none, at least the minimum TTL. */
+    CompletableFuture<ApplyResult> proposeGrant(LeaseGrantRequest request) {
         LeaseGrantRequest.Builder grant = request.toBuilder();
         if (grant.getID() == 0) {
             long id;
@@ -118,8 +125,7 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase implements LeaseForward
         if (grant.getTTL() < MIN_TTL_SECONDS) {
             grant.setTTL(MIN_TTL_SECONDS);
         }
-        Replies.whenApplied(proposer.propose(InternalRequest.newBuilder().setLeaseGrant(grant).build()), out,
-                (LeaseGrantResponse r) -> r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
+        return proposer.propose(InternalRequest.newBuilder().setLeaseGrant(grant).build());
     }
 
     @Override

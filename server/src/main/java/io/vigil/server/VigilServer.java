@@ -150,6 +150,8 @@ public final class VigilServer implements AutoCloseable {
         transport.snapshotSender(snapshots::send);
         LeaseForwarding leaseForwarding = new LeaseForwarding(peerChannels, config.requestTimeoutMs());
         LeaseService leases = new LeaseService(revLog, log, headers, ids, leaseForwarding);
+        LocalKv localKv = new LocalKv(revLog, log, log::linearizableRead, watch.hub(), headers, leases::proposeGrant,
+                config.maxRequestBytes());
         // before the node starts: checkpoints must be on before this member can become leader
         leaseExpiry = new LeaseExpiry(revLog.lessor(), log, log::isLeader, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT,
                 config.leaseCheckpointEnabled() ? config.leaseCheckpointInterval() : null);
@@ -186,6 +188,8 @@ public final class VigilServer implements AutoCloseable {
                     .addService(leases)
                     .addService(cluster)
                     .addService(new MaintenanceService(log, membership, revLog, headers, config.dataDir()))
+                    .addService(new LockService(localKv))
+                    .addService(new ElectionService(localKv))
                     .build()
                     .start();
             leaseExpiry.start();
