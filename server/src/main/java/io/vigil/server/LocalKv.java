@@ -213,10 +213,11 @@ final class LocalKv {
      */
     Watch watch(Scope scope, WatchCreateRequest request, Consumer<WatchResponse> onResponse) {
         Watch w = new Watch(scope, onResponse);
+        w.stream = hub.openStream(w); // before the scope can close it
         if (!scope.add(w)) {
+            w.stream.close();
             return null;
         }
-        w.stream = hub.openStream(w);
         w.stream.create(request);
         return w;
     }
@@ -225,7 +226,8 @@ final class LocalKv {
     static final class Watch implements WatchSink, AutoCloseable {
         private final Scope scope;
         private final Consumer<WatchResponse> onResponse;
-        private volatile WatchStream stream;
+        /** Set before the scope holds this watch, so whoever closes it sees it. */
+        private WatchStream stream;
         private volatile boolean closed;
 
         private Watch(Scope scope, Consumer<WatchResponse> onResponse) {
@@ -259,10 +261,7 @@ final class LocalKv {
         public void close() {
             closed = true;
             scope.remove(this);
-            WatchStream s = stream;
-            if (s != null) {
-                s.close();
-            }
+            stream.close();
         }
     }
 

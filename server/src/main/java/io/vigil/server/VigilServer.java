@@ -34,7 +34,8 @@ import java.util.function.Consumer;
 
 /**
  * One Vigil member: the revision log, the Raft node and its peer transport, the replicated write
- * path, the watch hub, the lease expiry loop, and the gRPC services on the client URLs. A member
+ * path, the watch hub, the lease expiry loop, and the gRPC services on the client URLs (KV,
+ * Watch, Lease, Cluster, Maintenance, Lock, Election). A member
  * alone is a one-member cluster; the same code runs it. Services not built yet (Auth, most of
  * Maintenance, membership changes) answer UNIMPLEMENTED.
  *
