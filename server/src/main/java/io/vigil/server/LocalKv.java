@@ -1,6 +1,7 @@
 package io.vigil.server;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.Message;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.netty.util.concurrent.EventExecutor;
 import io.grpc.netty.shaded.io.netty.util.internal.ThreadExecutorMap;
@@ -28,6 +29,7 @@ import io.vigil.watch.WatchStream;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
@@ -135,7 +137,7 @@ final class LocalKv {
         }, scope.executor);
     }
 
-    private CompletableFuture<com.google.protobuf.Message> propose(InternalRequest request) {
+    private CompletableFuture<Message> propose(InternalRequest request) {
         if (request.getSerializedSize() > maxRequestBytes) {
             return CompletableFuture.failedFuture(EtcdErrors.REQUEST_TOO_LARGE);
         }
@@ -143,7 +145,7 @@ final class LocalKv {
     }
 
     /** The applied response, or the store's refusal as a failure. */
-    private static CompletableFuture<com.google.protobuf.Message> applied(CompletableFuture<ApplyResult> proposal) {
+    private static CompletableFuture<Message> applied(CompletableFuture<ApplyResult> proposal) {
         return proposal.thenApply(r -> {
             if (r.error() != null) {
                 throw r.error();
@@ -153,19 +155,19 @@ final class LocalKv {
     }
 
     /** Rethrows a failure inside a future's stage as it came. */
-    static java.util.concurrent.CompletionException asCompletion(Throwable failure) {
-        return failure instanceof java.util.concurrent.CompletionException c ? c
-                : new java.util.concurrent.CompletionException(failure);
+    static CompletionException asCompletion(Throwable failure) {
+        return failure instanceof CompletionException c ? c
+                : new CompletionException(failure);
     }
 
     // ---- waiting ----
 
     /**
      * etcd's waitDeletes: completes once no key under {@code prefix} has a create revision of at
-     * most {@code maxCreateRevision}, with the header of the read that found none. It waits on the
-     * newest such key at a time (the one created last), from the revision it was read at, so that
-     * every key ahead is gone when it completes: those older than that one were read gone or
-     * deleted before it by the time it is.
+     * most {@code maxCreateRevision}, with the header of the read that found none. Each round
+     * reads the newest such key, waits for its delete (watched from the revision it was read at,
+     * so a delete right after the read is not missed), and reads again; one waiter watches one
+     * key, not every key ahead of it.
      */
     CompletableFuture<ResponseHeader> waitDeletes(Scope scope, ByteString prefix, long maxCreateRevision) {
         RangeRequest newestAhead = RangeRequest.newBuilder().setKey(prefix).setRangeEnd(prefixEnd(prefix)).setLimit(1)

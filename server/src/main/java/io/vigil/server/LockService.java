@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.vigil.proto.etcdserverpb.Compare;
+import io.vigil.proto.etcdserverpb.DeleteRangeRequest;
 import io.vigil.proto.etcdserverpb.PutRequest;
 import io.vigil.proto.etcdserverpb.RangeRequest;
 import io.vigil.proto.etcdserverpb.RequestOp;
@@ -109,7 +110,7 @@ final class LockService extends LockGrpc.LockImplBase {
     @Override
     public void unlock(UnlockRequest request, StreamObserver<UnlockResponse> out) {
         try {
-            RequestChecks.checkDeleteRange(io.vigil.proto.etcdserverpb.DeleteRangeRequest.newBuilder()
+            RequestChecks.checkDeleteRange(DeleteRangeRequest.newBuilder()
                     .setKey(request.getKey()).build());
         } catch (RevLogException e) {
             Replies.answer(out, null, e);
