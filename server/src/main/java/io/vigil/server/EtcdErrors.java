@@ -57,6 +57,16 @@ final class EtcdErrors {
     static final StatusRuntimeException STOPPING =
             Status.UNAVAILABLE.withDescription("etcdserver: server stopped").asRuntimeException();
 
+    // etcd's Lock and Election services answer these as plain Go errors: gRPC code UNKNOWN
+    static final StatusRuntimeException ELECTION_NOT_LEADER =
+            Status.UNKNOWN.withDescription("election: not leader").asRuntimeException();
+    static final StatusRuntimeException ELECTION_NO_LEADER =
+            Status.UNKNOWN.withDescription("election: no leader").asRuntimeException();
+    static final StatusRuntimeException ELECTION_MISSING_LEADER_KEY =
+            Status.UNKNOWN.withDescription("\"leader\" field must be provided").asRuntimeException();
+    static final StatusRuntimeException LOCK_SESSION_EXPIRED =
+            Status.UNKNOWN.withDescription("mutex: session is expired").asRuntimeException();
+
     private EtcdErrors() {
     }
 
@@ -64,6 +74,20 @@ final class EtcdErrors {
         return Status.fromCode(CODES.get(e.code()))
                 .withDescription("etcdserver: " + e.code().etcdMessage())
                 .asRuntimeException();
+    }
+
+    /**
+     * A failure as etcd's Lock and Election services answer it. They reach the KV through an
+     * in-process clientv3, which turns etcd's statuses into plain errors, and gRPC sends a plain
+     * error as UNKNOWN: the client sees etcd's message with code UNKNOWN (verified against etcd
+     * 3.4: a lock on an unknown lease is UNKNOWN "etcdserver: requested lease not found").
+     */
+    static StatusRuntimeException viaLocalClient(Throwable t) {
+        StatusRuntimeException s = toStatus(t);
+        if (s.getStatus().getCode() == Status.Code.UNKNOWN) {
+            return s;
+        }
+        return Status.UNKNOWN.withDescription(s.getStatus().getDescription()).asRuntimeException();
     }
 
     /** Any failure of a request, as the status a client should see. */

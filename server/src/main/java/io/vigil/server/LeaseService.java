@@ -17,6 +17,7 @@ import io.vigil.proto.etcdserverpb.LeaseTimeToLiveRequest;
 import io.vigil.proto.etcdserverpb.LeaseTimeToLiveResponse;
 import io.vigil.proto.internal.InternalRequest;
 import io.vigil.proto.internal.LeasePeerGrpc.LeasePeerFutureStub;
+import io.vigil.revlog.ApplyResult;
 import io.vigil.revlog.Lessor;
 import io.vigil.revlog.RevLog;
 import java.util.concurrent.CompletableFuture;
@@ -109,6 +110,15 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase implements LeaseForward
      */
     @Override
     public void leaseGrant(LeaseGrantRequest request, StreamObserver<LeaseGrantResponse> out) {
+        if (!quota.admits(InternalRequest.newBuilder().setLeaseGrant(request).build(), out)) {
+            return;
+        }
+        Replies.whenApplied(proposeGrant(request), out,
+                (LeaseGrantResponse r) -> r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
+    }
+
+    /** Proposes {@code request} with etcd's choices made: an ID when it asks for none, at least the minimum TTL. */
+    CompletableFuture<ApplyResult> proposeGrant(LeaseGrantRequest request) {
         LeaseGrantRequest.Builder grant = request.toBuilder();
         if (grant.getID() == 0) {
             long id;
@@ -120,12 +130,7 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase implements LeaseForward
         if (grant.getTTL() < MIN_TTL_SECONDS) {
             grant.setTTL(MIN_TTL_SECONDS);
         }
-        InternalRequest internal = InternalRequest.newBuilder().setLeaseGrant(grant).build();
-        if (!quota.admits(internal, out)) {
-            return;
-        }
-        Replies.whenApplied(proposer.propose(internal), out,
-                (LeaseGrantResponse r) -> r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
+        return proposer.propose(InternalRequest.newBuilder().setLeaseGrant(grant).build());
     }
 
     @Override

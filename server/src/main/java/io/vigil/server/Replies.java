@@ -30,4 +30,22 @@ final class Replies {
             }
         });
     }
+
+    /**
+     * Answers a unary call of the Lock or Election service with {@code response}, or with
+     * {@code failure} as etcd's services answer it ({@link EtcdErrors#viaLocalClient}). A call
+     * that already ended (cancelled, or closed by the server as it stops) gets nothing.
+     */
+    static <R> void answer(StreamObserver<R> out, R response, Throwable failure) {
+        try {
+            if (failure != null) {
+                out.onError(EtcdErrors.viaLocalClient(failure));
+            } else {
+                out.onNext(response);
+                out.onCompleted();
+            }
+        } catch (RuntimeException ended) {
+            // the call ended under us: nobody is there to answer
+        }
+    }
 }

@@ -34,7 +34,8 @@ import java.util.function.Consumer;
 
 /**
  * One Vigil member: the revision log, the Raft node and its peer transport, the replicated write
- * path, the watch hub, the lease expiry loop, and the gRPC services on the client URLs. A member
+ * path, the watch hub, the lease expiry loop, and the gRPC services on the client URLs (KV,
+ * Watch, Lease, Cluster, Maintenance, Lock, Election). A member
  * alone is a one-member cluster; the same code runs it. Services not built yet (Auth, most of
  * Maintenance, membership changes) answer UNIMPLEMENTED.
  *
@@ -155,6 +156,8 @@ public final class VigilServer implements AutoCloseable {
         AlarmRaiser alarms = new AlarmRaiser(log);
         Quota quota = new Quota(config.quotaBackendBytes(), revLog, alarms, selfId);
         LeaseService leases = new LeaseService(revLog, log, headers, ids, leaseForwarding, quota);
+        LocalKv localKv = new LocalKv(revLog, log, log::linearizableRead, watch.hub(), headers, leases::proposeGrant,
+                config.maxRequestBytes());
         // before the node starts: checkpoints must be on before this member can become leader
         leaseExpiry = new LeaseExpiry(revLog.lessor(), log, log::isLeader, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT,
                 config.leaseCheckpointEnabled() ? config.leaseCheckpointInterval() : null);
@@ -200,6 +203,8 @@ public final class VigilServer implements AutoCloseable {
                     .addService(cluster)
                     .addService(new MaintenanceService(log, membership, revLog, headers, config.dataDir(),
                             config.testFaults()))
+                    .addService(new LockService(localKv))
+                    .addService(new ElectionService(localKv))
                     .build()
                     .start();
             leaseExpiry.start();
