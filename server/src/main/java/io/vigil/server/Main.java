@@ -11,11 +11,8 @@ public final class Main {
     }
 
     public static void main(String[] args) throws InterruptedException {
-        // the server's one logger (VigilServer.LOG) writes one line per event, "vigil: <message>",
-        // followed by the stack of a failure it carries
-        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
-            System.setProperty("java.util.logging.SimpleFormatter.format", "vigil: %5$s%6$s%n");
-        }
+        // until the flags say otherwise, etcd's default: capnslog lines at info on stderr
+        Logs.configure(LogSettings.DEFAULT);
         String[] rest = args;
         if (args.length > 0 && args[0].equals("serve")) {
             rest = java.util.Arrays.copyOfRange(args, 1, args.length);
@@ -32,6 +29,7 @@ public final class Main {
         ServerConfig config;
         try {
             config = ServerFlags.parse(rest);
+            Logs.configure(config.logs());
         } catch (ServerFlags.FlagException e) {
             VigilServer.LOG.log(ERROR, e.getMessage());
             System.exit(2);

@@ -63,6 +63,17 @@ public final class ServerConfig {
     private boolean preVote = true;
     private Members members;
     private TestFaults testFaults = TestFaults.NONE;
+    private LogSettings logs = LogSettings.DEFAULT;
+
+    /** etcd's --logger, --log-level and --log-outputs. */
+    ServerConfig logs(LogSettings logs) {
+        this.logs = logs;
+        return this;
+    }
+
+    LogSettings logs() {
+        return logs;
+    }
 
     /**
      * Turns on one deliberately broken behaviour ({@link TestFaults}), for the robustness harness

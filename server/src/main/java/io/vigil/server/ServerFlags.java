@@ -78,6 +78,12 @@ final class ServerFlags {
                 (c, v) -> c.preVote(bool(v)), true));
         FLAGS.put("listen-metrics-urls", new Flag("URLs to serve Prometheus metrics on, at /metrics (default: none)",
                 (c, v) -> c.listenMetricsUrls(Urls.parse(v))));
+        FLAGS.put("logger", new Flag("\"capnslog\" for text lines, \"zap\" for JSON lines (default \"capnslog\")",
+                (c, v) -> c.logs(c.logs().withLogger(v))));
+        FLAGS.put("log-level", new Flag("debug, info, warn or error (default \"info\")",
+                (c, v) -> c.logs(c.logs().withLevel(v))));
+        FLAGS.put("log-outputs", new Flag("comma-separated: default, stderr, stdout or file paths (default \"default\": stderr)",
+                (c, v) -> c.logs(c.logs().withOutputs(v))));
         FLAGS.put(TestFaults.FLAG, new Flag(
                 "TEST ONLY: break a guarantee on purpose, for the robustness harness: stale-linearizable-read, watch-skip-revision or ack-before-sync (default: none)",
                 (c, v) -> c.testFault(v)));
