@@ -11,11 +11,8 @@ public final class Main {
     }
 
     public static void main(String[] args) throws InterruptedException {
-        // the server's one logger (VigilServer.LOG) writes one line per event, "vigil: <message>",
-        // followed by the stack of a failure it carries
-        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
-            System.setProperty("java.util.logging.SimpleFormatter.format", "vigil: %5$s%6$s%n");
-        }
+        // until the flags say otherwise, etcd's default: capnslog lines at info on stderr
+        Logs.configure(LogSettings.DEFAULT);
         if (args.length > 0 && OfflineCommands.handles(args[0])) {
             try {
                 OfflineCommands.run(args, System.out);
@@ -44,6 +41,7 @@ public final class Main {
         ServerConfig config;
         try {
             config = ServerFlags.parse(rest);
+            Logs.configure(config.logs());
         } catch (ServerFlags.FlagException e) {
             VigilServer.LOG.log(ERROR, e.getMessage());
             System.exit(2);

@@ -102,6 +102,8 @@ final class ReplicatedLog implements Proposer {
     private RaftNode node;
     private volatile boolean closed;
     private volatile long appliedIndex;
+    /** Proposals that ended without being applied: timed out, dropped, or the member stopped (etcd's proposals failed). */
+    private final java.util.concurrent.atomic.LongAdder failedProposals = new java.util.concurrent.atomic.LongAdder();
     /** Apply thread: reads waiting for the applied index to reach theirs. */
     private final PriorityQueue<PendingRead> pendingReads = new PriorityQueue<>();
     private int uncommittedEntries;
@@ -204,6 +206,11 @@ final class ReplicatedLog implements Proposer {
             return done;
         }
         long id = registerWaiter(waiters, done);
+        done.whenComplete((r, t) -> {
+            if (t != null) {
+                failedProposals.increment();
+            }
+        });
         node.propose(request.toBuilder().setId(id).build().toByteArray(), done);
         return done;
     }
@@ -332,6 +339,15 @@ final class ReplicatedLog implements Proposer {
             done.completeExceptionally(EtcdErrors.STOPPING); // the apply thread may be gone already
         }
         return done;
+    }
+
+    /** Proposals waiting to be applied (etcd's proposals pending). */
+    int pendingProposals() {
+        return waiters.size();
+    }
+
+    long failedProposals() {
+        return failedProposals.sum();
     }
 
     boolean isLeader() {

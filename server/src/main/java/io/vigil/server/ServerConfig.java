@@ -117,6 +117,18 @@ public final class ServerConfig {
         return corruptCheckTime;
     }
 
+    private LogSettings logs = LogSettings.DEFAULT;
+
+    /** etcd's --logger, --log-level and --log-outputs. */
+    ServerConfig logs(LogSettings logs) {
+        this.logs = logs;
+        return this;
+    }
+
+    LogSettings logs() {
+        return logs;
+    }
+
     /**
      * Turns on one deliberately broken behaviour ({@link TestFaults}), for the robustness harness
      * only; an unknown name is refused.

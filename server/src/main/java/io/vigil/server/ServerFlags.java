@@ -90,6 +90,12 @@ final class ServerFlags {
         FLAGS.put("experimental-corrupt-check-time", new Flag(
                 "how often the leader compares the members' hashes and raises the CORRUPT alarm on a difference; 0 for never (default 0)",
                 (c, v) -> c.corruptCheckTime(goDurationOrZero(v))));
+        FLAGS.put("logger", new Flag("\"capnslog\" for text lines, \"zap\" for JSON lines (default \"capnslog\")",
+                (c, v) -> c.logs(c.logs().withLogger(v))));
+        FLAGS.put("log-level", new Flag("debug, info, warn or error (default \"info\")",
+                (c, v) -> c.logs(c.logs().withLevel(v))));
+        FLAGS.put("log-outputs", new Flag("comma-separated: default, stderr, stdout or file paths (default \"default\": stderr)",
+                (c, v) -> c.logs(c.logs().withOutputs(v))));
         FLAGS.put(TestFaults.FLAG, new Flag(
                 "TEST ONLY: break a guarantee on purpose, for the robustness harness: stale-linearizable-read, watch-skip-revision, ack-before-sync or hash-mismatch (default: none)",
                 (c, v) -> c.testFault(v)));

@@ -1,6 +1,8 @@
 package io.vigil.server;
 
+import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
+import io.grpc.ServerCredentials;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -73,6 +75,7 @@ public final class VigilServer implements AutoCloseable {
     private final OpenCalls openCalls;
     private final java.util.concurrent.ScheduledExecutorService leaderMonitor;
     private final MetricsEndpoint metrics;
+    private final ClientPortHttp clientHttp;
     private final Server peerServer;
     private final Server grpc;
     private final long replayedEntries;
@@ -135,6 +138,12 @@ public final class VigilServer implements AutoCloseable {
                 config.backendBatchLimit(), config.snapshotCount() + config.snapshotCatchUpEntries(), onFatal,
                 config.testFaults().watchFeed(watch::published), this::leadershipChanged);
         logRef[0] = log;
+        EtcdMetrics etcdMetrics = new EtcdMetrics(meters, log::node, log, config.dataDir().resolve("data.mdb"),
+                config.quotaBackendBytes());
+        storage.onWalSync(etcdMetrics.walSync());
+        revLog.onCommit(etcdMetrics.backendCommit());
+        GrpcMetrics grpcMetrics = new GrpcMetrics(meters);
+        clientHttp = new ClientPortHttp(meters::scrape);
         openCalls = new OpenCalls(() -> log.node().leaderId() != 0);
         // etcd's monitorLeader: once per election timeout, streams that require a leader end without one
         leaderMonitor = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
@@ -147,6 +156,8 @@ public final class VigilServer implements AutoCloseable {
         ClusterService cluster = new ClusterService(membership, selfId, selfName, config.advertiseClientUrls(), revLog,
                 headers, log, peerChannels, config.requestTimeoutMs());
         RaftPeerService peerService = new RaftPeerService(clusterId, selfId, membership::isRemoved);
+        transport.stats(etcdMetrics);
+        peerService.stats(etcdMetrics);
         publisher = new MemberPublisher(membership, log, selfId, selfName, config.advertiseClientUrls());
         transport.onRemoved(this::removed);
         snapshots = new Snapshots(config.dataDir(), revLog, membership, clusterId, selfId, peerChannels, log::node,
@@ -169,7 +180,8 @@ public final class VigilServer implements AutoCloseable {
         MetricsEndpoint endpoint = null;
         RaftNode node = null;
         try {
-            NettyServerBuilder peerBuilder = listen(config.listenPeerUrls(), config.maxRequestBytes());
+            NettyServerBuilder peerBuilder = listen(config.listenPeerUrls(), config.maxRequestBytes(),
+                    InsecureServerCredentials.create());
             if (peerBuilder != null) {
                 peers = peerBuilder.addService(peerService).addService(new LeaseForwarding.Service(leases))
                         .addService(cluster.new Peer()).addService(snapshots.new Receiver()).build().start();
@@ -193,9 +205,10 @@ public final class VigilServer implements AutoCloseable {
             peerService.attach(node);
             log.start(node);
             endpoint = new MetricsEndpoint(config.listenMetricsUrls(), meters);
-            grpc = listen(config.listenClientUrls(), config.maxRequestBytes())
+            grpc = listen(config.listenClientUrls(), config.maxRequestBytes(), clientHttp.credentials())
                     .intercept(new LearnerCalls(this::isLearner))
                     .intercept(openCalls)
+                    .intercept(grpcMetrics) // the last added runs first: it sees every call, refused ones too
                     .addService(new KvService(revLog, log, log::linearizableRead, log::isLeader, headers,
                             config.maxRequestBytes(), config.maxTxnOps(), config.testFaults(), quota))
                     .addService(WatchService.definition(watch.hub(), log::linearizableRead))
@@ -207,6 +220,7 @@ public final class VigilServer implements AutoCloseable {
                     .addService(new ElectionService(localKv))
                     .build()
                     .start();
+            grpcMetrics.initialize(grpc.getServices());
             leaseExpiry.start();
             publisher.start();
             corruptionCheck.start(config.corruptCheckTime());
@@ -223,6 +237,7 @@ public final class VigilServer implements AutoCloseable {
             if (autoCompactor != null) {
                 autoCompactor.close();
             }
+            clientHttp.close();
             if (endpoint != null) {
                 endpoint.close();
             }
@@ -256,11 +271,11 @@ public final class VigilServer implements AutoCloseable {
      * limit and keep-alive policy. Handlers never block: reads are memory-mapped lookups, writes
      * and watch requests only enqueue, so they run on the transport threads without a hand-off.
      */
-    private static NettyServerBuilder listen(List<URI> urls, int maxRequestBytes) {
+    private static NettyServerBuilder listen(List<URI> urls, int maxRequestBytes, ServerCredentials credentials) {
         NettyServerBuilder builder = null;
         for (URI url : urls) {
             InetSocketAddress address = Urls.address(url);
-            builder = builder == null ? NettyServerBuilder.forAddress(address) : builder.addListenAddress(address);
+            builder = builder == null ? NettyServerBuilder.forAddress(address, credentials) : builder.addListenAddress(address);
         }
         if (builder == null) {
             return null;
@@ -461,6 +476,7 @@ public final class VigilServer implements AutoCloseable {
             autoCompactor.close();
         }
         metrics.close();
+        clientHttp.close();
         log.close();
         if (peerServer != null) {
             peerServer.shutdownNow();

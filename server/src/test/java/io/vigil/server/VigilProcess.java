@@ -67,6 +67,12 @@ final class VigilProcess implements AutoCloseable {
     }
 
     private VigilProcess(Path dataDir, List<String> jvmOptions, String... extraFlags) {
+        this(dataDir, jvmOptions, READY, m -> m.group(1) + ":" + m.group(2), extraFlags);
+    }
+
+    /** Started once a line matches {@code ready}; {@code endpointOf} reads host:port from that match. */
+    private VigilProcess(Path dataDir, List<String> jvmOptions, Pattern ready,
+            java.util.function.Function<Matcher, String> endpointOf, String... extraFlags) {
         List<String> cmd = javaCommand(jvmOptions);
         cmd.addAll(List.of("serve",
                 "--data-dir", dataDir.toString(),
@@ -77,26 +83,26 @@ final class VigilProcess implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        CompletableFuture<String> ready = new CompletableFuture<>();
+        CompletableFuture<String> started = new CompletableFuture<>();
         Thread reader = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = r.readLine()) != null) {
                     output.add(line);
-                    Matcher m = READY.matcher(line);
+                    Matcher m = ready.matcher(line);
                     if (m.find()) {
-                        ready.complete(m.group(1) + ":" + m.group(2));
+                        started.complete(endpointOf.apply(m));
                     }
                 }
             } catch (IOException ignored) {
                 // the process went away; what it printed is in output
             }
-            ready.completeExceptionally(new IllegalStateException("vigil exited before it was ready: " + output));
+            started.completeExceptionally(new IllegalStateException("vigil exited before it was ready: " + output));
         }, "vigil-output");
         reader.setDaemon(true);
         reader.start();
         try {
-            endpoint = ready.get(60, TimeUnit.SECONDS);
+            endpoint = started.get(60, TimeUnit.SECONDS);
         } catch (Exception e) {
             process.destroyForcibly();
             throw new IllegalStateException("vigil did not start: " + output, e);
@@ -110,6 +116,17 @@ final class VigilProcess implements AutoCloseable {
     /** As {@link #start(Path, String...)}, with {@code jvmOptions} for the server's JVM too. */
     static VigilProcess start(Path dataDir, List<String> jvmOptions, String... extraFlags) {
         return new VigilProcess(dataDir, jvmOptions, extraFlags);
+    }
+
+    /**
+     * As {@link #start(Path, String...)}, for a server that does not print the ready line (its log
+     * level is above info): it listens on {@code port} and counts as started once a line matches
+     * {@code started}; it may not serve yet.
+     */
+    static VigilProcess startQuiet(Path dataDir, int port, Pattern started, String... extraFlags) {
+        List<String> flags = new ArrayList<>(List.of(extraFlags));
+        flags.addAll(List.of("--listen-client-urls", "http://127.0.0.1:" + port));
+        return new VigilProcess(dataDir, List.of(), started, m -> "127.0.0.1:" + port, flags.toArray(String[]::new));
     }
 
     /** host:port, as etcdctl's --endpoints wants it. */

@@ -40,6 +40,8 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
   static final long REOPEN_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
   /** Bytes buffered on one stream before sends to that peer are dropped (etcd drops too). */
   static final int SEND_BUFFER_BYTES = 8 << 20;
+  /** How often each peer is probed for the round-trip time (etcd's prober: every few seconds). */
+  static final long PROBE_NANOS = TimeUnit.SECONDS.toNanos(5);
 
   private final PeerHello hello;
   private final Map<Long, Peer> peers = new TreeMap<>();
@@ -49,6 +51,7 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
   private volatile boolean closed;
   private volatile Runnable onRemoved = () -> { };
   private volatile Consumer<Message> snapshots;
+  private volatile PeerStats stats = PeerStats.NONE;
 
   /**
    * @param hello who this member is, sent first on every stream
@@ -104,6 +107,11 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
     return true;
   }
 
+  /** Who is told of the traffic to each peer (nothing by default). */
+  public void stats(PeerStats stats) {
+    this.stats = stats;
+  }
+
   /** The node to report unreachable peers to; set once it has started. */
   public void attach(RaftNode node) {
     this.node = node;
@@ -121,8 +129,11 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
   @Override
   public void tick() {
     takeUpPeers();
+    long now = System.nanoTime();
     for (Peer p : peers.values()) {
-      p.connect();
+      if (p.connect()) {
+        p.probe(now);
+      }
     }
   }
 
@@ -142,6 +153,9 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
     private ClientCallStreamObserver<PeerEnvelope> stream;
     private volatile boolean broken;
     private long reopenAfterNanos;
+    private long nextProbeNanos = System.nanoTime();
+    /** A probe is out; the next is sent once it is answered (or failed). */
+    private volatile boolean probing;
 
     Peer(long id, URI url) {
       this.id = id;
@@ -158,7 +172,37 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
         unreachable();
         return;
       }
-      stream.onNext(PeerEnvelope.newBuilder().setMessage(RaftMessages.encode(m)).build());
+      PeerEnvelope envelope = PeerEnvelope.newBuilder().setMessage(RaftMessages.encode(m)).build();
+      stream.onNext(envelope);
+      stats.sent(id, envelope.getSerializedSize());
+    }
+
+    /** Times a {@code Probe} call to this peer, at most one at a time and one per {@link #PROBE_NANOS}. */
+    void probe(long now) {
+      if (probing || now - nextProbeNanos < 0) {
+        return;
+      }
+      probing = true;
+      nextProbeNanos = now + PROBE_NANOS;
+      long start = System.nanoTime();
+      ClientCalls.asyncUnaryCall(
+          channel.newCall(RaftPeerGrpc.getProbeMethod(), CallOptions.DEFAULT.withDeadlineAfter(PROBE_NANOS, TimeUnit.NANOSECONDS)),
+          PeerAck.getDefaultInstance(), new StreamObserver<PeerAck>() {
+            @Override
+            public void onNext(PeerAck value) {
+              stats.roundTrip(id, System.nanoTime() - start);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+              probing = false;
+            }
+
+            @Override
+            public void onCompleted() {
+              probing = false;
+            }
+          });
     }
 
     /** Whether a stream is open, opening one if it is down and may be opened again. */
@@ -208,6 +252,7 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
     }
 
     private void unreachable() {
+      stats.sendFailed(id);
       RaftNode n = node;
       if (n != null) {
         n.reportUnreachable(id);

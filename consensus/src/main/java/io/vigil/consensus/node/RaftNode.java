@@ -111,6 +111,8 @@ public final class RaftNode implements AutoCloseable {
   private volatile StateRole role = StateRole.FOLLOWER;
   private volatile long lastIndex;
   private volatile long commitIndex;
+  /** How many times a leader was found that differs from the one before (etcd's leader changes seen); node thread writes. */
+  private volatile long leaderChanges;
   /** Node thread: the configuration as applied, for the storage's snapshots. */
   private ConfState confState;
 
@@ -234,6 +236,11 @@ public final class RaftNode implements AutoCloseable {
 
   public long term() {
     return term;
+  }
+
+  /** How many times this member saw a new leader (not counting the loss of one) since it started. */
+  public long leaderChanges() {
+    return leaderChanges;
   }
 
   /** The leader this member believes in, or 0. */
@@ -377,6 +384,9 @@ public final class RaftNode implements AutoCloseable {
       raw.advance(rd);
       if (soft != null) {
         boolean leaderChanged = soft.leaderId() != leaderId;
+        if (leaderChanged && soft.leaderId() != 0) {
+          leaderChanges++;
+        }
         leaderId = soft.leaderId();
         role = soft.role();
         if (leaderChanged) {

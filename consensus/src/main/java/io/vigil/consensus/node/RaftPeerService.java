@@ -20,6 +20,7 @@ public final class RaftPeerService extends RaftPeerGrpc.RaftPeerImplBase {
   private final long memberId;
   private final LongPredicate isRemoved;
   private volatile RaftNode node;
+  private volatile PeerStats stats = PeerStats.NONE;
 
   /**
    * @param isRemoved whether a member id was removed from the cluster: its streams are refused
@@ -33,6 +34,17 @@ public final class RaftPeerService extends RaftPeerGrpc.RaftPeerImplBase {
 
   /** The status a removed member's stream is refused with: it has been removed and must stop. */
   public static final Status.Code REMOVED = Status.Code.PERMISSION_DENIED;
+
+  /** Who is told of the traffic from each peer (nothing by default). */
+  public void stats(PeerStats stats) {
+    this.stats = stats;
+  }
+
+  @Override
+  public void probe(PeerAck request, StreamObserver<PeerAck> out) {
+    out.onNext(PeerAck.getDefaultInstance());
+    out.onCompleted();
+  }
 
   /** The node to step messages into; until set, messages are dropped. */
   public void attach(RaftNode node) {
@@ -82,6 +94,7 @@ public final class RaftPeerService extends RaftPeerGrpc.RaftPeerImplBase {
               "message from %x to %x on the stream of member %x to %x", m.from(), m.to(), from.getMemberId(), memberId)));
           return;
         }
+        stats.received(m.from(), envelope.getSerializedSize());
         RaftNode n = node;
         if (n != null) {
           n.step(m);
@@ -89,12 +102,19 @@ public final class RaftPeerService extends RaftPeerGrpc.RaftPeerImplBase {
       }
 
       private void refuse(Status status) {
+        if (from != null) {
+          stats.receiveFailed(from.getMemberId());
+        }
         refused = true;
         out.onError(status.asRuntimeException());
       }
 
       @Override
       public void onError(Throwable t) {
+        // the peer's side ended the stream with an error (a member that stops cancels its streams)
+        if (from != null && !refused) {
+          stats.receiveFailed(from.getMemberId());
+        }
       }
 
       @Override

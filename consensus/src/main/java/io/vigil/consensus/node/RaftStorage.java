@@ -90,6 +90,11 @@ public final class RaftStorage implements AutoCloseable {
     }
   }
 
+  /** From now on {@code nanos} is told how long each WAL sync took, on the node thread. */
+  public void onWalSync(java.util.function.LongConsumer nanos) {
+    wal.onSync(nanos);
+  }
+
   /** What the core reads. */
   public MemoryStorage memory() {
     return memory;

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.LongConsumer;
 
 /**
  * The write-ahead log of Raft's entries and hard state: the durability point of a member.
@@ -65,6 +66,9 @@ public final class Wal implements AutoCloseable {
   static final int PREALLOCATE_MIN_BYTES = 64 << 10;
   static final int PREALLOCATE_MAX_BYTES = 4 << 20;
   private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(PREALLOCATE_MIN_BYTES).asReadOnlyBuffer();
+
+  /** Told how long each sync of a save took, in nanoseconds (etcd's WAL fsync duration). */
+  private volatile LongConsumer onSync = nanos -> { };
 
   /** A write or sync failed: what reached the disk is unknown, so nothing more is appended. */
   private IOException failure;
@@ -134,6 +138,11 @@ public final class Wal implements AutoCloseable {
     save(state, entries, true);
   }
 
+  /** From now on {@code nanos} is told how long each synced save's {@code fdatasync} took (on the saving thread). */
+  public void onSync(LongConsumer nanos) {
+    this.onSync = nanos;
+  }
+
   /**
    * Like {@link #save(HardState, List)}; without {@code sync} the records only reach the OS: they
    * survive a crash of the process but not of the machine, until a later synced save (or a
@@ -175,7 +184,9 @@ public final class Wal implements AutoCloseable {
       preallocate(tailBytes + bytes);
       writeFully(tail, buf, tailBytes);
       if (sync) {
+        long start = System.nanoTime();
         tail.force(false);
+        onSync.accept(System.nanoTime() - start);
       }
     } catch (IOException e) {
       // a torn record may now sit at the tail; appending after it would make it corruption
