@@ -23,11 +23,7 @@ final class AutoCompactor implements AutoCloseable {
     private final LongSupplier currentRevision;
     private final BooleanSupplier isLeader;
     private final long timeoutMs;
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "vigil-auto-compaction");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("vigil-auto-compaction"));
     private CompactionPolicy policy;
 
     AutoCompactor(CompactionPolicy.Start start, Proposer proposer, LongSupplier currentRevision,

@@ -52,11 +52,7 @@ final class ClientPortHttp implements AutoCloseable {
 
     private final Supplier<String> scrape;
     /** Scrapes run here, never on a transport thread that also carries gRPC calls. */
-    private final ExecutorService scrapes = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "vigil-client-metrics");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService scrapes = Executors.newSingleThreadExecutor(DaemonThreads.named("vigil-client-metrics"));
 
     ClientPortHttp(Supplier<String> scrape) {
         this.scrape = scrape;

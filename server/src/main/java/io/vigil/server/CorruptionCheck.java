@@ -51,11 +51,7 @@ final class CorruptionCheck implements AutoCloseable {
     private final long timeoutMs;
     /** Channels to the other members' client URLs, where they serve HashKV. */
     private final PeerChannels clients;
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "vigil-corrupt-check");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("vigil-corrupt-check"));
 
     CorruptionCheck(RevLog revLog, TestFaults faults, Membership membership, long selfId, BooleanSupplier isLeader,
                     AlarmRaiser alarms, long timeoutMs) {

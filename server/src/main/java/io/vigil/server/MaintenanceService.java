@@ -42,11 +42,7 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
     private final ResponseHeaders headers;
     private final Path dataDir;
     /** Makes the store copies backups stream; each reads the whole store, so off the transport threads. */
-    private static final java.util.concurrent.ExecutorService COPIER = java.util.concurrent.Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "vigil-backup-copy");
-        t.setDaemon(true);
-        return t;
-    });
+    private static final java.util.concurrent.ExecutorService COPIER = java.util.concurrent.Executors.newCachedThreadPool(DaemonThreads.named("vigil-backup-copy"));
     private final TestFaults faults;
 
     MaintenanceService(ReplicatedLog log, Membership membership, RevLog revLog, ResponseHeaders headers, Path dataDir,

@@ -40,11 +40,7 @@ final class MemberPublisher implements AutoCloseable {
     private final AtomicBoolean proposing = new AtomicBoolean();
     /** Completes once the membership here records this member's attributes. */
     private final CompletableFuture<Void> recordedHere = new CompletableFuture<>();
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "vigil-publish");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("vigil-publish"));
 
     MemberPublisher(Membership membership, ReplicatedLog log, long selfId, String name, List<URI> clientUrls) {
         this.membership = membership;

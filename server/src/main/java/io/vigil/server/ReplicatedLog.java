@@ -145,11 +145,7 @@ final class ReplicatedLog implements Proposer {
         this.onFatal = onFatal;
         this.onApplied = onApplied;
         this.onLeadership = onLeadership;
-        this.readExecutor = Executors.newFixedThreadPool(2, r -> {
-            Thread t = new Thread(r, "vigil-read");
-            t.setDaemon(true);
-            return t;
-        });
+        this.readExecutor = Executors.newFixedThreadPool(2, DaemonThreads.named("vigil-read"));
         this.applier = new Thread(this::applyLoop, "vigil-apply");
     }
 

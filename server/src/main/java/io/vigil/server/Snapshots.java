@@ -72,11 +72,7 @@ final class Snapshots implements AutoCloseable {
     private final PeerChannels peers;
     private final Supplier<RaftNode> node;
     private final Runnable onStaged;
-    private final ExecutorService sender = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "vigil-snapshot-send");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService sender = Executors.newSingleThreadExecutor(DaemonThreads.named("vigil-snapshot-send"));
     private final Set<Long> sending = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean receiving = new AtomicBoolean();
 

@@ -146,11 +146,7 @@ public final class VigilServer implements AutoCloseable {
         clientHttp = new ClientPortHttp(meters::scrape);
         openCalls = new OpenCalls(() -> log.node().leaderId() != 0);
         // etcd's monitorLeader: once per election timeout, streams that require a leader end without one
-        leaderMonitor = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "vigil-leader-monitor");
-            t.setDaemon(true);
-            return t;
-        });
+        leaderMonitor = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("vigil-leader-monitor"));
         transport = new PeerTransport(PeerHello.newBuilder().setClusterId(clusterId).setMemberId(selfId).build(), peerUrls());
         peerChannels = new PeerChannels(this::peerUrl);
         ClusterService cluster = new ClusterService(membership, selfId, selfName, config.advertiseClientUrls(), revLog,
