@@ -8,11 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import io.vigil.proto.etcdserverpb.HashKVRequest;
 import io.vigil.proto.etcdserverpb.KVGrpc;
 import io.vigil.proto.etcdserverpb.LeaseGrantRequest;
 import io.vigil.proto.etcdserverpb.LeaseGrpc;
 import io.vigil.proto.etcdserverpb.LeaseTimeToLiveRequest;
 import io.vigil.proto.etcdserverpb.LeaseTimeToLiveResponse;
+import io.vigil.proto.etcdserverpb.MaintenanceGrpc;
 import io.vigil.proto.etcdserverpb.RangeRequest;
 import io.vigil.proto.etcdserverpb.RangeResponse;
 import io.vigil.proto.mvccpb.KeyValue;
@@ -33,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Backup and restore as an operator does them: {@code etcdctl snapshot save} from a member under
  * write load, then {@code vigil snapshot restore} into a fresh member and into a fresh 3-member
  * cluster. Every key of the snapshot's revision comes back at that revision (create and mod
- * revisions, versions, values, leases), and the restored cluster serves and replicates writes.
+ * revisions, versions, values, leases), and the restored cluster serves and replicates writes,
+ * its members' HashKV agreeing.
  */
 class BackupRestoreTest {
     private static final long LEASE = 77;
@@ -122,11 +125,15 @@ class BackupRestoreTest {
             }
             awaitLeader(c);
             KVGrpc.newBlockingStub(clients.channel(c.endpoint(1))).put(put("after", "cluster restore"));
+            java.util.Set<Long> hashes = new java.util.HashSet<>();
             for (int i = 0; i < 3; i++) {
                 KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(clients.channel(c.endpoint(i)));
                 await().atMost(PATIENCE).until(() -> kv.range(everything(0)).getHeader().getRevision() == revision + 1);
                 assertEquals(expected, kv.range(everything(revision)).getKvsList(), "member " + i + "\n" + c.logs());
+                hashes.add((long) MaintenanceGrpc.newBlockingStub(clients.channel(c.endpoint(i)))
+                        .hashKV(HashKVRequest.newBuilder().setRevision(revision + 1).build()).getHash());
             }
+            assertEquals(1, hashes.size(), "the members' HashKV agree: " + hashes);
         }
     }
 
