@@ -57,12 +57,6 @@ class JetcdLeaseKeepAliveTest {
             for (var g : grants) {
                 ids.add(g.get(60, TimeUnit.SECONDS).getID());
             }
-            List<CompletableFuture<?>> puts = new ArrayList<>();
-            for (int i = 0; i < LEASES; i++) {
-                puts.add(kv.put(key(i), key(i), PutOption.builder().withLeaseId(ids.get(i)).build()));
-            }
-            CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
-
             ConcurrentHashMap<Long, AtomicInteger> answers = new ConcurrentHashMap<>();
             AtomicReference<Throwable> failure = new AtomicReference<>();
             List<CloseableClient> keepAlives = new ArrayList<>();
@@ -88,6 +82,14 @@ class JetcdLeaseKeepAliveTest {
                     }
                 }));
             }
+            // keys are attached once every lease is kept alive: how long 2000 puts take on a busy
+            // machine must not decide whether a lease outlives its first TTL
+            List<CompletableFuture<?>> puts = new ArrayList<>();
+            for (int i = 0; i < LEASES; i++) {
+                puts.add(kv.put(key(i), key(i), PutOption.builder().withLeaseId(ids.get(i)).build()));
+            }
+            CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+
             // jetcd renews each lease every TTL/3 s or so: 4 answers each span more than one TTL
             await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200)).until(() ->
                     failure.get() != null || answers.values().stream().allMatch(n -> n.get() >= 4));
