@@ -37,9 +37,8 @@ import java.util.function.Consumer;
 /**
  * One Vigil member: the revision log, the Raft node and its peer transport, the replicated write
  * path, the watch hub, the lease expiry loop, and the gRPC services on the client URLs (KV,
- * Watch, Lease, Cluster, Maintenance, Lock, Election). A member
- * alone is a one-member cluster; the same code runs it. Services not built yet (Auth, most of
- * Maintenance, membership changes) answer UNIMPLEMENTED.
+ * Watch, Lease, Cluster, Maintenance, Lock, Election). A member alone is a one-member cluster;
+ * the same code runs it. Auth is not built yet and answers UNIMPLEMENTED.
  *
  * <p>Shutdown order: a leader hands leadership over; end the open client calls with UNAVAILABLE
  * (clients resume elsewhere) and stop the client transport; stop the lease expiry loop (nothing
@@ -84,6 +83,13 @@ public final class VigilServer implements AutoCloseable {
     /** Set once the member stops by itself (removed, or restarting to install a snapshot): it does so once. */
     private final java.util.concurrent.atomic.AtomicBoolean stoppingByItself = new java.util.concurrent.atomic.AtomicBoolean();
     private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+    /**
+     * Counted down when the constructor has built everything ({@link #built}) or cleaned up after
+     * failing. A member that stops by itself (a snapshot arrived, or it was removed) may learn so
+     * on a peer thread while its constructor still runs; it stops only after this.
+     */
+    private final java.util.concurrent.CountDownLatch constructed = new java.util.concurrent.CountDownLatch(1);
+    private volatile boolean built;
     /** What a new leader adds to every lease's deadline (etcd extends by an election timeout). */
     private final java.time.Duration leaseExtension;
 
@@ -250,6 +256,7 @@ public final class VigilServer implements AutoCloseable {
             peerChannels.close();
             watch.close();
             revLog.close();
+            constructed.countDown();
             throw e;
         }
         peerServer = peers;
@@ -257,6 +264,8 @@ public final class VigilServer implements AutoCloseable {
         // as bound, kept: a member may stop (restart for a snapshot) before its start is reported
         clientAddresses = List.copyOf(addresses(grpc));
         peerAddresses = peers == null ? List.of() : List.copyOf(addresses(peers));
+        built = true;
+        constructed.countDown();
         if (start.joined()) {
             publisher.awaitPublished(MemberStart.JOIN_TIMEOUT_MS);
         }
@@ -341,7 +350,7 @@ public final class VigilServer implements AutoCloseable {
     private void restartForSnapshot() {
         if (stoppingByItself.compareAndSet(false, true)) {
             restart = true;
-            new Thread(this::close, "vigil-snapshot-restart").start();
+            closeOnceBuilt("vigil-snapshot-restart");
         }
     }
 
@@ -354,9 +363,27 @@ public final class VigilServer implements AutoCloseable {
     private void removed() {
         if (stoppingByItself.compareAndSet(false, true)) {
             LOG.log(System.Logger.Level.WARNING, "the member has been permanently removed from the cluster; stopping");
-            // not on the calling thread: stopping waits for the apply thread and the transport
-            new Thread(this::close, "vigil-removed").start();
+            closeOnceBuilt("vigil-removed");
         }
+    }
+
+    /**
+     * Stops the member on a thread of its own (stopping waits for the apply thread and the
+     * transport, which may be the caller), once the constructor is done; nothing when the
+     * constructor failed, since it closed what it had opened.
+     */
+    private void closeOnceBuilt(String threadName) {
+        new Thread(() -> {
+            try {
+                constructed.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            if (built) {
+                close();
+            }
+        }, threadName).start();
     }
 
     /**
