@@ -131,7 +131,11 @@ public final class VigilServer implements AutoCloseable {
         // watch hub that needs the headers, so the headers reach it through this one-slot holder
         ReplicatedLog[] logRef = new ReplicatedLog[1];
         ResponseHeaders headers = new ResponseHeaders(clusterId, selfId, () -> logRef[0].node().term());
-        watch = new WatchHubThreads(revLog, new WatchHub.Config().maxRequestBytes(config.maxRequestBytes()),
+        ClientLimits limits = config.clientLimits();
+        watch = new WatchHubThreads(revLog, new WatchHub.Config().maxRequestBytes(config.maxRequestBytes())
+                        .maxWatchersPerStream(limits.maxWatchersPerStream())
+                        .maxWatchersPerConnection(limits.maxWatchersPerConnection())
+                        .maxBufferedBytes(limits.maxWatchBufferedBytes()),
                 headers::at, meters, config.watchProgressNotifyInterval());
         joinPeers = start.peers();
         log = new ReplicatedLog(revLog, membership, this::membershipChanged, ids, appliedIndex, config.requestTimeoutMs(), config.backendBatchInterval(),
@@ -179,7 +183,8 @@ public final class VigilServer implements AutoCloseable {
             NettyServerBuilder peerBuilder = listen(config.listenPeerUrls(), config.maxRequestBytes(),
                     InsecureServerCredentials.create());
             if (peerBuilder != null) {
-                peers = peerBuilder.addService(peerService).addService(new LeaseForwarding.Service(leases))
+                // members ping each other every few seconds; do not answer that with GOAWAY
+                peers = peerBuilder.permitKeepAliveTime(1, TimeUnit.SECONDS).addService(peerService).addService(new LeaseForwarding.Service(leases))
                         .addService(cluster.new Peer()).addService(snapshots.new Receiver()).build().start();
             }
             if (config.initialCorruptCheck()) {
@@ -201,7 +206,7 @@ public final class VigilServer implements AutoCloseable {
             peerService.attach(node);
             log.start(node);
             endpoint = new MetricsEndpoint(config.listenMetricsUrls(), meters);
-            grpc = listen(config.listenClientUrls(), config.maxRequestBytes(), clientHttp.credentials())
+            grpc = clientLimits(listen(config.listenClientUrls(), config.maxRequestBytes(), clientHttp.credentials()), limits)
                     .intercept(new LearnerCalls(this::isLearner))
                     .intercept(openCalls)
                     .intercept(grpcMetrics) // the last added runs first: it sees every call, refused ones too
@@ -264,7 +269,7 @@ public final class VigilServer implements AutoCloseable {
 
     /**
      * A server builder bound to {@code urls} (null when there are none), with etcd's message size
-     * limit and keep-alive policy. Handlers never block: reads are memory-mapped lookups, writes
+     * limit. Handlers never block: reads are memory-mapped lookups, writes
      * and watch requests only enqueue, so they run on the transport threads without a hand-off.
      */
     private static NettyServerBuilder listen(List<URI> urls, int maxRequestBytes, ServerCredentials credentials) {
@@ -279,10 +284,21 @@ public final class VigilServer implements AutoCloseable {
         return builder
                 .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE,
                         (long) maxRequestBytes + ServerConfig.GRPC_OVERHEAD_BYTES))
-                // etcd clients ping every few seconds; do not answer that with GOAWAY
-                .permitKeepAliveTime(1, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true)
                 .directExecutor();
+    }
+
+    /**
+     * The client port's limits, as etcd sets them on its gRPC server: SETTINGS_MAX_CONCURRENT_STREAMS,
+     * and keepalive enforcement (a client pinging more often than the minimum time gets GOAWAY
+     * ENHANCE_YOUR_CALM "too_many_pings", with or without calls open, as etcd permits).
+     */
+    private static NettyServerBuilder clientLimits(NettyServerBuilder builder, ClientLimits limits) {
+        return builder
+                .maxConcurrentCallsPerConnection(limits.maxConcurrentCallsPerConnection())
+                .permitKeepAliveTime(limits.keepaliveMinTime().toNanos(), TimeUnit.NANOSECONDS)
+                .keepAliveTime(limits.keepaliveInterval().toNanos(), TimeUnit.NANOSECONDS)
+                .keepAliveTimeout(limits.keepaliveTimeout().toNanos(), TimeUnit.NANOSECONDS);
     }
 
     private static boolean isEmptyDir(Path dir) throws UncheckedIOException {
