@@ -210,15 +210,16 @@ public final class VigilServer implements AutoCloseable {
                     .intercept(new LearnerCalls(this::isLearner))
                     .intercept(openCalls)
                     .intercept(grpcMetrics) // the last added runs first: it sees every call, refused ones too
-                    .addService(new KvService(revLog, log, log::linearizableRead, log::isLeader, headers,
-                            config.maxRequestBytes(), config.maxTxnOps(), config.testFaults(), quota))
-                    .addService(WatchService.definition(watch.hub(), log::linearizableRead))
-                    .addService(leases)
-                    .addService(cluster)
-                    .addService(new MaintenanceService(log, membership, revLog, headers, config.dataDir(),
-                            config.testFaults()))
-                    .addService(new LockService(localKv))
-                    .addService(new ElectionService(localKv))
+                    // every client service answers what is not a request as etcd's gRPC does
+                    .addService(EtcdDecoding.of(new KvService(revLog, log, log::linearizableRead, log::isLeader, headers,
+                            config.maxRequestBytes(), config.maxTxnOps(), config.testFaults(), quota)))
+                    .addService(EtcdDecoding.of(WatchService.definition(watch.hub(), log::linearizableRead)))
+                    .addService(EtcdDecoding.of(leases))
+                    .addService(EtcdDecoding.of(cluster))
+                    .addService(EtcdDecoding.of(new MaintenanceService(log, membership, revLog, headers, config.dataDir(),
+                            config.testFaults())))
+                    .addService(EtcdDecoding.of(new LockService(localKv)))
+                    .addService(EtcdDecoding.of(new ElectionService(localKv)))
                     .build()
                     .start();
             grpcMetrics.initialize(grpc.getServices());
