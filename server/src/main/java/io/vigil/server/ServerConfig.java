@@ -117,6 +117,21 @@ public final class ServerConfig {
         return corruptCheckTime;
     }
 
+    private ClientLimits clientLimits = ClientLimits.DEFAULT;
+
+    /**
+     * What one client may hold: etcd's --max-concurrent-streams and --grpc-keepalive-*, Vigil's
+     * --max-watchers-per-stream, --max-watchers-per-connection and --max-watch-buffered-bytes.
+     */
+    public ServerConfig clientLimits(ClientLimits limits) {
+        this.clientLimits = Objects.requireNonNull(limits);
+        return this;
+    }
+
+    public ClientLimits clientLimits() {
+        return clientLimits;
+    }
+
     private LogSettings logs = LogSettings.DEFAULT;
 
     /** etcd's --logger, --log-level and --log-outputs. */

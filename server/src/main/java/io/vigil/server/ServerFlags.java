@@ -96,6 +96,27 @@ final class ServerFlags {
                 (c, v) -> c.logs(c.logs().withLevel(v))));
         FLAGS.put("log-outputs", new Flag("comma-separated: default, stderr, stdout or file paths (default \"default\": stderr)",
                 (c, v) -> c.logs(c.logs().withOutputs(v))));
+        FLAGS.put("max-concurrent-streams", new Flag(
+                "most concurrent calls (HTTP/2 streams) on one client connection (default 4294967295)",
+                (c, v) -> c.clientLimits(c.clientLimits().withMaxConcurrentStreams(positiveLong(v)))));
+        FLAGS.put("grpc-keepalive-min-time", new Flag(
+                "shortest interval between a client's keepalive pings; more often gets GOAWAY (default 5s)",
+                (c, v) -> c.clientLimits(c.clientLimits().withKeepaliveMinTime(goDurationOrZero(v)))));
+        FLAGS.put("grpc-keepalive-interval", new Flag(
+                "how long a client connection may be idle before the server pings it (default 2h)",
+                (c, v) -> c.clientLimits(c.clientLimits().withKeepaliveInterval(goDuration(v)))));
+        FLAGS.put("grpc-keepalive-timeout", new Flag(
+                "how long the server waits for a ping's answer before closing the connection (default 20s)",
+                (c, v) -> c.clientLimits(c.clientLimits().withKeepaliveTimeout(goDuration(v)))));
+        FLAGS.put("max-watchers-per-stream", new Flag(
+                "Vigil's own: most watchers on one watch stream; more are refused (default 100000)",
+                (c, v) -> c.clientLimits(c.clientLimits().withMaxWatchersPerStream(positiveInt(v)))));
+        FLAGS.put("max-watchers-per-connection", new Flag(
+                "Vigil's own: most watchers on all watch streams of one client connection (default 1000000)",
+                (c, v) -> c.clientLimits(c.clientLimits().withMaxWatchersPerConnection(positiveInt(v)))));
+        FLAGS.put("max-watch-buffered-bytes", new Flag(
+                "Vigil's own: most bytes of responses queued for all watch streams; beyond it slow streams catch up from the log instead (default 268435456)",
+                (c, v) -> c.clientLimits(c.clientLimits().withMaxWatchBufferedBytes(positiveLong(v)))));
         FLAGS.put(TestFaults.FLAG, new Flag(
                 "TEST ONLY: break a guarantee on purpose, for the robustness harness: stale-linearizable-read, watch-skip-revision, ack-before-sync or hash-mismatch (default: none)",
                 (c, v) -> c.testFault(v)));

@@ -137,7 +137,11 @@ public final class VigilServer implements AutoCloseable {
         // watch hub that needs the headers, so the headers reach it through this one-slot holder
         ReplicatedLog[] logRef = new ReplicatedLog[1];
         ResponseHeaders headers = new ResponseHeaders(clusterId, selfId, () -> logRef[0].node().term());
-        watch = new WatchHubThreads(revLog, new WatchHub.Config().maxRequestBytes(config.maxRequestBytes()),
+        ClientLimits limits = config.clientLimits();
+        watch = new WatchHubThreads(revLog, new WatchHub.Config().maxRequestBytes(config.maxRequestBytes())
+                        .maxWatchersPerStream(limits.maxWatchersPerStream())
+                        .maxWatchersPerConnection(limits.maxWatchersPerConnection())
+                        .maxBufferedBytes(limits.maxWatchBufferedBytes()),
                 headers::at, meters, config.watchProgressNotifyInterval());
         joinPeers = start.peers();
         log = new ReplicatedLog(revLog, membership, this::membershipChanged, ids, appliedIndex, config.requestTimeoutMs(), config.backendBatchInterval(),
@@ -185,7 +189,9 @@ public final class VigilServer implements AutoCloseable {
             NettyServerBuilder peerBuilder = listen(config.listenPeerUrls(), config.maxRequestBytes(),
                     InsecureServerCredentials.create());
             if (peerBuilder != null) {
-                peers = peerBuilder.addService(peerService).addService(new LeaseForwarding.Service(leases))
+                // members ping each other every few seconds; do not answer that with GOAWAY
+                peers = peerBuilder.permitKeepAliveTime(1, TimeUnit.SECONDS)
+                        .addService(peerService).addService(new LeaseForwarding.Service(leases))
                         .addService(cluster.new Peer()).addService(snapshots.new Receiver()).build().start();
             }
             if (config.initialCorruptCheck()) {
@@ -207,19 +213,20 @@ public final class VigilServer implements AutoCloseable {
             peerService.attach(node);
             log.start(node);
             endpoint = new MetricsEndpoint(config.listenMetricsUrls(), meters);
-            grpc = listen(config.listenClientUrls(), config.maxRequestBytes(), clientHttp.credentials())
+            grpc = clientLimits(listen(config.listenClientUrls(), config.maxRequestBytes(), clientHttp.credentials()), limits)
                     .intercept(new LearnerCalls(this::isLearner))
                     .intercept(openCalls)
                     .intercept(grpcMetrics) // the last added runs first: it sees every call, refused ones too
-                    .addService(new KvService(revLog, log, log::linearizableRead, log::isLeader, headers,
-                            config.maxRequestBytes(), config.maxTxnOps(), config.testFaults(), quota))
-                    .addService(WatchService.definition(watch.hub(), log::linearizableRead))
-                    .addService(leases)
-                    .addService(cluster)
-                    .addService(new MaintenanceService(log, membership, revLog, headers, config.dataDir(),
-                            config.testFaults()))
-                    .addService(new LockService(localKv))
-                    .addService(new ElectionService(localKv))
+                    // every client service answers what is not a request as etcd's gRPC does
+                    .addService(EtcdDecoding.of(new KvService(revLog, log, log::linearizableRead, log::isLeader, headers,
+                            config.maxRequestBytes(), config.maxTxnOps(), config.testFaults(), quota)))
+                    .addService(EtcdDecoding.of(WatchService.definition(watch.hub(), log::linearizableRead)))
+                    .addService(EtcdDecoding.of(leases))
+                    .addService(EtcdDecoding.of(cluster))
+                    .addService(EtcdDecoding.of(new MaintenanceService(log, membership, revLog, headers, config.dataDir(),
+                            config.testFaults())))
+                    .addService(EtcdDecoding.of(new LockService(localKv)))
+                    .addService(EtcdDecoding.of(new ElectionService(localKv)))
                     .build()
                     .start();
             grpcMetrics.initialize(grpc.getServices());
@@ -273,7 +280,7 @@ public final class VigilServer implements AutoCloseable {
 
     /**
      * A server builder bound to {@code urls} (null when there are none), with etcd's message size
-     * limit and keep-alive policy. Handlers never block: reads are memory-mapped lookups, writes
+     * limit. Handlers never block: reads are memory-mapped lookups, writes
      * and watch requests only enqueue, so they run on the transport threads without a hand-off.
      */
     private static NettyServerBuilder listen(List<URI> urls, int maxRequestBytes, ServerCredentials credentials) {
@@ -288,10 +295,22 @@ public final class VigilServer implements AutoCloseable {
         return builder
                 .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE,
                         (long) maxRequestBytes + ServerConfig.GRPC_OVERHEAD_BYTES))
-                // etcd clients ping every few seconds; do not answer that with GOAWAY
-                .permitKeepAliveTime(1, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true)
                 .directExecutor();
+    }
+
+    /**
+     * The client port's limits, as etcd sets them on its gRPC server: SETTINGS_MAX_CONCURRENT_STREAMS,
+     * and keepalive enforcement (a client pinging more often than the minimum time gets GOAWAY
+     * ENHANCE_YOUR_CALM "too_many_pings"). Unlike etcd, pings without calls open are held to the
+     * same minimum (etcd: 2 h), so an idle jetcd client, pinging every 30 s, is not sent away.
+     */
+    private static NettyServerBuilder clientLimits(NettyServerBuilder builder, ClientLimits limits) {
+        return builder
+                .maxConcurrentCallsPerConnection(limits.maxConcurrentCallsPerConnection())
+                .permitKeepAliveTime(limits.keepaliveMinTime().toNanos(), TimeUnit.NANOSECONDS)
+                .keepAliveTime(limits.keepaliveInterval().toNanos(), TimeUnit.NANOSECONDS)
+                .keepAliveTimeout(limits.keepaliveTimeout().toNanos(), TimeUnit.NANOSECONDS);
     }
 
     private static boolean isEmptyDir(Path dir) throws UncheckedIOException {
