@@ -218,6 +218,49 @@ class TlsClientTest {
         }
     }
 
+    @Test
+    void cipherSuitesAndTheMinimumVersionLimitHandshakesAsEtcdsDo() throws Exception {
+        String suite = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256";
+        String other = "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384";
+        List<String> flags = serverFlags(server);
+        flags.addAll(List.of("--cipher-suites", suite));
+        try (VigilProcess v = VigilProcess.start(dir.resolve("suites-vigil"), flags.toArray(String[]::new))) {
+            assertTrue(handshakes(v.endpoint(), "TLSv1.2", suite));
+            assertTrue(!handshakes(v.endpoint(), "TLSv1.2", other), "a TLS 1.2 suite not listed is refused");
+            assertTrue(handshakes(v.endpoint(), "TLSv1.3", "TLS_AES_128_GCM_SHA256"), "TLS 1.3's suites stay, as in Go");
+            assertEquals(0, etcdctl(v.endpoint(), tlsArgs(ca, client), "put", "k", "v").exitCode());
+            if (ReferenceEtcd.onPath("etcd")) {
+                List<String> etcdFlags = flags.subList(2, flags.size());
+                try (ReferenceEtcd etcd = ReferenceEtcd.startTls(dir, tlsArgs(ca, client), etcdFlags.toArray(String[]::new))) {
+                    for (String[] c : new String[][] {{"TLSv1.2", suite}, {"TLSv1.2", other}, {"TLSv1.3", "TLS_AES_128_GCM_SHA256"}}) {
+                        assertEquals(handshakes(etcd.endpoint(), c[0], c[1]), handshakes(v.endpoint(), c[0], c[1]), String.join(" ", c));
+                    }
+                }
+            }
+        }
+        flags = serverFlags(server);
+        flags.addAll(List.of("--tls-min-version", "TLS1.3"));
+        try (VigilProcess v = VigilProcess.start(dir.resolve("tls13-vigil"), flags.toArray(String[]::new))) {
+            assertTrue(!handshakes(v.endpoint(), "TLSv1.2", suite), "TLS 1.2 is refused");
+            assertTrue(handshakes(v.endpoint(), "TLSv1.3", "TLS_AES_256_GCM_SHA384"));
+            assertEquals(0, etcdctl(v.endpoint(), tlsArgs(ca, client), "put", "k", "v").exitCode());
+        }
+    }
+
+    /** Whether a client offering only {@code protocol} and {@code suite} completes a handshake (and a read) with the server. */
+    private static boolean handshakes(String endpoint, String protocol, String suite) throws Exception {
+        int colon = endpoint.lastIndexOf(':');
+        try (SSLSocket s = (SSLSocket) sslContext(ca, client).getSocketFactory()
+                .createSocket(endpoint.substring(0, colon), Integer.parseInt(endpoint.substring(colon + 1)))) {
+            s.setEnabledProtocols(new String[] {protocol});
+            s.setEnabledCipherSuites(new String[] {suite});
+            s.startHandshake();
+            return suite.equals(s.getSession().getCipherSuite());
+        } catch (javax.net.ssl.SSLException e) {
+            return false;
+        }
+    }
+
     /** The serial number of the certificate the server presents to a new connection (no session resumed). */
     private static BigInteger servedSerial(VigilProcess v, TestCerts.Leaf presented) throws Exception {
         try (SSLSocket s = (SSLSocket) sslContext(ca, presented).getSocketFactory().createSocket(v.host(), v.port())) {
