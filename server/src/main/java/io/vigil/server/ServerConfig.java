@@ -133,6 +133,17 @@ public final class ServerConfig {
     }
 
     private LogSettings logs = LogSettings.DEFAULT;
+    private TlsSettings tls = TlsSettings.NONE;
+
+    /** etcd's TLS flags: --cert-file, --peer-cert-file, --cipher-suites and the rest. */
+    ServerConfig tls(TlsSettings tls) {
+        this.tls = tls;
+        return this;
+    }
+
+    TlsSettings tls() {
+        return tls;
+    }
 
     /** etcd's --logger, --log-level and --log-outputs. */
     ServerConfig logs(LogSettings logs) {
@@ -480,7 +491,7 @@ public final class ServerConfig {
             throw new IllegalArgumentException("quotaBackendBytes must be at least 1 MiB, got " + quotaBackendBytes);
         }
         for (URI u : listenMetricsUrls) {
-            Urls.check(u);
+            Urls.checkPlain(u);
         }
         if (watchProgressNotifyInterval.isNegative() || watchProgressNotifyInterval.isZero()) {
             throw new IllegalArgumentException("the watch progress notify interval must be positive");
@@ -502,6 +513,7 @@ public final class ServerConfig {
         }
         autoCompaction = CompactionPolicy.parse(autoCompactionMode, autoCompactionRetention, autoCompactionRevisionInterval);
         concludeCluster();
+        tls.check(listenClientUrls, listenPeerUrls());
         return this;
     }
 }

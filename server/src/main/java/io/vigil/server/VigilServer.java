@@ -1,6 +1,5 @@
 package io.vigil.server;
 
-import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
 import io.grpc.Status;
@@ -96,13 +95,14 @@ public final class VigilServer implements AutoCloseable {
     private VigilServer(ServerConfig config, Consumer<Throwable> onFatal) throws IOException {
         config.conclude();
         config.testFaults().warnIfOn();
+        TlsContexts tls = new TlsContexts(config.tls());
         Path walDir = config.dataDir().resolve(WAL_DIR);
         Snapshots.installStaged(config.dataDir(), walDir);
         revLog = RevLog.open(new RevLogConfig().dataDir(config.dataDir()).mapSizeBytes(Quota.mapSizeFor(config.quotaBackendBytes())));
         RaftStorage storage = null;
         MemberStart start;
         try {
-            start = MemberStart.decide(config, revLog.committedIndex() == 0 && isEmptyDir(walDir));
+            start = MemberStart.decide(config, revLog.committedIndex() == 0 && isEmptyDir(walDir), tls::toPeer);
             membership = start.membership();
             if (membership.isRemoved(start.memberId())) {
                 throw new IllegalStateException("the member has been permanently removed from the cluster");
@@ -157,8 +157,9 @@ public final class VigilServer implements AutoCloseable {
         openCalls = new OpenCalls(() -> log.node().leaderId() != 0);
         // etcd's monitorLeader: once per election timeout, streams that require a leader end without one
         leaderMonitor = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("vigil-leader-monitor"));
-        transport = new PeerTransport(PeerHello.newBuilder().setClusterId(clusterId).setMemberId(selfId).build(), peerUrls());
-        peerChannels = new PeerChannels(this::peerUrl);
+        transport = new PeerTransport(PeerHello.newBuilder().setClusterId(clusterId).setMemberId(selfId).build(), peerUrls(),
+                tls::toPeer);
+        peerChannels = new PeerChannels(this::peerUrl, tls::toPeer);
         ClusterService cluster = new ClusterService(membership, selfId, selfName, config.advertiseClientUrls(), revLog,
                 headers, log, peerChannels, config.requestTimeoutMs());
         RaftPeerService peerService = new RaftPeerService(clusterId, selfId, membership::isRemoved);
@@ -179,7 +180,7 @@ public final class VigilServer implements AutoCloseable {
         leaseExpiry = new LeaseExpiry(revLog.lessor(), log, log::isLeader, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT,
                 config.leaseCheckpointEnabled() ? config.leaseCheckpointInterval() : null);
         corruptionCheck = new CorruptionCheck(revLog, config.testFaults(), membership, selfId, log::isLeader,
-                alarms, config.requestTimeoutMs());
+                alarms, config.requestTimeoutMs(), tls::toClientUrl);
         autoCompactor = config.autoCompaction() == null ? null : new AutoCompactor(config.autoCompaction(), log,
                 revLog::currentRevision, log::isLeader, config.requestTimeoutMs());
         Server peers = null;
@@ -187,7 +188,7 @@ public final class VigilServer implements AutoCloseable {
         RaftNode node = null;
         try {
             NettyServerBuilder peerBuilder = listen(config.listenPeerUrls(), config.maxRequestBytes(),
-                    InsecureServerCredentials.create());
+                    tls.peerPort());
             if (peerBuilder != null) {
                 // members ping each other every few seconds; do not answer that with GOAWAY
                 peers = peerBuilder.permitKeepAliveTime(1, TimeUnit.SECONDS)
@@ -213,7 +214,7 @@ public final class VigilServer implements AutoCloseable {
             peerService.attach(node);
             log.start(node);
             endpoint = new MetricsEndpoint(config.listenMetricsUrls(), meters);
-            grpc = clientLimits(listen(config.listenClientUrls(), config.maxRequestBytes(), clientHttp.credentials()), limits)
+            grpc = clientLimits(listen(config.listenClientUrls(), config.maxRequestBytes(), tls.clientPort(clientHttp)), limits)
                     .intercept(new LearnerCalls(this::isLearner))
                     .intercept(openCalls)
                     .intercept(grpcMetrics) // the last added runs first: it sees every call, refused ones too

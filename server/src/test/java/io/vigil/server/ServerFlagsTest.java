@@ -82,7 +82,17 @@ class ServerFlagsTest {
         assertMessage("unknown flag --listen-peer-url", "--listen-peer-url", "x");
         assertMessage("flag --data-dir needs a value", "--data-dir");
         assertMessage("for flag --listen-client-urls", "--listen-client-urls=127.0.0.1:2379");
-        assertMessage("for flag --listen-client-urls", "--listen-client-urls=https://127.0.0.1:2379");
+        assertMessage("for flag --listen-client-urls", "--listen-client-urls=unix://vigil.sock:0");
+        assertMessage("TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:2379",
+                "--listen-client-urls=https://127.0.0.1:2379");
+        assertMessage("TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url https://127.0.0.1:2380",
+                "--initial-advertise-peer-urls=https://127.0.0.1:2380", "--listen-peer-urls=https://127.0.0.1:2380");
+        assertMessage("--cert-file and --key-file must be given together", "--cert-file=a.crt");
+        assertMessage("for flag --tls-min-version", "--tls-min-version=TLS1.1");
+        assertMessage("for flag --cipher-suites", "--cipher-suites=ECDHE-RSA-AES128-GCM-SHA256");
+        assertMessage("--listen-client-urls mixes http:// and https://",
+                "--listen-client-urls=http://127.0.0.1:1,https://127.0.0.1:2", "--cert-file=a", "--key-file=b");
+        assertMessage("only http:// is supported here", "--listen-metrics-urls=https://127.0.0.1:2381");
         assertMessage("for flag --advertise-client-urls", "--advertise-client-urls", "http://h:1/path");
         assertMessage("for flag --max-request-bytes", "--max-request-bytes=lots");
         assertMessage("for flag --max-txn-ops", "--max-txn-ops=0");
