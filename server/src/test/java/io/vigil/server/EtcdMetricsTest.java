@@ -112,8 +112,9 @@ class EtcdMetricsTest {
             assertEquals(8589934592.0, after.value("etcd_server_quota_backend_bytes"));
             assertEquals(2, after.samples().get(
                     "grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Put\",grpc_service=\"etcdserverpb.KV\",grpc_type=\"unary\"}"));
-            // the LMDB commit is batched: it comes within a backend batch interval
-            await().atMost(Duration.ofSeconds(10)).until(() ->
+            // the LMDB commit is batched, so it may come after the put's answer: wait for it, as
+            // other tests wait for what is eventually true (no claim on how long it takes)
+            await().atMost(ClusterClients.PATIENCE).until(() ->
                     MetricsScrape.of(vigil.endpoint()).value("etcd_disk_backend_commit_duration_seconds_count")
                             > before.value("etcd_disk_backend_commit_duration_seconds_count"));
         }
