@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.zip.Checksum;
 
 /**
  * The format of a backup ({@code etcdctl snapshot save}), as etcd lays out its own: the store's
@@ -32,13 +33,15 @@ final class BackupFile {
     }
 
     /**
-     * Checks a backup's digest and returns the length of its data part.
+     * Reads a backup's data part once, writing it to {@code out} and feeding {@code also} (when not
+     * null), and checks its digest; returns the data's length. What was written is the store
+     * only when this returns: the caller discards it when it throws.
      *
      * @param skipHashCheck accept a file without a digest (e.g. a store's own data.mdb), as etcd's
      *                      {@code --skip-hash-check}; a digest that is present is still checked
      * @throws IllegalArgumentException naming the problem
      */
-    static long verify(Path file, boolean skipHashCheck) {
+    static long readData(Path file, boolean skipHashCheck, OutputStream out, Checksum also) {
         long size;
         try {
             size = Files.size(file);
@@ -46,45 +49,39 @@ final class BackupFile {
             throw new IllegalArgumentException("cannot read snapshot " + file + ": " + e.getMessage());
         }
         boolean hasDigest = size % 512 == DIGEST_BYTES;
-        if (!hasDigest) {
-            if (!skipHashCheck) {
-                throw new IllegalArgumentException("snapshot " + file + " has no SHA-256 digest at its end (" + size
-                        + " bytes is not a whole number of pages plus 32): it is truncated, or not a snapshot"
-                        + " (use --skip-hash-check for a store's own data file)");
-            }
-            return size;
+        if (!hasDigest && !skipHashCheck) {
+            throw new IllegalArgumentException("snapshot " + file + " has no SHA-256 digest at its end (" + size
+                    + " bytes is not a whole number of pages plus 32): it is truncated, or not a snapshot"
+                    + " (use --skip-hash-check for a store's own data file)");
         }
-        long length = size - DIGEST_BYTES;
+        long length = hasDigest ? size - DIGEST_BYTES : size;
         MessageDigest sha = sha256();
         byte[] stored = new byte[DIGEST_BYTES];
         try (InputStream in = Files.newInputStream(file)) {
-            copy(in, length, OutputStream.nullOutputStream(), sha);
-            if (in.readNBytes(stored, 0, DIGEST_BYTES) != DIGEST_BYTES) {
+            byte[] buf = new byte[1 << 16];
+            for (long left = length; left > 0; ) {
+                int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+                if (n < 0) {
+                    throw new IllegalArgumentException("snapshot " + file + " changed while it was read");
+                }
+                sha.update(buf, 0, n);
+                if (also != null) {
+                    also.update(buf, 0, n);
+                }
+                out.write(buf, 0, n);
+                left -= n;
+            }
+            if (hasDigest && in.readNBytes(stored, 0, DIGEST_BYTES) != DIGEST_BYTES) {
                 throw new IllegalArgumentException("snapshot " + file + " changed while it was read");
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read snapshot " + file, e);
         }
         byte[] actual = sha.digest();
-        if (!MessageDigest.isEqual(stored, actual)) {
+        if (hasDigest && !MessageDigest.isEqual(stored, actual)) {
             throw new IllegalArgumentException("snapshot " + file + " is damaged or truncated: its data has SHA-256 "
                     + HexFormat.of().formatHex(actual) + " but the file says " + HexFormat.of().formatHex(stored));
         }
         return length;
-    }
-
-    /** Copies the first {@code length} bytes of {@code in} to {@code out}, feeding {@code digest}. */
-    static void copy(InputStream in, long length, OutputStream out, MessageDigest digest) throws IOException {
-        byte[] buf = new byte[1 << 16];
-        long left = length;
-        while (left > 0) {
-            int n = in.read(buf, 0, (int) Math.min(buf.length, left));
-            if (n < 0) {
-                throw new IOException("ends " + left + " bytes early");
-            }
-            digest.update(buf, 0, n);
-            out.write(buf, 0, n);
-            left -= n;
-        }
     }
 }

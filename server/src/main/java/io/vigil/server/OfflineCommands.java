@@ -2,7 +2,6 @@ package io.vigil.server;
 
 import io.vigil.revlog.StoreFiles;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -88,26 +87,30 @@ final class OfflineCommands {
         if (Files.exists(dataDir) && !isEmptyDirectory(dataDir)) {
             throw new IllegalArgumentException("data-dir \"" + dataDir + "\" exists");
         }
-        long length = BackupFile.verify(file, skipHashCheck);
-        StoreFiles.Summary summary = StoreFiles.summarize(file);
         Path staging = dataDir.toAbsolutePath().resolveSibling(dataDir.getFileName() + ".restoring");
         DurableFile.deleteTree(staging);
+        StoreFiles.Summary summary;
         try {
             Files.createDirectories(staging);
             Path data = staging.resolve(StoreFiles.DATA_FILE);
-            try (InputStream in = Files.newInputStream(file); OutputStream o = Files.newOutputStream(data)) {
-                BackupFile.copy(in, length, o, BackupFile.sha256());
+            // one read of the backup: copied and its digest checked together; LMDB opens only a checked copy
+            try (OutputStream o = Files.newOutputStream(data)) {
+                BackupFile.readData(file, skipHashCheck, o, null);
             }
             try (FileChannel c = FileChannel.open(data, StandardOpenOption.WRITE)) {
                 c.force(true);
             }
+            summary = StoreFiles.summarize(data);
             StoreFiles.prepareRestored(staging);
-            // a restore bootstraps a new cluster: it never dials a peer
             MemberStart.decide(config.dataDir(staging), true, url -> io.grpc.InsecureChannelCredentials.create());
             Files.deleteIfExists(dataDir);
             DurableFile.rename(staging, dataDir.toAbsolutePath());
         } catch (IOException e) {
+            DurableFile.deleteTree(staging);
             throw new UncheckedIOException("cannot restore into " + dataDir, e);
+        } catch (RuntimeException e) {
+            DurableFile.deleteTree(staging);
+            throw e;
         }
         out.printf("restored snapshot %s at revision %d (%d revision records) into %s as member %s (%x) of cluster %x%n",
                 file, summary.revision(), summary.totalKeys(), dataDir, config.name(), config.members().named(config.name()).id(),
@@ -126,23 +129,9 @@ final class OfflineCommands {
                 throw new ServerFlags.FlagException("snapshot status does not take " + f + "\n\n" + usage());
             }
         }
-        long length = BackupFile.verify(file, skipHashCheck);
-        StoreFiles.Summary s = StoreFiles.summarize(file);
         CRC32 crc = new CRC32();
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] buf = new byte[1 << 16];
-            long left = length;
-            while (left > 0) {
-                int n = in.read(buf, 0, (int) Math.min(buf.length, left));
-                if (n < 0) {
-                    break;
-                }
-                crc.update(buf, 0, n);
-                left -= n;
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file, e);
-        }
+        long length = BackupFile.readData(file, skipHashCheck, OutputStream.nullOutputStream(), crc);
+        StoreFiles.Summary s = StoreFiles.summarize(file);
         String hash = String.format("%x", crc.getValue());
         switch (format) {
             case "simple" -> out.printf("%s, %d, %d, %s%n", hash, s.revision(), s.totalKeys(), siBytes(length));
