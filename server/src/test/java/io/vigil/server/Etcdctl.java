@@ -36,6 +36,15 @@ final class Etcdctl {
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().put("ETCDCTL_API", "3");
+        return capture(pb, stdin, 60);
+    }
+
+    /**
+     * Runs a command that ends by itself, feeding it {@code stdin} (or nothing), and returns its
+     * exit code and what it printed on each stream; one that has not ended after
+     * {@code timeoutSeconds} is killed and reported as hung.
+     */
+    static Result capture(ProcessBuilder pb, String stdin, long timeoutSeconds) {
         try {
             Process p = pb.start();
             if (stdin != null) {
@@ -52,9 +61,9 @@ final class Etcdctl {
             });
             t.start();
             byte[] err = p.getErrorStream().readAllBytes();
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
-                throw new IllegalStateException("etcdctl " + String.join(" ", args) + " hung");
+                throw new IllegalStateException(String.join(" ", pb.command()) + " hung");
             }
             return new Result(p.exitValue(), new String(out.get(), StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
         } catch (IOException e) {

@@ -10,8 +10,6 @@ import io.vigil.proto.etcdserverpb.RangeRequest;
 import io.vigil.proto.etcdserverpb.RangeResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -89,11 +87,8 @@ class MaintenanceCrashTest {
         }
 
         Path restored = tmp.resolve("restored");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-opens", "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "snapshot", "restore", backup.toString(), "--data-dir", restored.toString()));
-        Process restore = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("restore.log").toFile()).start();
+        Process restore = VigilProcess.commandLine("snapshot", "restore", backup.toString(), "--data-dir", restored.toString())
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("restore.log").toFile()).start();
         boolean during = seen(tmp.resolve("restored.restoring").resolve("data.mdb"), restore.onExit());
         restore.destroyForcibly();
         restore.waitFor(30, TimeUnit.SECONDS);

@@ -36,34 +36,16 @@ final class VigilProcess implements AutoCloseable {
         return cmd;
     }
 
-    /** Runs a {@code vigil} command that ends by itself (e.g. {@code snapshot status FILE}) and returns what it printed. */
-    static Etcdctl.Result command(String... args) {
+    /** A {@code vigil} command line (e.g. {@code snapshot restore FILE ...}) run as bin/vigil runs it, not started. */
+    static ProcessBuilder commandLine(String... args) {
         List<String> cmd = javaCommand(List.of());
         cmd.addAll(List.of(args));
-        try {
-            Process p = new ProcessBuilder(cmd).start();
-            CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return p.getErrorStream().readAllBytes();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-            byte[] out = p.getInputStream().readAllBytes();
-            if (!p.waitFor(120, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IllegalStateException("vigil " + String.join(" ", args) + " did not end");
-            }
-            return new Etcdctl.Result(p.exitValue(), new String(out, StandardCharsets.UTF_8),
-                    new String(err.get(), StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw new IllegalStateException(e);
-        }
+        return new ProcessBuilder(cmd);
+    }
+
+    /** Runs a {@code vigil} command that ends by itself (e.g. {@code snapshot status FILE}) and returns what it printed. */
+    static Etcdctl.Result command(String... args) {
+        return Etcdctl.capture(commandLine(args), null, 120);
     }
 
     private VigilProcess(Path dataDir, List<String> jvmOptions, String... extraFlags) {
