@@ -37,9 +37,9 @@ import java.util.function.Consumer;
 /**
  * One Vigil member: the revision log, the Raft node and its peer transport, the replicated write
  * path, the watch hub, the lease expiry loop, and the gRPC services on the client URLs (KV,
- * Watch, Lease, Cluster, Maintenance, Lock, Election). A member
- * alone is a one-member cluster; the same code runs it. Services not built yet (Auth, most of
- * Maintenance, membership changes) answer UNIMPLEMENTED.
+ * Watch, Lease, Cluster, Maintenance, Lock, Election, Auth). A member
+ * alone is a one-member cluster; the same code runs it. Every client call passes {@link AuthCalls},
+ * which finds its caller for the services' and the applier's permission checks.
  *
  * <p>Shutdown order: a leader hands leadership over; end the open client calls with UNAVAILABLE
  * (clients resume elsewhere) and stop the client transport; stop the lease expiry loop (nothing
@@ -71,6 +71,8 @@ public final class VigilServer implements AutoCloseable {
     private final CorruptionCheck corruptionCheck;
     /** Null when auto-compaction is off (the default). */
     private final AutoCompactor autoCompactor;
+    private final TokenProvider tokens;
+    private final AuthService authService;
     private final MemberPublisher publisher;
     private final OpenCalls openCalls;
     private final java.util.concurrent.ScheduledExecutorService leaderMonitor;
@@ -96,6 +98,9 @@ public final class VigilServer implements AutoCloseable {
         RaftStorage storage = null;
         MemberStart start;
         try {
+            // before the replay: the Authenticate entries it applies again assign tokens
+            tokens = TokenProvider.parse(config.authToken(), config.authTokenTtl(), revLog.auth());
+            revLog.auth().tokens(tokens);
             start = MemberStart.decide(config, revLog.committedIndex() == 0 && isEmptyDir(walDir));
             membership = start.membership();
             if (membership.isRemoved(start.memberId())) {
@@ -163,6 +168,7 @@ public final class VigilServer implements AutoCloseable {
         AlarmRaiser alarms = new AlarmRaiser(log);
         Quota quota = new Quota(config.quotaBackendBytes(), revLog, alarms, selfId);
         LeaseService leases = new LeaseService(revLog, log, headers, ids, leaseForwarding, quota);
+        authService = new AuthService(revLog, log, log::linearizableRead, headers, tokens);
         LocalKv localKv = new LocalKv(revLog, log, log::linearizableRead, watch.hub(), headers, leases::proposeGrant,
                 config.maxRequestBytes());
         // before the node starts: checkpoints must be on before this member can become leader
@@ -202,18 +208,20 @@ public final class VigilServer implements AutoCloseable {
             log.start(node);
             endpoint = new MetricsEndpoint(config.listenMetricsUrls(), meters);
             grpc = listen(config.listenClientUrls(), config.maxRequestBytes(), clientHttp.credentials())
+                    .intercept(new AuthCalls(revLog.auth(), tokens)) // after the learner check, as etcd's
                     .intercept(new LearnerCalls(this::isLearner))
                     .intercept(openCalls)
                     .intercept(grpcMetrics) // the last added runs first: it sees every call, refused ones too
                     .addService(new KvService(revLog, log, log::linearizableRead, log::isLeader, headers,
                             config.maxRequestBytes(), config.maxTxnOps(), config.testFaults(), quota))
-                    .addService(WatchService.definition(watch.hub(), log::linearizableRead))
+                    .addService(WatchService.definition(watch.hub(), log::linearizableRead, revLog.auth()))
                     .addService(leases)
                     .addService(cluster)
                     .addService(new MaintenanceService(log, membership, revLog, headers, config.dataDir(),
                             config.testFaults()))
                     .addService(new LockService(localKv))
                     .addService(new ElectionService(localKv))
+                    .addService(authService)
                     .build()
                     .start();
             grpcMetrics.initialize(grpc.getServices());
@@ -227,6 +235,7 @@ public final class VigilServer implements AutoCloseable {
                     config.electionTimeoutMs(), TimeUnit.MILLISECONDS);
         } catch (IOException | RuntimeException e) {
             leaderMonitor.shutdownNow();
+            authService.close();
             leaseExpiry.close();
             publisher.close();
             corruptionCheck.close();
@@ -471,6 +480,7 @@ public final class VigilServer implements AutoCloseable {
         if (autoCompactor != null) {
             autoCompactor.close();
         }
+        authService.close();
         metrics.close();
         clientHttp.close();
         log.close();
