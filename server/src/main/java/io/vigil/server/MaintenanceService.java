@@ -148,9 +148,10 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
     @Override
     public void alarm(AlarmRequest request, StreamObserver<AlarmResponse> out) {
         try {
-            AuthCalls.current(revLog.auth()).header(); // anyone may, as in etcd 3.4, but not with an invalid token
+            // anyone may, as in etcd 3.4, but not with an invalid token (which etcd answers unconverted)
+            AuthCalls.current(revLog.auth()).header();
         } catch (io.vigil.revlog.RevLogException e) {
-            out.onError(EtcdErrors.of(e));
+            out.onError(EtcdErrors.authPackage(e));
             return;
         }
         Replies.whenApplied(log.propose(InternalRequest.newBuilder().setAlarm(request).build()), out,

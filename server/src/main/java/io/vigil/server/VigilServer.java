@@ -414,6 +414,11 @@ public final class VigilServer implements AutoCloseable {
         return out;
     }
 
+    /** The services on the client URLs, as registered (for tests that go through every method). */
+    java.util.List<io.grpc.ServerServiceDefinition> clientServices() {
+        return grpc.getServices();
+    }
+
     /** The addresses serving /metrics. */
     public List<InetSocketAddress> metricsAddresses() {
         return metrics.addresses();

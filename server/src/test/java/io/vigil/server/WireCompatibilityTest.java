@@ -18,9 +18,7 @@ import io.vigil.proto.etcdserverpb.LeaseGrantResponse;
 import io.vigil.proto.etcdserverpb.LeaseGrpc;
 import io.vigil.proto.etcdserverpb.LeaseTimeToLiveRequest;
 import io.vigil.proto.etcdserverpb.MaintenanceGrpc;
-import io.vigil.proto.etcdserverpb.AlarmRequest;
-import io.vigil.proto.etcdserverpb.AuthGrpc;
-import io.vigil.proto.etcdserverpb.AuthStatusRequest;
+import io.vigil.proto.etcdserverpb.DowngradeRequest;
 import io.vigil.proto.etcdserverpb.MemberAddRequest;
 import io.vigil.proto.etcdserverpb.MemberListRequest;
 import io.vigil.proto.etcdserverpb.StatusRequest;
@@ -129,10 +127,7 @@ class WireCompatibilityTest {
                 assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
                 assertEquals("etcdserver: given member URLs are invalid", e.getStatus().getDescription());
                 e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
-                        () -> MaintenanceGrpc.newBlockingStub(ch).alarm(AlarmRequest.getDefaultInstance()));
-                assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
-                e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
-                        () -> AuthGrpc.newBlockingStub(ch).authStatus(AuthStatusRequest.getDefaultInstance()));
+                        () -> MaintenanceGrpc.newBlockingStub(ch).downgrade(DowngradeRequest.getDefaultInstance()));
                 assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
             } finally {
                 ch.shutdownNow();
