@@ -43,7 +43,7 @@ interface TokenProvider extends AuthTokens {
             }
         }
         return switch (parts[0]) {
-            case "simple" -> new SimpleTokens(simpleTtl, auth::revision);
+            case "simple" -> new SimpleTokens(simpleTtl, () -> auth.revision());
             case "jwt" -> JwtTokens.load(opts.get("sign-method"), path(opts.get("pub-key")), path(opts.get("priv-key")),
                     opts.containsKey("ttl") ? ServerFlags.goDuration(opts.get("ttl")) : JwtTokens.DEFAULT_TTL);
             default -> throw new IllegalArgumentException("unknown auth token type " + parts[0] + " (simple or jwt)");
