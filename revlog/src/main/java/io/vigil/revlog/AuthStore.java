@@ -47,7 +47,6 @@ import java.util.NavigableMap;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import org.lmdbjava.CursorIterable;
-import org.lmdbjava.Dbi;
 import org.lmdbjava.KeyRange;
 import org.lmdbjava.Txn;
 
@@ -55,9 +54,11 @@ import org.lmdbjava.Txn;
  * etcd's auth store: users, roles and their key permissions, whether auth is enabled, and the
  * auth revision (bumped by every change, so a token checked at an older revision is refused as
  * "revision of auth store is old"). Changed only by auth entries of the log, on every member
- * alike, in the store's LMDB transaction of the entry (databases {@code authUsers} and
- * {@code authRoles}, name → {@link User}/{@link Role}; {@code meta} holds the flag and the
- * revision), so it outlives restarts and travels in snapshots and backups.
+ * alike, in the store's LMDB transaction of the entry, so it outlives restarts and travels in
+ * snapshots and backups. It lives in the {@code meta} database: the flag and the revision under
+ * their names, each user under {@code "authUser/" + name} and each role under
+ * {@code "authRole/" + name} ({@link User} and {@link Role}). Not in databases of its own: a
+ * store that never uses auth keeps exactly the pages it had (space quotas are tight).
  *
  * <p>Permission checks follow etcd 3.4: writes (put, delete, txn, lease revoke) and auth requests
  * are checked here when applied, against the caller named in the entry's {@link AuthHeader}
@@ -72,6 +73,10 @@ public final class AuthStore {
     static final String META_ENABLED = "authEnabled";
     static final String META_REVISION = "authRevision";
     static final String ROOT = "root";
+    private static final String USER_PREFIX = "authUser/";
+    private static final String ROLE_PREFIX = "authRole/";
+    /** LMDB refuses keys above 511 bytes; names longer than this are refused (etcd has no limit). */
+    static final int MAX_NAME_BYTES = 400;
 
     /** One auth state; {@code permissions} caches each user's merged permissions in it. */
     private record State(boolean enabled, long revision, NavigableMap<String, User> users,
@@ -102,11 +107,11 @@ public final class AuthStore {
         NavigableMap<String, User> users = new TreeMap<>();
         NavigableMap<String, Role> roles = new TreeMap<>();
         try {
-            for (byte[] v : values(store.authUsers, txn)) {
+            for (byte[] v : values(store, txn, USER_PREFIX)) {
                 User u = User.parseFrom(v);
                 users.put(u.getName().toStringUtf8(), u);
             }
-            for (byte[] v : values(store.authRoles, txn)) {
+            for (byte[] v : values(store, txn, ROLE_PREFIX)) {
                 Role r = Role.parseFrom(v);
                 roles.put(r.getName().toStringUtf8(), r);
             }
@@ -117,14 +122,28 @@ public final class AuthStore {
         return new State(store.getMeta(txn, META_ENABLED, 0) == 1, store.getMeta(txn, META_REVISION, 1), users, roles);
     }
 
-    private static List<byte[]> values(Dbi<byte[]> dbi, Txn<byte[]> txn) {
+    /** The values of the {@code meta} keys that start with {@code prefix}. */
+    private static List<byte[]> values(LmdbStore store, Txn<byte[]> txn, String prefix) {
+        byte[] from = prefix.getBytes(StandardCharsets.UTF_8);
+        byte[] to = Arrays.copyOf(from, from.length);
+        to[to.length - 1]++; // the prefixes end in '/', so this is the prefix's end
         List<byte[]> out = new ArrayList<>();
-        try (CursorIterable<byte[]> all = dbi.iterate(txn, KeyRange.all())) {
+        try (CursorIterable<byte[]> all = store.meta.iterate(txn, KeyRange.closedOpen(from, to))) {
             for (CursorIterable.KeyVal<byte[]> r : all) {
                 out.add(r.val());
             }
         }
         return out;
+    }
+
+    private static byte[] key(String prefix, ByteString name) {
+        return ByteString.copyFromUtf8(prefix).concat(name).toByteArray();
+    }
+
+    private static void checkNameLength(String name) {
+        if (name.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
+            throw new RevLogException(RevLogException.Code.INVALID_AUTH_MGMT);
+        }
     }
 
     /**
@@ -415,6 +434,7 @@ public final class AuthStore {
         if (s.users().containsKey(r.getName())) {
             throw new RevLogException(RevLogException.Code.USER_ALREADY_EXIST);
         }
+        checkNameLength(r.getName());
         UserAddOptions options = r.hasOptions() ? r.getOptions() : UserAddOptions.getDefaultInstance();
         User.Builder u = User.newBuilder().setName(ByteString.copyFromUtf8(r.getName())).setOptions(options);
         if (!options.getNoPassword()) {
@@ -436,7 +456,7 @@ public final class AuthStore {
         }
         NavigableMap<String, User> users = new TreeMap<>(s.users());
         users.remove(name);
-        store.authUsers.delete(txn, name.getBytes(StandardCharsets.UTF_8));
+        store.meta.delete(txn, key(USER_PREFIX, ByteString.copyFromUtf8(name)));
         commit(store, txn, s.enabled(), s.revision(), users, s.roles());
         tokens.invalidateUser(name);
         return AuthUserDeleteResponse.getDefaultInstance();
@@ -494,6 +514,7 @@ public final class AuthStore {
         if (s.roles().containsKey(r.getName())) {
             throw new RevLogException(RevLogException.Code.ROLE_ALREADY_EXIST);
         }
+        checkNameLength(r.getName());
         replaceRole(store, txn, s, Role.newBuilder().setName(ByteString.copyFromUtf8(r.getName())).build());
         return AuthRoleAddResponse.getDefaultInstance();
     }
@@ -507,7 +528,7 @@ public final class AuthStore {
         }
         NavigableMap<String, Role> roles = new TreeMap<>(s.roles());
         roles.remove(role);
-        store.authRoles.delete(txn, role.getBytes(StandardCharsets.UTF_8));
+        store.meta.delete(txn, key(ROLE_PREFIX, ByteString.copyFromUtf8(role)));
         NavigableMap<String, User> users = new TreeMap<>(s.users());
         for (User u : s.users().values()) {
             if (u.getRolesList().contains(role)) {
@@ -573,12 +594,12 @@ public final class AuthStore {
     private void replaceRole(LmdbStore store, Txn<byte[]> txn, State s, Role r) {
         NavigableMap<String, Role> roles = new TreeMap<>(s.roles());
         roles.put(r.getName().toStringUtf8(), r);
-        store.authRoles.put(txn, r.getName().toByteArray(), r.toByteArray());
+        store.meta.put(txn, key(ROLE_PREFIX, r.getName()), r.toByteArray());
         commit(store, txn, s.enabled(), s.revision(), s.users(), roles);
     }
 
     private static void putUser(LmdbStore store, Txn<byte[]> txn, User u) {
-        store.authUsers.put(txn, u.getName().toByteArray(), u.toByteArray());
+        store.meta.put(txn, key(USER_PREFIX, u.getName()), u.toByteArray());
     }
 
     /** Publishes a changed state one auth revision on (etcd's commitRevision), stored in txn. */

@@ -29,8 +29,8 @@ import org.lmdbjava.Txn;
  * The LMDB environment: database {@code kv} is the revision log (see {@link Records}), database
  * {@code meta} holds the counters that must move atomically with it (applied index, current and
  * compacted revision, store id), database {@code lease} the granted leases (8-byte big-endian ID
- * → {@link LeaseRecord}), {@code alarm} the alarms, {@code authUsers} and {@code authRoles} the auth
- * store's. Every write happens in one write transaction per applied batch;
+ * → {@link LeaseRecord}), {@code alarm} the alarms; the auth store's users and roles are in {@code meta}
+ * under prefixed keys ({@link AuthStore}). Every write happens in one write transaction per applied batch;
  * a commit is durable when it returns (LMDB syncs on commit unless syncOnCommit is off).
  */
 final class LmdbStore implements AutoCloseable {
@@ -38,7 +38,7 @@ final class LmdbStore implements AutoCloseable {
     static final String META_CURRENT_REVISION = "currentRevision";
     static final String META_COMPACT_REVISION = "compactRevision";
     static final String META_STORE_ID = "storeId";
-    /** Named databases an environment may hold: the six here, and room for more. */
+    /** Named databases an environment may hold: the four here, and room for more. */
     static final int MAX_DBS = 8;
 
     /** A defragmentation writes its compacted copy here, inside the store's directory, then renames it over the data file. */
@@ -50,9 +50,6 @@ final class LmdbStore implements AutoCloseable {
     final Dbi<byte[]> meta;
     final Dbi<byte[]> lease;
     final Dbi<byte[]> alarm;
-    /** The auth store's users and roles (name → authpb.User / authpb.Role), see {@link AuthStore}. */
-    final Dbi<byte[]> authUsers;
-    final Dbi<byte[]> authRoles;
     private final Path dir;
     private final long mapSizeBytes;
     private final int maxReaders;
@@ -80,8 +77,6 @@ final class LmdbStore implements AutoCloseable {
             meta = env.openDbi("meta", DbiFlags.MDB_CREATE);
             lease = env.openDbi("lease", DbiFlags.MDB_CREATE);
             alarm = env.openDbi("alarm", DbiFlags.MDB_CREATE);
-            authUsers = env.openDbi("authUsers", DbiFlags.MDB_CREATE);
-            authRoles = env.openDbi("authRoles", DbiFlags.MDB_CREATE);
         } catch (RuntimeException e) {
             closeQuietly(lockChannel);
             throw e;
@@ -192,7 +187,7 @@ final class LmdbStore implements AutoCloseable {
         long pages = 2; // LMDB's two meta pages
         org.lmdbjava.Stat main = env.stat();
         pages += main.branchPages + main.leafPages + main.overflowPages;
-        for (Dbi<byte[]> d : List.of(kv, meta, lease, alarm, authUsers, authRoles)) {
+        for (Dbi<byte[]> d : List.of(kv, meta, lease, alarm)) {
             org.lmdbjava.Stat st = d.stat(txn);
             pages += st.branchPages + st.leafPages + st.overflowPages;
         }
