@@ -56,7 +56,8 @@ final class Alarms {
      * Activating NONE, or an unknown action, changes nothing and answers with nothing.
      */
     AlarmResponse apply(LmdbStore store, Txn<byte[]> txn, AlarmRequest request) {
-        AlarmMember m = AlarmMember.newBuilder().setMemberID(request.getMemberID()).setAlarm(request.getAlarm()).build();
+        // by number: an alarm type this build does not know must not fail the apply (it matches nothing)
+        AlarmMember m = AlarmMember.newBuilder().setMemberID(request.getMemberID()).setAlarmValue(request.getAlarmValue()).build();
         AlarmResponse.Builder resp = AlarmResponse.newBuilder();
         List<AlarmMember> next = new ArrayList<>(active);
         switch (request.getAction()) {

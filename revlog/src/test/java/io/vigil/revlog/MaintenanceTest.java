@@ -105,6 +105,20 @@ class MaintenanceTest {
         }
     }
 
+    /** Found by the wire fuzzer: an alarm type this build does not know once failed the apply (and stopped the member). */
+    @Test
+    void anAlarmRequestOfAnUnknownTypeChangesNothing() {
+        try (RevLog log = open()) {
+            for (AlarmRequest.AlarmAction action : List.of(AlarmRequest.AlarmAction.GET, AlarmRequest.AlarmAction.ACTIVATE,
+                    AlarmRequest.AlarmAction.DEACTIVATE)) {
+                InternalRequest unknown = InternalRequest.newBuilder().setAlarm(AlarmRequest.newBuilder()
+                        .setAction(action).setMemberID(7).setAlarmValue(1000)).build();
+                assertEquals(null, apply(log, unknown).error());
+            }
+            assertEquals(List.of(), log.alarms());
+        }
+    }
+
     /**
      * Compaction frees pages inside the file; a defragmentation gives them back, keeps every
      * retained revision, and readers running meanwhile read right throughout.

@@ -24,7 +24,7 @@ record RunConfig(String target, long seed, Duration duration, Traffic.Kind traff
               --duration D               traffic and faults for D: 90s, 5m, 30m (default 60s)
               --traffic K                etcd | kubernetes | mixed (default mixed)
               --clients N                concurrent clients (default 8)
-              --faults K,K|all|none      fault kinds (default all; for vigil all but defragment): %s
+              --faults K,K|all|none      fault kinds (default all): %s
               --results DIR              where runs are written (default robustness/results)
               --test-fault NAME          vigil only: start members with --experimental-test-fault=NAME
               --expect-violation         succeed only if a violation is found (to show the checkers catch a test fault)
@@ -64,12 +64,7 @@ record RunConfig(String target, long seed, Duration duration, Traffic.Kind traff
         if (clients < 1) {
             throw new IllegalArgumentException("--clients must be at least 1");
         }
-        String faultFlag = take(flags, "faults", "all");
-        Set<FaultKind> faults = faults(faultFlag);
-        if (faultFlag.equals("all") && target.equals("vigil")) {
-            // Vigil answers Defragment with UNIMPLEMENTED until the operations issue (16) lands
-            faults.remove(FaultKind.DEFRAGMENT);
-        }
+        Set<FaultKind> faults = faults(take(flags, "faults", "all"));
         Path results = Path.of(take(flags, "results", "robustness/results"));
         String testFault = take(flags, "test-fault", "");
         if (!testFault.isEmpty() && !target.equals("vigil")) {

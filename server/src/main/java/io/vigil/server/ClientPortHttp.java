@@ -1,8 +1,6 @@
 package io.vigil.server;
 
-import io.grpc.ServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcHttp2ConnectionHandler;
-import io.grpc.netty.shaded.io.grpc.netty.InternalNettyServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.InternalProtocolNegotiator;
 import io.grpc.netty.shaded.io.grpc.netty.InternalProtocolNegotiators;
 import io.grpc.netty.shaded.io.netty.buffer.ByteBuf;
@@ -46,6 +44,10 @@ import java.util.function.Supplier;
  * the event (and the bytes read) until it has decided, then passes both on to gRPC's
  * negotiation handler, in that order. Its writes on the HTTP/1.1 path do not pass gRPC's
  * write-buffering handler, which sits after it.
+ *
+ * <p>Over TLS ({@link ServerTls}) the first bytes looked at are the decrypted ones; the TLS
+ * handshake's ALPN picks HTTP/1.1 for a client that offers it (curl, Prometheus) and h2 for gRPC
+ * clients, which offer nothing else.
  */
 final class ClientPortHttp implements AutoCloseable {
     private static final byte[] GET = "GET ".getBytes(StandardCharsets.US_ASCII);
@@ -58,9 +60,12 @@ final class ClientPortHttp implements AutoCloseable {
         this.scrape = scrape;
     }
 
-    /** Plaintext gRPC credentials for the client port, with /metrics beside it. */
-    ServerCredentials credentials() {
-        return InternalNettyServerCredentials.create(new Negotiator(InternalProtocolNegotiators.serverPlaintext()));
+    /**
+     * The client port's negotiation on a plaintext byte stream: gRPC, with /metrics beside it.
+     * Over TLS, {@link ServerTls} runs it on the decrypted bytes.
+     */
+    InternalProtocolNegotiator.ProtocolNegotiator negotiator() {
+        return new Negotiator(InternalProtocolNegotiators.serverPlaintext());
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.vigil.server;
 
+import io.grpc.ChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.vigil.proto.etcdserverpb.AlarmType;
@@ -19,6 +20,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 
 /**
  * etcd's corruption checks, by HashKV ({@link RevLog#hashKv}): members that applied the same log
@@ -54,7 +56,8 @@ final class CorruptionCheck implements AutoCloseable {
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("vigil-corrupt-check"));
 
     CorruptionCheck(RevLog revLog, TestFaults faults, Membership membership, long selfId, BooleanSupplier isLeader,
-                    AlarmRaiser alarms, long timeoutMs) {
+                    AlarmRaiser alarms, long timeoutMs,
+                    Function<URI, ChannelCredentials> clientCredentials) {
         this.revLog = revLog;
         this.faults = faults;
         this.membership = membership;
@@ -62,7 +65,7 @@ final class CorruptionCheck implements AutoCloseable {
         this.isLeader = isLeader;
         this.alarms = alarms;
         this.timeoutMs = timeoutMs;
-        this.clients = new PeerChannels(this::clientUrl);
+        this.clients = new PeerChannels(this::clientUrl, clientCredentials);
     }
 
     /** Runs the leader's check every {@code interval} from now on; null or zero: never. */

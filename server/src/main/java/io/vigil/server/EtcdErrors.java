@@ -84,6 +84,13 @@ final class EtcdErrors {
     static final StatusRuntimeException STOPPING =
             Status.UNAVAILABLE.withDescription("etcdserver: server stopped").asRuntimeException();
 
+    /**
+     * Vigil's own limits (--max-watchers-per-stream, --max-watchers-per-connection): a watch
+     * create beyond them is answered created and canceled with this cancel_reason, as etcd refuses
+     * one watch, and the stream's other watchers go on. The watch hub writes it.
+     */
+    static final String TOO_MANY_WATCHERS = io.vigil.watch.WatchHub.ERR_TOO_MANY_WATCHERS;
+
     // etcd's Lock and Election services answer these as plain Go errors: gRPC code UNKNOWN
     static final StatusRuntimeException ELECTION_NOT_LEADER =
             Status.UNKNOWN.withDescription("election: not leader").asRuntimeException();

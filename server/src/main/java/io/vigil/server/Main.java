@@ -92,19 +92,24 @@ public final class Main {
         System.exit(0);
     }
 
+    /** A port's scheme: its URLs all have the same one ({@link TlsSettings}). */
+    private static String scheme(java.util.List<java.net.URI> urls) {
+        return urls.stream().anyMatch(Urls::secure) ? "https" : "http";
+    }
+
     private static void started(ServerConfig config, VigilServer server) {
         VigilServer.LOG.log(INFO, "member " + config.name() + " (" + Long.toHexString(server.memberId())
                 + ") of cluster " + Long.toHexString(server.clusterId()) + " using data dir "
                 + config.dataDir().toAbsolutePath() + " at revision " + server.currentRevision() + " ("
                 + server.replayedEntries() + " entries applied again from the WAL)");
         for (InetSocketAddress a : server.peerAddresses()) {
-            VigilServer.LOG.log(INFO, "listening for peers on http://" + a.getHostString() + ":" + a.getPort());
+            VigilServer.LOG.log(INFO, "listening for peers on " + scheme(config.listenPeerUrls()) + "://" + a.getHostString() + ":" + a.getPort());
         }
         for (InetSocketAddress a : server.metricsAddresses()) {
             VigilServer.LOG.log(INFO, "serving metrics on http://" + a.getHostString() + ":" + a.getPort() + "/metrics");
         }
         for (InetSocketAddress a : server.clientAddresses()) {
-            VigilServer.LOG.log(INFO, "ready to serve client requests on http://" + a.getHostString() + ":" + a.getPort());
+            VigilServer.LOG.log(INFO, "ready to serve client requests on " + scheme(config.listenClientUrls()) + "://" + a.getHostString() + ":" + a.getPort());
         }
     }
 }

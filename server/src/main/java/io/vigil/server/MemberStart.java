@@ -1,7 +1,7 @@
 package io.vigil.server;
 
+import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.vigil.proto.internal.MembershipHistory;
@@ -14,6 +14,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * Who this member is and which membership it starts from, decided once at start from its data
@@ -43,9 +44,10 @@ record MemberStart(long memberId, long clusterId, Membership membership, Map<Lon
 
     /**
      * @param fresh whether the store and the WAL are empty
+     * @param toPeer how to dial a peer URL, when joining
      * @throws IllegalStateException naming what is wrong, when the member must not start
      */
-    static MemberStart decide(ServerConfig config, boolean fresh) {
+    static MemberStart decide(ServerConfig config, boolean fresh, Function<URI, ChannelCredentials> toPeer) {
         Path dataDir = config.dataDir();
         Members initial = config.members();
         Members.Member named = initial.named(config.name());
@@ -72,7 +74,7 @@ record MemberStart(long memberId, long clusterId, Membership membership, Map<Lon
             Membership membership = Membership.create(dataDir, initial.clusterId(), initialVoters(initial));
             start = new MemberStart(named.id(), initial.clusterId(), membership, membership.members(), false);
         } else {
-            start = join(config, initial, named);
+            start = join(config, initial, named, toPeer);
         }
         new MemberIdentity(start.clusterId(), start.memberId(), config.name()).write(dataDir);
         return start;
@@ -84,8 +86,9 @@ record MemberStart(long memberId, long clusterId, Membership membership, Map<Lon
         return voters;
     }
 
-    private static MemberStart join(ServerConfig config, Members initial, Members.Member named) {
-        MembershipHistory remote = fetchHistory(initial, named, config.requestTimeoutMs());
+    private static MemberStart join(ServerConfig config, Members initial, Members.Member named,
+            Function<URI, ChannelCredentials> toPeer) {
+        MembershipHistory remote = fetchHistory(initial, named, config.requestTimeoutMs(), toPeer);
         Map<Long, Membership.Member> current = Membership.membersOf(remote, new HashSet<>());
         Membership.Member self = null;
         for (Membership.Member m : current.values()) {
@@ -108,7 +111,8 @@ record MemberStart(long memberId, long clusterId, Membership membership, Map<Lon
     }
 
     /** Asks each other peer of {@code --initial-cluster} in turn until one answers, for up to {@link #JOIN_TIMEOUT_MS}. */
-    private static MembershipHistory fetchHistory(Members initial, Members.Member named, long callTimeoutMs) {
+    private static MembershipHistory fetchHistory(Members initial, Members.Member named, long callTimeoutMs,
+            Function<URI, ChannelCredentials> toPeer) {
         List<URI> others = new ArrayList<>();
         initial.byId().values().forEach(m -> {
             if (m != named) {
@@ -123,7 +127,7 @@ record MemberStart(long memberId, long clusterId, Membership membership, Map<Lon
         while (true) {
             for (URI u : others) {
                 ManagedChannel channel = Grpc.newChannelBuilder(u.getHost() + ":" + u.getPort(),
-                        InsecureChannelCredentials.create()).build();
+                        toPeer.apply(u)).build();
                 try {
                     return MembershipPeerGrpc.newBlockingStub(channel)
                             .withDeadlineAfter(Math.min(callTimeoutMs, 2000), TimeUnit.MILLISECONDS)

@@ -102,7 +102,8 @@ final class OfflineCommands {
                 c.force(true);
             }
             StoreFiles.prepareRestored(staging);
-            MemberStart.decide(config.dataDir(staging), true);
+            // a restore bootstraps a new cluster: it never dials a peer
+            MemberStart.decide(config.dataDir(staging), true, url -> io.grpc.InsecureChannelCredentials.create());
             Files.deleteIfExists(dataDir);
             DurableFile.rename(staging, dataDir.toAbsolutePath());
         } catch (IOException e) {

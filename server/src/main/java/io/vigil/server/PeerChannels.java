@@ -6,12 +6,13 @@ import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
 import io.grpc.ConnectivityState;
 import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
+import io.grpc.ChannelCredentials;
 import io.grpc.ManagedChannel;
 import java.net.URI;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.util.function.LongFunction;
 
 /**
@@ -24,11 +25,16 @@ final class PeerChannels implements AutoCloseable {
     }
 
     private final LongFunction<URI> peerUrl;
+    private final Function<URI, ChannelCredentials> credentials;
     private final Map<Long, Open> channels = new ConcurrentHashMap<>();
 
-    /** @param peerUrl a member's peer URL now, or null when it is not a member */
-    PeerChannels(LongFunction<URI> peerUrl) {
+    /**
+     * @param peerUrl a member's peer URL now, or null when it is not a member
+     * @param credentials how to dial a URL (TLS for https://)
+     */
+    PeerChannels(LongFunction<URI> peerUrl, Function<URI, ChannelCredentials> credentials) {
         this.peerUrl = peerUrl;
+        this.credentials = credentials;
     }
 
     /** A channel to member {@code id}, or null when it is not a member. */
@@ -45,7 +51,7 @@ final class PeerChannels implements AutoCloseable {
                 o.channel().shutdown();
             }
             return new Open(url, Grpc.newChannelBuilder(url.getHost() + ":" + url.getPort(),
-                    InsecureChannelCredentials.create()).build());
+                    credentials.apply(url)).build());
         });
         if (open.channel().getState(false) == ConnectivityState.TRANSIENT_FAILURE) {
             // the member was unreachable before (restarting): try it now rather than after gRPC's backoff

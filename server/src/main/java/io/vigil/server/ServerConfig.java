@@ -117,7 +117,33 @@ public final class ServerConfig {
         return corruptCheckTime;
     }
 
+    private ClientLimits clientLimits = ClientLimits.DEFAULT;
+
+    /**
+     * What one client may hold: etcd's --max-concurrent-streams and --grpc-keepalive-*, Vigil's
+     * --max-watchers-per-stream, --max-watchers-per-connection and --max-watch-buffered-bytes.
+     */
+    public ServerConfig clientLimits(ClientLimits limits) {
+        this.clientLimits = Objects.requireNonNull(limits);
+        return this;
+    }
+
+    public ClientLimits clientLimits() {
+        return clientLimits;
+    }
+
     private LogSettings logs = LogSettings.DEFAULT;
+    private TlsSettings tls = TlsSettings.NONE;
+
+    /** etcd's TLS flags: --cert-file, --peer-cert-file, --cipher-suites and the rest. */
+    ServerConfig tls(TlsSettings tls) {
+        this.tls = tls;
+        return this;
+    }
+
+    TlsSettings tls() {
+        return tls;
+    }
 
     /** etcd's --logger, --log-level and --log-outputs. */
     ServerConfig logs(LogSettings logs) {
@@ -465,7 +491,7 @@ public final class ServerConfig {
             throw new IllegalArgumentException("quotaBackendBytes must be at least 1 MiB, got " + quotaBackendBytes);
         }
         for (URI u : listenMetricsUrls) {
-            Urls.check(u);
+            Urls.checkPlain(u);
         }
         if (watchProgressNotifyInterval.isNegative() || watchProgressNotifyInterval.isZero()) {
             throw new IllegalArgumentException("the watch progress notify interval must be positive");
@@ -487,6 +513,7 @@ public final class ServerConfig {
         }
         autoCompaction = CompactionPolicy.parse(autoCompactionMode, autoCompactionRetention, autoCompactionRevisionInterval);
         concludeCluster();
+        tls.check(listenClientUrls, listenPeerUrls());
         return this;
     }
 

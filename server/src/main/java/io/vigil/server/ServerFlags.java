@@ -100,12 +100,58 @@ final class ServerFlags {
                 (c, v) -> c.logs(c.logs().withLevel(v))));
         FLAGS.put("log-outputs", new Flag("comma-separated: default, stderr, stdout or file paths (default \"default\": stderr)",
                 (c, v) -> c.logs(c.logs().withOutputs(v))));
+        FLAGS.put("max-concurrent-streams", new Flag(
+                "most concurrent calls (HTTP/2 streams) on one client connection (default 4294967295)",
+                (c, v) -> c.clientLimits(c.clientLimits().withMaxConcurrentStreams(positiveLong(v)))));
+        FLAGS.put("grpc-keepalive-min-time", new Flag(
+                "shortest interval between a client's keepalive pings; more often gets GOAWAY (default 5s)",
+                (c, v) -> c.clientLimits(c.clientLimits().withKeepaliveMinTime(goDurationOrZero(v)))));
+        FLAGS.put("grpc-keepalive-interval", new Flag(
+                "how long a client connection may be idle before the server pings it (default 2h)",
+                (c, v) -> c.clientLimits(c.clientLimits().withKeepaliveInterval(goDuration(v)))));
+        FLAGS.put("grpc-keepalive-timeout", new Flag(
+                "how long the server waits for a ping's answer before closing the connection (default 20s)",
+                (c, v) -> c.clientLimits(c.clientLimits().withKeepaliveTimeout(goDuration(v)))));
+        FLAGS.put("max-watchers-per-stream", new Flag(
+                "Vigil's own: most watchers on one watch stream; more are refused (default 100000)",
+                (c, v) -> c.clientLimits(c.clientLimits().withMaxWatchersPerStream(positiveInt(v)))));
+        FLAGS.put("max-watchers-per-connection", new Flag(
+                "Vigil's own: most watchers on all watch streams of one client connection (default 1000000)",
+                (c, v) -> c.clientLimits(c.clientLimits().withMaxWatchersPerConnection(positiveInt(v)))));
+        FLAGS.put("max-watch-buffered-bytes", new Flag(
+                "Vigil's own: most bytes of responses queued for all watch streams; beyond it slow streams catch up from the log instead (default 268435456)",
+                (c, v) -> c.clientLimits(c.clientLimits().withMaxWatchBufferedBytes(positiveLong(v)))));
+        tlsFlags();
         FLAGS.put(TestFaults.FLAG, new Flag(
                 "TEST ONLY: break a guarantee on purpose, for the robustness harness: stale-linearizable-read, watch-skip-revision, ack-before-sync or hash-mismatch (default: none)",
                 (c, v) -> c.testFault(v)));
     }
 
     private ServerFlags() {
+    }
+
+    /** etcd's TLS flags, for the client port and the peer port ({@link TlsSettings}). */
+    private static void tlsFlags() {
+        FLAGS.put("cert-file", new Flag("path to the client server TLS cert file",
+                (c, v) -> c.tls(c.tls().withClient(c.tls().client().withCertFile(Path.of(v))))));
+        FLAGS.put("key-file", new Flag("path to the client server TLS key file",
+                (c, v) -> c.tls(c.tls().withClient(c.tls().client().withKeyFile(Path.of(v))))));
+        FLAGS.put("trusted-ca-file", new Flag("path to the client server TLS trusted CA cert file; clients must present a certificate it signed",
+                (c, v) -> c.tls(c.tls().withClient(c.tls().client().withTrustedCaFile(Path.of(v))))));
+        FLAGS.put("client-cert-auth", new Flag("require a client certificate signed by --trusted-ca-file (default false)",
+                (c, v) -> c.tls(c.tls().withClient(c.tls().client().withClientCertAuth(bool(v)))), true));
+        FLAGS.put("peer-cert-file", new Flag("path to the peer server TLS cert file, also presented to peers as client certificate",
+                (c, v) -> c.tls(c.tls().withPeer(c.tls().peer().withCertFile(Path.of(v))))));
+        FLAGS.put("peer-key-file", new Flag("path to the peer server TLS key file",
+                (c, v) -> c.tls(c.tls().withPeer(c.tls().peer().withKeyFile(Path.of(v))))));
+        FLAGS.put("peer-trusted-ca-file", new Flag("path to the peer server TLS trusted CA file; peers must present a certificate it signed",
+                (c, v) -> c.tls(c.tls().withPeer(c.tls().peer().withTrustedCaFile(Path.of(v))))));
+        FLAGS.put("peer-client-cert-auth", new Flag("require a peer certificate signed by --peer-trusted-ca-file (default false)",
+                (c, v) -> c.tls(c.tls().withPeer(c.tls().peer().withClientCertAuth(bool(v)))), true));
+        FLAGS.put("cipher-suites", new Flag("comma-separated TLS 1.2 cipher suites for clients and peers, Go's (IANA) names (default: Java's)",
+                (c, v) -> c.tls(c.tls().withCipherSuites(v))));
+        FLAGS.put("tls-min-version", new Flag("minimum TLS version for clients and peers: TLS1.2 or TLS1.3 (default \"TLS1.2\")",
+                (c, v) -> c.tls(c.tls().withMinVersion(v))));
     }
 
     static ServerConfig parse(String[] args) {

@@ -1,6 +1,5 @@
 package io.vigil.server;
 
-import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
 import io.grpc.Status;
@@ -37,9 +36,9 @@ import java.util.function.Consumer;
 /**
  * One Vigil member: the revision log, the Raft node and its peer transport, the replicated write
  * path, the watch hub, the lease expiry loop, and the gRPC services on the client URLs (KV,
- * Watch, Lease, Cluster, Maintenance, Lock, Election, Auth). A member
- * alone is a one-member cluster; the same code runs it. Every client call passes {@link AuthCalls},
- * which finds its caller for the services' and the applier's permission checks.
+ * Watch, Lease, Cluster, Maintenance, Lock, Election, Auth). A member alone is a one-member
+ * cluster; the same code runs it. Every client call passes {@link AuthCalls}, which finds its
+ * caller for the services' and the applier's permission checks.
  *
  * <p>Shutdown order: a leader hands leadership over; end the open client calls with UNAVAILABLE
  * (clients resume elsewhere) and stop the client transport; stop the lease expiry loop (nothing
@@ -86,12 +85,20 @@ public final class VigilServer implements AutoCloseable {
     /** Set once the member stops by itself (removed, or restarting to install a snapshot): it does so once. */
     private final java.util.concurrent.atomic.AtomicBoolean stoppingByItself = new java.util.concurrent.atomic.AtomicBoolean();
     private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+    /**
+     * Counted down when the constructor has built everything ({@link #built}) or cleaned up after
+     * failing. A member that stops by itself (a snapshot arrived, or it was removed) may learn so
+     * on a peer thread while its constructor still runs; it stops only after this.
+     */
+    private final java.util.concurrent.CountDownLatch constructed = new java.util.concurrent.CountDownLatch(1);
+    private volatile boolean built;
     /** What a new leader adds to every lease's deadline (etcd extends by an election timeout). */
     private final java.time.Duration leaseExtension;
 
     private VigilServer(ServerConfig config, Consumer<Throwable> onFatal) throws IOException {
         config.conclude();
         config.testFaults().warnIfOn();
+        TlsContexts tls = new TlsContexts(config.tls());
         Path walDir = config.dataDir().resolve(WAL_DIR);
         Snapshots.installStaged(config.dataDir(), walDir);
         revLog = RevLog.open(new RevLogConfig().dataDir(config.dataDir()).mapSizeBytes(Quota.mapSizeFor(config.quotaBackendBytes())));
@@ -101,7 +108,7 @@ public final class VigilServer implements AutoCloseable {
             // before the replay: the Authenticate entries it applies again assign tokens
             tokens = TokenProvider.parse(config.authToken(), config.authTokenTtl(), revLog.auth());
             revLog.auth().tokens(tokens);
-            start = MemberStart.decide(config, revLog.committedIndex() == 0 && isEmptyDir(walDir));
+            start = MemberStart.decide(config, revLog.committedIndex() == 0 && isEmptyDir(walDir), tls::toPeer);
             membership = start.membership();
             if (membership.isRemoved(start.memberId())) {
                 throw new IllegalStateException("the member has been permanently removed from the cluster");
@@ -136,7 +143,11 @@ public final class VigilServer implements AutoCloseable {
         // watch hub that needs the headers, so the headers reach it through this one-slot holder
         ReplicatedLog[] logRef = new ReplicatedLog[1];
         ResponseHeaders headers = new ResponseHeaders(clusterId, selfId, () -> logRef[0].node().term());
-        watch = new WatchHubThreads(revLog, new WatchHub.Config().maxRequestBytes(config.maxRequestBytes()),
+        ClientLimits limits = config.clientLimits();
+        watch = new WatchHubThreads(revLog, new WatchHub.Config().maxRequestBytes(config.maxRequestBytes())
+                        .maxWatchersPerStream(limits.maxWatchersPerStream())
+                        .maxWatchersPerConnection(limits.maxWatchersPerConnection())
+                        .maxBufferedBytes(limits.maxWatchBufferedBytes()),
                 headers::at, meters, config.watchProgressNotifyInterval());
         joinPeers = start.peers();
         log = new ReplicatedLog(revLog, membership, this::membershipChanged, ids, appliedIndex, config.requestTimeoutMs(), config.backendBatchInterval(),
@@ -152,8 +163,9 @@ public final class VigilServer implements AutoCloseable {
         openCalls = new OpenCalls(() -> log.node().leaderId() != 0);
         // etcd's monitorLeader: once per election timeout, streams that require a leader end without one
         leaderMonitor = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("vigil-leader-monitor"));
-        transport = new PeerTransport(PeerHello.newBuilder().setClusterId(clusterId).setMemberId(selfId).build(), peerUrls());
-        peerChannels = new PeerChannels(this::peerUrl);
+        transport = new PeerTransport(PeerHello.newBuilder().setClusterId(clusterId).setMemberId(selfId).build(), peerUrls(),
+                tls::toPeer);
+        peerChannels = new PeerChannels(this::peerUrl, tls::toPeer);
         ClusterService cluster = new ClusterService(membership, selfId, selfName, config.advertiseClientUrls(), revLog,
                 headers, log, peerChannels, config.requestTimeoutMs());
         RaftPeerService peerService = new RaftPeerService(clusterId, selfId, membership::isRemoved);
@@ -175,7 +187,7 @@ public final class VigilServer implements AutoCloseable {
         leaseExpiry = new LeaseExpiry(revLog.lessor(), log, log::isLeader, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT,
                 config.leaseCheckpointEnabled() ? config.leaseCheckpointInterval() : null);
         corruptionCheck = new CorruptionCheck(revLog, config.testFaults(), membership, selfId, log::isLeader,
-                alarms, config.requestTimeoutMs());
+                alarms, config.requestTimeoutMs(), tls::toClientUrl);
         autoCompactor = config.autoCompaction() == null ? null : new AutoCompactor(config.autoCompaction(), log,
                 revLog::currentRevision, log::isLeader, config.requestTimeoutMs());
         Server peers = null;
@@ -183,9 +195,11 @@ public final class VigilServer implements AutoCloseable {
         RaftNode node = null;
         try {
             NettyServerBuilder peerBuilder = listen(config.listenPeerUrls(), config.maxRequestBytes(),
-                    InsecureServerCredentials.create());
+                    tls.peerPort());
             if (peerBuilder != null) {
-                peers = peerBuilder.addService(peerService).addService(new LeaseForwarding.Service(leases))
+                // members ping each other every few seconds; do not answer that with GOAWAY
+                peers = peerBuilder.permitKeepAliveTime(1, TimeUnit.SECONDS)
+                        .addService(peerService).addService(new LeaseForwarding.Service(leases))
                         .addService(cluster.new Peer()).addService(snapshots.new Receiver()).build().start();
             }
             if (config.initialCorruptCheck()) {
@@ -207,21 +221,22 @@ public final class VigilServer implements AutoCloseable {
             peerService.attach(node);
             log.start(node);
             endpoint = new MetricsEndpoint(config.listenMetricsUrls(), meters);
-            grpc = listen(config.listenClientUrls(), config.maxRequestBytes(), clientHttp.credentials())
+            grpc = clientLimits(listen(config.listenClientUrls(), config.maxRequestBytes(), tls.clientPort(clientHttp)), limits)
                     .intercept(new AuthCalls(revLog.auth(), tokens)) // after the learner check, as etcd's
                     .intercept(new LearnerCalls(this::isLearner))
                     .intercept(openCalls)
                     .intercept(grpcMetrics) // the last added runs first: it sees every call, refused ones too
-                    .addService(new KvService(revLog, log, log::linearizableRead, log::isLeader, headers,
-                            config.maxRequestBytes(), config.maxTxnOps(), config.testFaults(), quota))
-                    .addService(WatchService.definition(watch.hub(), log::linearizableRead, revLog.auth()))
-                    .addService(leases)
-                    .addService(cluster)
-                    .addService(new MaintenanceService(log, membership, revLog, headers, config.dataDir(),
-                            config.testFaults()))
-                    .addService(new LockService(localKv))
-                    .addService(new ElectionService(localKv))
-                    .addService(authService)
+                    // every client service answers what is not a request as etcd's gRPC does
+                    .addService(EtcdDecoding.of(new KvService(revLog, log, log::linearizableRead, log::isLeader, headers,
+                            config.maxRequestBytes(), config.maxTxnOps(), config.testFaults(), quota)))
+                    .addService(EtcdDecoding.of(WatchService.definition(watch.hub(), log::linearizableRead, revLog.auth())))
+                    .addService(EtcdDecoding.of(leases))
+                    .addService(EtcdDecoding.of(cluster))
+                    .addService(EtcdDecoding.of(new MaintenanceService(log, membership, revLog, headers, config.dataDir(),
+                            config.testFaults())))
+                    .addService(EtcdDecoding.of(new LockService(localKv)))
+                    .addService(EtcdDecoding.of(new ElectionService(localKv)))
+                    .addService(EtcdDecoding.of(authService))
                     .build()
                     .start();
             grpcMetrics.initialize(grpc.getServices());
@@ -259,6 +274,7 @@ public final class VigilServer implements AutoCloseable {
             peerChannels.close();
             watch.close();
             revLog.close();
+            constructed.countDown();
             throw e;
         }
         peerServer = peers;
@@ -266,6 +282,8 @@ public final class VigilServer implements AutoCloseable {
         // as bound, kept: a member may stop (restart for a snapshot) before its start is reported
         clientAddresses = List.copyOf(addresses(grpc));
         peerAddresses = peers == null ? List.of() : List.copyOf(addresses(peers));
+        built = true;
+        constructed.countDown();
         if (start.joined()) {
             publisher.awaitPublished(MemberStart.JOIN_TIMEOUT_MS);
         }
@@ -273,7 +291,7 @@ public final class VigilServer implements AutoCloseable {
 
     /**
      * A server builder bound to {@code urls} (null when there are none), with etcd's message size
-     * limit and keep-alive policy. Handlers never block: reads are memory-mapped lookups, writes
+     * limit. Handlers never block: reads are memory-mapped lookups, writes
      * and watch requests only enqueue, so they run on the transport threads without a hand-off.
      */
     private static NettyServerBuilder listen(List<URI> urls, int maxRequestBytes, ServerCredentials credentials) {
@@ -288,10 +306,22 @@ public final class VigilServer implements AutoCloseable {
         return builder
                 .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE,
                         (long) maxRequestBytes + ServerConfig.GRPC_OVERHEAD_BYTES))
-                // etcd clients ping every few seconds; do not answer that with GOAWAY
-                .permitKeepAliveTime(1, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true)
                 .directExecutor();
+    }
+
+    /**
+     * The client port's limits, as etcd sets them on its gRPC server: SETTINGS_MAX_CONCURRENT_STREAMS,
+     * and keepalive enforcement (a client pinging more often than the minimum time gets GOAWAY
+     * ENHANCE_YOUR_CALM "too_many_pings"). Unlike etcd, pings without calls open are held to the
+     * same minimum (etcd: 2 h), so an idle jetcd client, pinging every 30 s, is not sent away.
+     */
+    private static NettyServerBuilder clientLimits(NettyServerBuilder builder, ClientLimits limits) {
+        return builder
+                .maxConcurrentCallsPerConnection(limits.maxConcurrentCallsPerConnection())
+                .permitKeepAliveTime(limits.keepaliveMinTime().toNanos(), TimeUnit.NANOSECONDS)
+                .keepAliveTime(limits.keepaliveInterval().toNanos(), TimeUnit.NANOSECONDS)
+                .keepAliveTimeout(limits.keepaliveTimeout().toNanos(), TimeUnit.NANOSECONDS);
     }
 
     private static boolean isEmptyDir(Path dir) throws UncheckedIOException {
@@ -350,7 +380,7 @@ public final class VigilServer implements AutoCloseable {
     private void restartForSnapshot() {
         if (stoppingByItself.compareAndSet(false, true)) {
             restart = true;
-            new Thread(this::close, "vigil-snapshot-restart").start();
+            closeOnceBuilt("vigil-snapshot-restart");
         }
     }
 
@@ -363,9 +393,27 @@ public final class VigilServer implements AutoCloseable {
     private void removed() {
         if (stoppingByItself.compareAndSet(false, true)) {
             LOG.log(System.Logger.Level.WARNING, "the member has been permanently removed from the cluster; stopping");
-            // not on the calling thread: stopping waits for the apply thread and the transport
-            new Thread(this::close, "vigil-removed").start();
+            closeOnceBuilt("vigil-removed");
         }
+    }
+
+    /**
+     * Stops the member on a thread of its own (stopping waits for the apply thread and the
+     * transport, which may be the caller), once the constructor is done; nothing when the
+     * constructor failed, since it closed what it had opened.
+     */
+    private void closeOnceBuilt(String threadName) {
+        new Thread(() -> {
+            try {
+                constructed.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            if (built) {
+                close();
+            }
+        }, threadName).start();
     }
 
     /**

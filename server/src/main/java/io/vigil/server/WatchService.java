@@ -1,8 +1,13 @@
 package io.vigil.server;
 
+import io.grpc.Context;
+import io.grpc.Contexts;
 import io.grpc.Drainable;
+import io.grpc.Grpc;
 import io.grpc.KnownLength;
 import io.grpc.MethodDescriptor;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.protobuf.ProtoUtils;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -56,14 +61,29 @@ final class WatchService {
                 .setRequestMarshaller(ProtoUtils.marshaller(WatchRequest.getDefaultInstance()))
                 .setResponseMarshaller(new WatchOutMarshaller())
                 .build();
+        ServerCallHandler<WatchRequest, WatchOut> streams = ServerCalls.asyncBidiStreamingCall(
+                responses -> open(hub, readIndex, AuthCalls.current(auth), (ServerCallStreamObserver<WatchOut>) responses,
+                        CONNECTION.get()));
         return ServerServiceDefinition.builder(WatchGrpc.SERVICE_NAME)
-                .addMethod(watch, ServerCalls.asyncBidiStreamingCall(
-                        responses -> open(hub, readIndex, AuthCalls.current(auth), (ServerCallStreamObserver<WatchOut>) responses)))
+                .addMethod(watch, (call, headers) -> Contexts.interceptCall(
+                        Context.current().withValue(CONNECTION, connectionOf(call)), call, headers, streams))
                 .build();
     }
 
+    /** The client connection of the call being started, for the per-connection watcher limit. */
+    private static final Context.Key<Object> CONNECTION = Context.key("vigil-watch-connection");
+
+    /**
+     * The client's address: one connection's, as long as that connection is open (its streams,
+     * and with them their watchers, are gone before the port can be used again).
+     */
+    private static Object connectionOf(ServerCall<?, ?> call) {
+        Object remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+        return remote == null ? new Object() : remote;
+    }
+
     private static StreamObserver<WatchRequest> open(WatchHub hub, Supplier<CompletableFuture<Void>> readIndex,
-                                                     Caller caller, ServerCallStreamObserver<WatchOut> call) {
+                                                     Caller caller, ServerCallStreamObserver<WatchOut> call, Object connection) {
         call.disableAutoRequest();
         // the call starts on its connection's event loop (directExecutor): sends go there too,
         // which also keeps every call on this ServerCall on one thread
@@ -104,7 +124,7 @@ final class WatchService {
                 call.request(1);
             }
         };
-        WatchStream stream = hub.openStream(sink);
+        WatchStream stream = hub.openStream(sink, connection);
         call.setOnReadyHandler(stream::onReady);
         call.setOnCancelHandler(stream::close);
         call.request(1);

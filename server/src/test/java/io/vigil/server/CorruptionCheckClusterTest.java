@@ -61,7 +61,7 @@ class CorruptionCheckClusterTest {
             // the alarm is the cluster's: every member lists it and refuses writes, as etcd's corrupt applier
             for (int i = 0; i < 3; i++) {
                 int member = i;
-                await().atMost(PATIENCE).untilAsserted(() -> assertEquals("memberID:" + Long.parseUnsignedLong(badId, 16) + " alarm:CORRUPT",
+                await().atMost(PATIENCE).untilAsserted(() -> assertEquals("memberID:" + Long.toUnsignedString(Long.parseUnsignedLong(badId, 16)) + " alarm:CORRUPT",
                         Etcdctl.run(c.endpoint(member), null, "alarm", "list").stdout().strip()));
                 Etcdctl.Result put = Etcdctl.run(c.endpoint(member), null, "put", "after", "corrupt");
                 assertTrue(put.stderr().contains("etcdserver: corrupt cluster"), put.stderr());

@@ -49,45 +49,49 @@ class JetcdLeaseKeepAliveTest {
              Client client = Client.builder().endpoints("http://" + vigil.endpoint()).build()) {
             Lease lease = client.getLeaseClient();
             KV kv = client.getKVClient();
-            List<CompletableFuture<io.etcd.jetcd.lease.LeaseGrantResponse>> grants = new ArrayList<>();
+            ConcurrentHashMap<Long, AtomicInteger> answers = new ConcurrentHashMap<>();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            List<CloseableClient> keepAlives = java.util.Collections.synchronizedList(new ArrayList<>());
+            StreamObserver<LeaseKeepAliveResponse> observer = new StreamObserver<>() {
+                @Override
+                public void onNext(LeaseKeepAliveResponse r) {
+                    if (r.getTTL() == TTL) {
+                        answers.get(r.getID()).incrementAndGet();
+                    } else {
+                        failure.compareAndSet(null, new AssertionError("keep-alive of " + r.getID() + " answered TTL " + r.getTTL()));
+                    }
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    failure.compareAndSet(null, t);
+                }
+
+                @Override
+                public void onCompleted() {
+                }
+            };
+            // each lease is kept alive from its grant's answer on: how long granting 2000 takes on
+            // a busy machine must not decide whether the first ones outlive their TTL
+            List<CompletableFuture<Long>> grants = new ArrayList<>();
             for (int i = 0; i < LEASES; i++) {
-                grants.add(lease.grant(TTL));
+                grants.add(lease.grant(TTL).thenApply(g -> {
+                    answers.put(g.getID(), new AtomicInteger());
+                    keepAlives.add(lease.keepAlive(g.getID(), observer));
+                    return g.getID();
+                }));
             }
             List<Long> ids = new ArrayList<>();
             for (var g : grants) {
-                ids.add(g.get(60, TimeUnit.SECONDS).getID());
+                ids.add(g.get(60, TimeUnit.SECONDS));
             }
+            // keys are attached once every lease is kept alive
             List<CompletableFuture<?>> puts = new ArrayList<>();
             for (int i = 0; i < LEASES; i++) {
                 puts.add(kv.put(key(i), key(i), PutOption.builder().withLeaseId(ids.get(i)).build()));
             }
             CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
 
-            ConcurrentHashMap<Long, AtomicInteger> answers = new ConcurrentHashMap<>();
-            AtomicReference<Throwable> failure = new AtomicReference<>();
-            List<CloseableClient> keepAlives = new ArrayList<>();
-            for (long id : ids) {
-                answers.put(id, new AtomicInteger());
-                keepAlives.add(lease.keepAlive(id, new StreamObserver<>() {
-                    @Override
-                    public void onNext(LeaseKeepAliveResponse r) {
-                        if (r.getTTL() == TTL) {
-                            answers.get(r.getID()).incrementAndGet();
-                        } else {
-                            failure.compareAndSet(null, new AssertionError("keep-alive of " + r.getID() + " answered TTL " + r.getTTL()));
-                        }
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        failure.compareAndSet(null, t);
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                    }
-                }));
-            }
             // jetcd renews each lease every TTL/3 s or so: 4 answers each span more than one TTL
             await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200)).until(() ->
                     failure.get() != null || answers.values().stream().allMatch(n -> n.get() >= 4));

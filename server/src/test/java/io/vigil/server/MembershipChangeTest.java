@@ -101,7 +101,9 @@ class MembershipChangeTest {
                 assertEquals(0, update.exitCode(), update.stderr());
                 assertTrue(memberList(c.endpoint(survivor)).contains(", m4, " + newPeerUrl + ", "));
                 m4.process().close();
-                afterKill.put(put("k21", "while m4 was down"));
+                // a quorum of the four needs the restarted member, which may still be catching up:
+                // a client retries a put that timed out meanwhile, as after the kill above
+                await().atMost(PATIENCE).ignoreExceptions().until(() -> afterKill.put(put("k21", "while m4 was down")) != null);
                 String initial = c.peerUrl(0).replace("http", "m1=http") + "," + c.peerUrl(1).replace("http", "m2=http")
                         + "," + c.peerUrl(2).replace("http", "m3=http") + ",m4=" + newPeerUrl;
                 try (VigilProcess again = AddedMember.startJoined(dir, "m4", initial, newPeerUrl)) {

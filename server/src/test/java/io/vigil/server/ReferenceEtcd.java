@@ -17,7 +17,12 @@ final class ReferenceEtcd implements AutoCloseable {
     private final Process process;
     private final String endpoint;
 
-    private ReferenceEtcd(Path dataDir, String... extraFlags) throws IOException, InterruptedException {
+    /**
+     * @param scheme the client URLs' scheme
+     * @param etcdctlTls the etcdctl flags that reach it ({@code --cacert ...}), for the health check
+     */
+    private ReferenceEtcd(Path dataDir, String scheme, List<String> etcdctlTls, String... extraFlags)
+            throws IOException, InterruptedException {
         Process started = null;
         String ep = null;
         // the ports are free when chosen; if another process takes one first, etcd exits and we choose again
@@ -27,7 +32,7 @@ final class ReferenceEtcd implements AutoCloseable {
             ep = "127.0.0.1:" + client;
             Path dir = Files.createTempDirectory(dataDir, "etcd");
             List<String> cmd = new ArrayList<>(List.of("etcd", "--name", "ref", "--data-dir", dir.toString(),
-                    "--listen-client-urls", "http://" + ep, "--advertise-client-urls", "http://" + ep,
+                    "--listen-client-urls", scheme + "://" + ep, "--advertise-client-urls", scheme + "://" + ep,
                     "--listen-peer-urls", "http://127.0.0.1:" + peer,
                     "--initial-advertise-peer-urls", "http://127.0.0.1:" + peer,
                     "--initial-cluster", "ref=http://127.0.0.1:" + peer, "--log-level", "error"));
@@ -36,7 +41,7 @@ final class ReferenceEtcd implements AutoCloseable {
                     .redirectErrorStream(true)
                     .redirectOutput(dataDir.resolve("etcd-" + attempt + ".log").toFile())
                     .start();
-            if (awaitHealthy(p, ep)) {
+            if (awaitHealthy(p, ep, etcdctlTls)) {
                 started = p;
             } else {
                 p.destroyForcibly();
@@ -62,17 +67,29 @@ final class ReferenceEtcd implements AutoCloseable {
 
     static ReferenceEtcd start(Path dataDir, String... extraFlags) throws IOException, InterruptedException {
         assumeInstalled();
-        return new ReferenceEtcd(dataDir, extraFlags);
+        return new ReferenceEtcd(dataDir, "http", List.of(), extraFlags);
+    }
+
+    /**
+     * An etcd serving clients over TLS: {@code serverFlags} give its certificate flags
+     * ({@code --cert-file ...}), {@code etcdctlTls} the etcdctl flags that reach it.
+     */
+    static ReferenceEtcd startTls(Path dataDir, List<String> etcdctlTls, String... serverFlags)
+            throws IOException, InterruptedException {
+        assumeInstalled();
+        return new ReferenceEtcd(dataDir, "https", etcdctlTls, serverFlags);
     }
 
     String endpoint() {
         return endpoint;
     }
 
-    private static boolean awaitHealthy(Process p, String ep) throws InterruptedException {
+    private static boolean awaitHealthy(Process p, String ep, List<String> etcdctlTls) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline && p.isAlive()) {
-            Etcdctl.Result r = Etcdctl.run(ep, null, "endpoint", "health");
+            List<String> args = new ArrayList<>(etcdctlTls);
+            args.addAll(List.of("endpoint", "health"));
+            Etcdctl.Result r = Etcdctl.run(ep, null, args.toArray(String[]::new));
             if (r.exitCode() == 0) {
                 return true;
             }

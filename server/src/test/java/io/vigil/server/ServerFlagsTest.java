@@ -57,11 +57,42 @@ class ServerFlagsTest {
     }
 
     @Test
+    void clientLimitFlags() {
+        ClientLimits d = ServerFlags.parse(new String[0]).clientLimits();
+        assertEquals(ClientLimits.DEFAULT, d);
+        assertEquals(0xffff_ffffL, d.maxConcurrentStreams(), "etcd's math.MaxUint32");
+        assertEquals(Integer.MAX_VALUE, d.maxConcurrentCallsPerConnection());
+        assertEquals(java.time.Duration.ofSeconds(5), d.keepaliveMinTime());
+        assertEquals(java.time.Duration.ofHours(2), d.keepaliveInterval());
+        assertEquals(java.time.Duration.ofSeconds(20), d.keepaliveTimeout());
+        ClientLimits c = ServerFlags.parse(new String[] {"--max-concurrent-streams=10", "--grpc-keepalive-min-time=0",
+            "--grpc-keepalive-interval", "30s", "--grpc-keepalive-timeout=1s", "--max-watchers-per-stream=7",
+            "--max-watchers-per-connection=9", "--max-watch-buffered-bytes=1048576"}).clientLimits();
+        assertEquals(new ClientLimits(10, java.time.Duration.ZERO, java.time.Duration.ofSeconds(30),
+                java.time.Duration.ofSeconds(1), 7, 9, 1 << 20), c);
+        assertMessage("for flag --max-concurrent-streams", "--max-concurrent-streams=0");
+        assertMessage("for flag --grpc-keepalive-interval", "--grpc-keepalive-interval=0s");
+        assertMessage("for flag --grpc-keepalive-timeout", "--grpc-keepalive-timeout=x");
+        assertMessage("for flag --max-watchers-per-stream", "--max-watchers-per-stream=-1");
+        assertMessage("for flag --max-watch-buffered-bytes", "--max-watch-buffered-bytes=none");
+    }
+
+    @Test
     void mistakesNameTheFlag() {
         assertMessage("unknown flag --listen-peer-url", "--listen-peer-url", "x");
         assertMessage("flag --data-dir needs a value", "--data-dir");
         assertMessage("for flag --listen-client-urls", "--listen-client-urls=127.0.0.1:2379");
-        assertMessage("for flag --listen-client-urls", "--listen-client-urls=https://127.0.0.1:2379");
+        assertMessage("for flag --listen-client-urls", "--listen-client-urls=unix://vigil.sock:0");
+        assertMessage("TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:2379",
+                "--listen-client-urls=https://127.0.0.1:2379");
+        assertMessage("TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url https://127.0.0.1:2380",
+                "--initial-advertise-peer-urls=https://127.0.0.1:2380", "--listen-peer-urls=https://127.0.0.1:2380");
+        assertMessage("--cert-file and --key-file must be given together", "--cert-file=a.crt");
+        assertMessage("for flag --tls-min-version", "--tls-min-version=TLS1.1");
+        assertMessage("for flag --cipher-suites", "--cipher-suites=ECDHE-RSA-AES128-GCM-SHA256");
+        assertMessage("--listen-client-urls mixes http:// and https://",
+                "--listen-client-urls=http://127.0.0.1:1,https://127.0.0.1:2", "--cert-file=a", "--key-file=b");
+        assertMessage("only http:// is supported here", "--listen-metrics-urls=https://127.0.0.1:2381");
         assertMessage("for flag --advertise-client-urls", "--advertise-client-urls", "http://h:1/path");
         assertMessage("for flag --max-request-bytes", "--max-request-bytes=lots");
         assertMessage("for flag --max-txn-ops", "--max-txn-ops=0");

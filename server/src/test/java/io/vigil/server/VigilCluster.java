@@ -29,9 +29,16 @@ final class VigilCluster implements AutoCloseable {
     private final String[] extraFlags;
     /** Null: members dial each other's real peer port. */
     private final PeerNetwork network;
+    /** "http", or "https" when the members' peer flags among {@link #extraFlags} give them peer TLS. */
+    private final String peerScheme;
 
     private VigilCluster(Path dir, int size, boolean proxied, String... extraFlags) {
+        this(dir, size, proxied, "http", extraFlags);
+    }
+
+    private VigilCluster(Path dir, int size, boolean proxied, String peerScheme, String... extraFlags) {
         this.dir = dir;
+        this.peerScheme = peerScheme;
         this.extraFlags = extraFlags;
         this.peerPorts = new int[size];
         this.clientPorts = new int[size];
@@ -51,6 +58,15 @@ final class VigilCluster implements AutoCloseable {
     /** Starts {@code size} members, each with {@code extraFlags} too. */
     static VigilCluster start(Path dir, int size, String... extraFlags) {
         VigilCluster c = new VigilCluster(dir, size, false, extraFlags);
+        for (int i = 0; i < size; i++) {
+            c.startMember(i);
+        }
+        return c;
+    }
+
+    /** As {@link #start}, with https:// peer URLs: {@code extraFlags} give the --peer-cert-file and the rest. */
+    static VigilCluster startWithPeerTls(Path dir, int size, String... extraFlags) {
+        VigilCluster c = new VigilCluster(dir, size, false, "https", extraFlags);
         for (int i = 0; i < size; i++) {
             c.startMember(i);
         }
@@ -107,7 +123,7 @@ final class VigilCluster implements AutoCloseable {
 
     /** Member i's advertised peer URL, as the cluster flags name it. */
     String peerUrl(int i) {
-        return network == null ? "http://127.0.0.1:" + peerPorts[i] : network.advertisedPeerUrl(i);
+        return network == null ? peerScheme + "://127.0.0.1:" + peerPorts[i] : network.advertisedPeerUrl(i);
     }
 
     int size() {
@@ -123,7 +139,7 @@ final class VigilCluster implements AutoCloseable {
     void startMember(int i, String... moreFlags) {
         List<String> flags = new ArrayList<>(List.of("--name", name(i),
                 "--initial-cluster", initialCluster,
-                "--listen-peer-urls", "http://127.0.0.1:" + peerPorts[i],
+                "--listen-peer-urls", peerScheme + "://127.0.0.1:" + peerPorts[i],
                 "--initial-advertise-peer-urls", peerUrl(i),
                 "--listen-client-urls", "http://127.0.0.1:" + clientPorts[i]));
         flags.addAll(List.of(extraFlags));

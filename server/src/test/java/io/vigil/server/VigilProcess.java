@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
  * class path, listening on a port the kernel picks (the process prints it).
  */
 final class VigilProcess implements AutoCloseable {
-    private static final Pattern READY = Pattern.compile("ready to serve client requests on http://([^:]+):(\\d+)");
+    private static final Pattern READY = Pattern.compile("ready to serve client requests on https?://([^:]+):(\\d+)");
 
     private final Process process;
     private final String endpoint;

@@ -11,15 +11,12 @@ import io.etcd.jetcd.Watch;
 import io.etcd.jetcd.options.WatchOption;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import io.vigil.proto.etcdserverpb.CompactionRequest;
 import io.vigil.proto.etcdserverpb.DeleteRangeRequest;
 import io.vigil.proto.etcdserverpb.KVGrpc;
 import io.vigil.proto.etcdserverpb.PutRequest;
 import io.vigil.proto.etcdserverpb.WatchCancelRequest;
 import io.vigil.proto.etcdserverpb.WatchCreateRequest;
-import io.vigil.proto.etcdserverpb.WatchGrpc;
 import io.vigil.proto.etcdserverpb.WatchProgressRequest;
 import io.vigil.proto.etcdserverpb.WatchRequest;
 import io.vigil.proto.etcdserverpb.WatchResponse;
@@ -88,85 +85,16 @@ class WatchServiceTest {
         return kv.put(PutRequest.newBuilder().setKey(bytes(key)).setValue(bytes(value)).build()).getHeader().getRevision();
     }
 
-    /** One raw Watch stream; what the server sent, in order. */
-    private static final class RawStream implements ClientResponseObserver<WatchRequest, WatchResponse> {
-        final List<WatchResponse> received = new CopyOnWriteArrayList<>();
-        final boolean manualFlow;
-        ClientCallStreamObserver<WatchRequest> requests;
-
-        RawStream(boolean manualFlow) {
-            this.manualFlow = manualFlow;
-        }
-
-        static RawStream open(ManagedChannel channel, boolean manualFlow) {
-            RawStream s = new RawStream(manualFlow);
-            WatchGrpc.newStub(channel).watch(s);
-            return s;
-        }
-
-        @Override
-        public void beforeStart(ClientCallStreamObserver<WatchRequest> requestStream) {
-            requests = requestStream;
-            if (manualFlow) {
-                requestStream.disableAutoRequestWithInitial(0);
-            }
-        }
-
-        @Override
-        public void onNext(WatchResponse value) {
-            received.add(value);
-        }
-
-        @Override
-        public void onError(Throwable t) {
-        }
-
-        @Override
-        public void onCompleted() {
-        }
-
-        synchronized void send(WatchRequest r) {
-            requests.onNext(r);
-        }
-
-        void create(WatchCreateRequest.Builder c) {
-            send(WatchRequest.newBuilder().setCreateRequest(c).build());
-        }
-
-        WatchResponse awaitCreated(int nth) {
-            await().atMost(Duration.ofSeconds(30)).until(() -> received.stream().filter(WatchResponse::getCreated).count() > nth);
-            return received.stream().filter(WatchResponse::getCreated).skip(nth).findFirst().orElseThrow();
-        }
-
-        List<Event> events(long watchId) {
-            List<Event> out = new ArrayList<>();
-            for (WatchResponse r : received) {
-                if (r.getWatchId() == watchId) {
-                    out.addAll(r.getEventsList());
-                }
-            }
-            return out;
-        }
-
-        void awaitEvents(long watchId, int n) {
-            await().atMost(Duration.ofSeconds(60)).until(() -> events(watchId).size() >= n);
-        }
-
-        void close() {
-            requests.cancel("done", null);
-        }
-    }
-
     @Test
     void thousandsOfWatchersOnOneStreamAndManyStreamsOnOneConnection() {
         String prefix = "many/";
-        List<RawStream> streams = new ArrayList<>();
+        List<RawWatchStream> streams = new ArrayList<>();
         for (int s = 0; s < 4; s++) {
-            streams.add(RawStream.open(channel, false));
+            streams.add(RawWatchStream.open(channel, false));
         }
         int perStream = 1000;
         for (int s = 0; s < streams.size(); s++) {
-            RawStream stream = streams.get(s);
+            RawWatchStream stream = streams.get(s);
             for (int i = 0; i < perStream; i++) {
                 WatchCreateRequest.Builder c = WatchCreateRequest.newBuilder().setKey(bytes(prefix + (i % 50)));
                 // half of the ids chosen by the client, half by the server
@@ -177,7 +105,7 @@ class WatchServiceTest {
             }
             stream.awaitCreated(perStream - 1);
         }
-        for (RawStream stream : streams) {
+        for (RawWatchStream stream : streams) {
             Set<Long> ids = new HashSet<>();
             for (WatchResponse r : stream.received) {
                 assertTrue(r.getCreated() && !r.getCanceled(), r.toString());
@@ -185,7 +113,7 @@ class WatchServiceTest {
             }
         }
         // cancel the first 100 watchers of stream 0
-        RawStream first = streams.get(0);
+        RawWatchStream first = streams.get(0);
         List<Long> firstIds = first.received.stream().map(WatchResponse::getWatchId).toList();
         for (int i = 0; i < 100; i++) {
             first.send(WatchRequest.newBuilder().setCancelRequest(WatchCancelRequest.newBuilder().setWatchId(firstIds.get(i))).build());
@@ -199,7 +127,7 @@ class WatchServiceTest {
         await().atMost(Duration.ofSeconds(60)).until(() -> streams.stream()
                 .mapToLong(st -> st.received.stream().mapToLong(WatchResponse::getEventsCount).sum()).sum() >= expected);
         for (int s = 0; s < streams.size(); s++) {
-            RawStream stream = streams.get(s);
+            RawWatchStream stream = streams.get(s);
             List<Long> ids = stream.received.stream().filter(WatchResponse::getCreated).map(WatchResponse::getWatchId).toList();
             for (int i = 0; i < perStream; i++) {
                 long id = ids.get(i);
@@ -212,12 +140,12 @@ class WatchServiceTest {
                 assertEquals(bytes(prefix + (i % 50)), got.get(0).getKv().getKey());
             }
         }
-        streams.forEach(RawStream::close);
+        streams.forEach(RawWatchStream::close);
     }
 
     @Test
     void refusedCreatesSayWhy() {
-        RawStream s = RawStream.open(channel, false);
+        RawWatchStream s = RawWatchStream.open(channel, false);
         s.create(WatchCreateRequest.newBuilder().setKey(bytes("refused/b")).setRangeEnd(bytes("refused/a")));
         s.create(WatchCreateRequest.newBuilder().setKey(bytes("refused/x")).setWatchId(7));
         s.create(WatchCreateRequest.newBuilder().setKey(bytes("refused/y")).setWatchId(7));
@@ -235,7 +163,7 @@ class WatchServiceTest {
     @Test
     void filtersAndPrevKvIncludingDeletes() {
         put("filters/k", "one");
-        RawStream s = RawStream.open(channel, false);
+        RawWatchStream s = RawWatchStream.open(channel, false);
         s.create(WatchCreateRequest.newBuilder().setKey(bytes("filters/k")).setPrevKv(true).setWatchId(1));
         s.create(WatchCreateRequest.newBuilder().setKey(bytes("filters/k")).setWatchId(2)
                 .addFilters(WatchCreateRequest.FilterType.NOPUT));
@@ -265,7 +193,7 @@ class WatchServiceTest {
         put("compacted/k", "2");
         long third = put("compacted/k", "3");
         kv.compact(CompactionRequest.newBuilder().setRevision(third).build());
-        RawStream s = RawStream.open(channel, false);
+        RawWatchStream s = RawWatchStream.open(channel, false);
         s.create(WatchCreateRequest.newBuilder().setKey(bytes("compacted/k")).setStartRevision(first).setWatchId(5));
         s.create(WatchCreateRequest.newBuilder().setKey(bytes("compacted/k")).setStartRevision(third).setWatchId(6));
         s.awaitEvents(6, 1);
@@ -285,7 +213,7 @@ class WatchServiceTest {
             long rev = put("fragment/" + i, value);
             start = start == 0 ? rev : start;
         }
-        RawStream s = RawStream.open(channel, false);
+        RawWatchStream s = RawWatchStream.open(channel, false);
         s.create(WatchCreateRequest.newBuilder().setKey(bytes("fragment/")).setRangeEnd(bytes("fragment0"))
                 .setStartRevision(start).setFragment(true).setWatchId(1));
         s.create(WatchCreateRequest.newBuilder().setKey(bytes("fragment/")).setRangeEnd(bytes("fragment0"))
@@ -311,7 +239,7 @@ class WatchServiceTest {
             from = from == 0 ? rev : from;
         }
         long head = put("progress/last", "v");
-        RawStream s = RawStream.open(channel, false);
+        RawWatchStream s = RawWatchStream.open(channel, false);
         // a live watcher, then one replaying 300 revisions, then at once a progress request
         s.create(WatchCreateRequest.newBuilder().setKey(bytes("progress/")).setRangeEnd(bytes("progress0")).setWatchId(1));
         s.create(WatchCreateRequest.newBuilder().setKey(bytes("progress/")).setRangeEnd(bytes("progress0"))
@@ -332,7 +260,7 @@ class WatchServiceTest {
     @Test
     void progressNotifyReachesAnIdleWatcher() {
         long head = put("notify/k", "v");
-        RawStream s = RawStream.open(channel, false);
+        RawWatchStream s = RawWatchStream.open(channel, false);
         s.create(WatchCreateRequest.newBuilder().setKey(bytes("notify/k")).setProgressNotify(true).setWatchId(3));
         await().atMost(Duration.ofSeconds(30)).until(() -> s.received.stream()
                 .anyMatch(r -> r.getWatchId() == 3 && !r.getCreated() && r.getEventsCount() == 0));
@@ -344,8 +272,8 @@ class WatchServiceTest {
     @Test
     void aReaderThatStopsNeitherStallsOthersNorLosesEvents() throws Exception {
         ManagedChannel slowChannel = channel();
-        RawStream slow = RawStream.open(slowChannel, true);
-        RawStream fast = RawStream.open(channel, false);
+        RawWatchStream slow = RawWatchStream.open(slowChannel, true);
+        RawWatchStream fast = RawWatchStream.open(channel, false);
         slow.create(WatchCreateRequest.newBuilder().setKey(bytes("slow/")).setRangeEnd(bytes("slow0")).setWatchId(1));
         fast.create(WatchCreateRequest.newBuilder().setKey(bytes("slow/")).setRangeEnd(bytes("slow0")).setWatchId(1));
         fast.awaitCreated(0);
@@ -375,7 +303,7 @@ class WatchServiceTest {
         // a small window, so that what the client does not read waits in the server's queue
         ManagedChannel smallWindow = NettyChannelBuilder.forAddress(vigil.host(), vigil.port()).usePlaintext()
                 .flowControlWindow(64 * 1024).build();
-        RawStream behind = RawStream.open(smallWindow, true);
+        RawWatchStream behind = RawWatchStream.open(smallWindow, true);
         behind.create(WatchCreateRequest.newBuilder().setKey(bytes("behind/")).setRangeEnd(bytes("behind0")).setWatchId(1));
         behind.requests.request(1);
         behind.awaitCreated(0);

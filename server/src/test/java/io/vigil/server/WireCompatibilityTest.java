@@ -10,6 +10,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import io.vigil.proto.etcdserverpb.AlarmRequest;
 import io.vigil.proto.etcdserverpb.ClusterGrpc;
 import io.vigil.proto.etcdserverpb.Compare;
 import io.vigil.proto.etcdserverpb.KVGrpc;
@@ -126,6 +127,9 @@ class WireCompatibilityTest {
                         () -> ClusterGrpc.newBlockingStub(ch).memberAdd(MemberAddRequest.getDefaultInstance()));
                 assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
                 assertEquals("etcdserver: given member URLs are invalid", e.getStatus().getDescription());
+                // built now: an alarm list of a healthy member is empty
+                assertEquals(0, MaintenanceGrpc.newBlockingStub(ch).alarm(AlarmRequest.newBuilder()
+                        .setAction(AlarmRequest.AlarmAction.GET).build()).getAlarmsCount());
                 e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
                         () -> MaintenanceGrpc.newBlockingStub(ch).downgrade(DowngradeRequest.getDefaultInstance()));
                 assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());

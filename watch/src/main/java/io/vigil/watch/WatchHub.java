@@ -48,6 +48,9 @@ public final class WatchHub {
         long mergeBytes = 64 * 1024;
         int catchUpChunkEvents = 1000;
         long catchUpChunkBytes = 1L << 20;
+        int maxWatchersPerStream = Integer.MAX_VALUE;
+        int maxWatchersPerConnection = Integer.MAX_VALUE;
+        long maxBufferedBytes = Long.MAX_VALUE;
 
         /** A watcher created with fragment=true gets responses larger than this split in parts. */
         public Config maxRequestBytes(long bytes) {
@@ -87,10 +90,41 @@ public final class WatchHub {
             this.catchUpChunkBytes = bytes;
             return this;
         }
+
+        /** A create beyond this many watchers on one stream is refused ({@link #ERR_TOO_MANY_WATCHERS}). */
+        public Config maxWatchersPerStream(int watchers) {
+            this.maxWatchersPerStream = watchers;
+            return this;
+        }
+
+        /**
+         * A create beyond this many watchers on all the streams of one connection (the
+         * {@code connection} given to {@link #openStream}) is refused.
+         */
+        public Config maxWatchersPerConnection(int watchers) {
+            this.maxWatchersPerConnection = watchers;
+            return this;
+        }
+
+        /**
+         * The budget for the responses queued on all streams together. Beyond it a stream that
+         * has anything queued takes no more events (its watchers catch up from the log later,
+         * which holds no memory); a stream with an empty queue still takes one response, so that
+         * streams that keep up are served while slow ones hold the budget.
+         */
+        public Config maxBufferedBytes(long bytes) {
+            this.maxBufferedBytes = bytes;
+            return this;
+        }
     }
 
     static final String ERR_EMPTY_RANGE = "mvcc: watcher range is empty";
     static final String ERR_DUPLICATE_ID = "mvcc: duplicate watch ID provided on the WatchStream";
+    /**
+     * Vigil's own refusal (etcd has no watcher limits), in etcd's style: the create is answered
+     * created and canceled with this reason, and the stream's other watchers go on.
+     */
+    public static final String ERR_TOO_MANY_WATCHERS = "etcdserver: too many watchers";
     /** etcd: a watch_id of 0 in a create request asks the server to choose one. */
     private static final long AUTO_WATCH_ID = 0;
     /** etcd: the watch_id of a response that is not any one watcher's (a progress notice). */
@@ -102,6 +136,8 @@ public final class WatchHub {
     private final LongFunction<ResponseHeader> headers;
     private final Runnable wakeCatchUp;
     private final WatchMetrics metrics;
+    /** Bytes queued on all streams; each stream adds and subtracts its own under its queue's monitor. */
+    private final BufferBudget buffered;
 
     private final ReentrantLock lock = new ReentrantLock();
     // ---- guarded by lock ----
@@ -109,6 +145,8 @@ public final class WatchHub {
     private final Set<Watcher> catchingUp = new LinkedHashSet<>();
     private final Set<Watcher> progressNotify = new HashSet<>();
     private final Set<WatchStream> progressWaiting = new HashSet<>();
+    /** Watchers per connection, for the connections that have any. */
+    private final Map<Object, Integer> watchersByConnection = new java.util.HashMap<>();
     private List<WatchStream> touched = new ArrayList<>();
     private long lastPublished;
     /** The live path moved a watcher to catching up during the current publish. */
@@ -131,13 +169,27 @@ public final class WatchHub {
         this.config = config;
         this.headers = headers;
         this.wakeCatchUp = wakeCatchUp;
-        this.metrics = new WatchMetrics(meters);
+        this.buffered = new BufferBudget(config.maxBufferedBytes);
+        this.metrics = new WatchMetrics(meters, buffered);
         this.lastPublished = revLog.currentRevision();
     }
 
     public WatchStream openStream(WatchSink sink) {
+        return openStream(sink, new Object());
+    }
+
+    /**
+     * A stream on {@code connection} (any key that equals itself for the streams of one client
+     * connection), whose watchers count against the per-connection limit.
+     */
+    public WatchStream openStream(WatchSink sink, Object connection) {
         metrics.streams.incrementAndGet();
-        return new WatchStream(this, sink, config.streamBufferBytes);
+        return new WatchStream(this, sink, config.streamBufferBytes, buffered, connection);
+    }
+
+    /** Bytes queued on all streams now (the budget's gauge). */
+    public long bufferedBytes() {
+        return buffered.bytes();
     }
 
     /** The newest revision handed to the live path. */
@@ -165,6 +217,10 @@ public final class WatchHub {
                 refused = ERR_EMPTY_RANGE;
             } else if (id != AUTO_WATCH_ID && stream.watchers.containsKey(id)) {
                 refused = ERR_DUPLICATE_ID;
+            } else if (stream.watchers.size() >= config.maxWatchersPerStream
+                    || watchersByConnection.getOrDefault(stream.connection, 0) >= config.maxWatchersPerConnection) {
+                refused = ERR_TOO_MANY_WATCHERS;
+                metrics.limitRefusals.increment();
             } else if (id == AUTO_WATCH_ID) {
                 while (stream.watchers.containsKey(stream.nextAutoId)) {
                     stream.nextAutoId++;
@@ -229,6 +285,7 @@ public final class WatchHub {
             stream.progressTarget = Math.max(stream.progressTarget, head);
         }
         registry.add(w);
+        watchersByConnection.merge(stream.connection, 1, Integer::sum);
         metrics.watchers.incrementAndGet();
         if (w.progressNotify) {
             progressNotify.add(w);
@@ -318,6 +375,7 @@ public final class WatchHub {
     private void unregister(Watcher w) {
         registry.remove(w);
         progressNotify.remove(w);
+        watchersByConnection.computeIfPresent(w.stream.connection, (c, n) -> n == 1 ? null : n - 1);
         metrics.watchers.decrementAndGet();
         if (!w.live) {
             catchingUp.remove(w);

@@ -15,8 +15,15 @@ final class WatchMetrics {
     final Counter slowMoves;
     final Counter compactedCancels;
     final Counter catchUpReads;
+    final Counter limitRefusals;
 
-    WatchMetrics(MeterRegistry registry) {
+    WatchMetrics(MeterRegistry registry, BufferBudget buffered) {
+        Gauge.builder("vigil.watch.buffered.bytes", buffered, BufferBudget::bytes)
+                .description("bytes of responses queued on all watch streams, waiting for their clients")
+                .register(registry);
+        Gauge.builder("vigil.watch.buffered.bytes.peak", buffered, BufferBudget::peak)
+                .description("the most bytes of responses ever queued on all watch streams at once")
+                .register(registry);
         Gauge.builder("vigil.watch.streams", streams, AtomicLong::get)
                 .description("open watch streams").register(registry);
         Gauge.builder("vigil.watch.watchers", watchers, AtomicLong::get)
@@ -38,6 +45,9 @@ final class WatchMetrics {
                 .register(registry);
         catchUpReads = Counter.builder("vigil.watch.catchup.reads")
                 .description("history chunks read from the revision log for catching-up watchers")
+                .register(registry);
+        limitRefusals = Counter.builder("vigil.watch.limit.refusals")
+                .description("watch creates refused: too many watchers on the stream or the connection")
                 .register(registry);
     }
 }

@@ -22,10 +22,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * more: events move earlier in the stream, never past a response that names a revision, so a
  * progress notice never vouches for less than a watcher already got.
  *
- * <p>Memory bound: the outbound queue is the only buffer. Once it holds
- * {@link WatchHub.Config#streamBufferBytes} the hub stops adding events (the watchers it skips fall
- * back to catching up from the log at their own next revision) and the stream stops reading client
- * requests; both resume when the transport has drained it below half of that.
+ * <p>Memory bound: the outbound queue is the only buffer (the transport is handed a response only
+ * while it is ready, so it holds at most its own ready threshold plus one response). Once the queue
+ * holds {@link WatchHub.Config#streamBufferBytes}, or holds anything while all streams together
+ * hold {@link WatchHub.Config#maxBufferedBytes}, the hub stops adding events (the watchers it skips
+ * fall back to catching up from the log at their own next revision) and the stream stops reading
+ * client requests; both resume when the transport has drained it below half of its own limit, and
+ * either drained it empty or the total is below half of the budget. A stream whose client reads
+ * empties its queue, so slow streams holding the budget never stop it from being served.
  */
 public final class WatchStream {
     static final long NO_PROGRESS_REQUEST = Long.MIN_VALUE;
@@ -33,6 +37,9 @@ public final class WatchStream {
     private final WatchHub hub;
     private final WatchSink sink;
     private final long bufferBytes;
+    private final BufferBudget budget;
+    /** The client connection this stream is on, for the per-connection watcher limit. */
+    final Object connection;
 
     // ---- guarded by the hub lock ----
     final Map<Long, Watcher> watchers = new HashMap<>();
@@ -60,10 +67,12 @@ public final class WatchStream {
     /** A drain handed to the transport's thread has not started yet: no need for another. */
     private final java.util.concurrent.atomic.AtomicBoolean drainScheduled = new java.util.concurrent.atomic.AtomicBoolean();
 
-    WatchStream(WatchHub hub, WatchSink sink, long bufferBytes) {
+    WatchStream(WatchHub hub, WatchSink sink, long bufferBytes, BufferBudget budget, Object connection) {
         this.hub = hub;
         this.sink = sink;
         this.bufferBytes = bufferBytes;
+        this.budget = budget;
+        this.connection = connection;
     }
 
     // ---- client requests, in the order the client sent them ----
@@ -98,6 +107,7 @@ public final class WatchStream {
         synchronized (outbound) {
             outbound.clear();
             mergeEpoch++;
+            budget.add(-queuedBytes);
             queuedBytes = 0;
         }
     }
@@ -116,7 +126,7 @@ public final class WatchStream {
         drain();
         boolean next;
         synchronized (outbound) {
-            next = queuedBytes < bufferBytes;
+            next = !full();
             inboundPaused = !next;
         }
         if (next) {
@@ -134,7 +144,7 @@ public final class WatchStream {
         synchronized (outbound) {
             mergeEpoch++;
             outbound.add(new Queued(response));
-            queuedBytes += response.size();
+            grow(response.size());
         }
     }
 
@@ -155,14 +165,14 @@ public final class WatchStream {
             Queued q = w.queued;
             long grownSize = q == null ? 0 : q.size - q.header.length + header.length + eventBytes;
             if (q != null && q.epoch == mergeEpoch && grownSize <= mergeBytes) {
-                queuedBytes += grownSize - q.size;
+                grow(grownSize - q.size);
                 q.append(header, events, grownSize);
                 return true;
             }
             q = new Queued(w, header, events, eventBytes, mergeEpoch);
             outbound.add(q);
             w.queued = q;
-            queuedBytes += q.size;
+            grow(q.size);
             return false;
         }
     }
@@ -170,15 +180,31 @@ public final class WatchStream {
     /** Hub lock held: whether live events must stop being added. */
     boolean isFull() {
         synchronized (outbound) {
-            return queuedBytes >= bufferBytes;
+            return full();
         }
     }
 
     /** Whether catch-up may add to this stream now. */
     boolean hasRoomForCatchUp() {
         synchronized (outbound) {
-            return queuedBytes < bufferBytes / 2;
+            return roomy();
         }
+    }
+
+    /** Queue monitor held. The high-water mark: no more events, no more client requests. */
+    private boolean full() {
+        return queuedBytes >= bufferBytes || (queuedBytes > 0 && budget.spent());
+    }
+
+    /** Queue monitor held. The low-water mark: catch-up and client requests resume. */
+    private boolean roomy() {
+        return queuedBytes < bufferBytes / 2 && (queuedBytes == 0 || budget.roomy());
+    }
+
+    /** Queue monitor held. */
+    private void grow(long delta) {
+        queuedBytes += delta;
+        budget.add(delta);
     }
 
     long queuedBytes() {
@@ -231,14 +257,14 @@ public final class WatchStream {
                         // nothing appends to it now, and an idle watcher holds no sent response
                         next.watcher.queued = null;
                     }
-                    queuedBytes -= next.size;
+                    grow(-next.size);
                 }
                 sink.send(next.toWatchOut());
             }
             boolean resumeInbound;
             boolean roomy;
             synchronized (outbound) {
-                roomy = queuedBytes < bufferBytes / 2;
+                roomy = roomy();
                 resumeInbound = roomy && inboundPaused;
                 if (resumeInbound) {
                     inboundPaused = false;

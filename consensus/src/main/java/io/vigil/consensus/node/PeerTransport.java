@@ -1,9 +1,9 @@
 package io.vigil.consensus.node;
 
 import io.grpc.CallOptions;
+import io.grpc.ChannelCredentials;
 import io.grpc.ConnectivityState;
 import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientCalls;
@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * The sending half of the peer transport: one long-lived client stream per peer, to the peer's
@@ -44,6 +45,7 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
   static final long PROBE_NANOS = TimeUnit.SECONDS.toNanos(5);
 
   private final PeerHello hello;
+  private final Function<URI, ChannelCredentials> credentials;
   private final Map<Long, Peer> peers = new TreeMap<>();
   /** The peers wanted from now on, or null when {@link #peers} already are them. */
   private volatile Map<Long, URI> wanted;
@@ -56,9 +58,11 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
   /**
    * @param hello who this member is, sent first on every stream
    * @param peerUrls the peer URL of every other member, by member id
+   * @param credentials how to dial a peer URL (TLS for https://)
    */
-  public PeerTransport(PeerHello hello, Map<Long, URI> peerUrls) {
+  public PeerTransport(PeerHello hello, Map<Long, URI> peerUrls, Function<URI, ChannelCredentials> credentials) {
     this.hello = hello;
+    this.credentials = credentials;
     peerUrls.forEach((id, url) -> peers.put(id, new Peer(id, url)));
   }
 
@@ -220,7 +224,7 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
       }
       reopenAfterNanos = now + REOPEN_NANOS;
       if (channel == null) {
-        channel = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create()).build();
+        channel = Grpc.newChannelBuilder(target, credentials.apply(url)).build();
       } else if (channel.getState(false) == ConnectivityState.TRANSIENT_FAILURE) {
         // gRPC backs off up to minutes between connection attempts; a peer that was down (not
         // started yet, restarting) must be reached again within one reopen interval
