@@ -29,7 +29,8 @@ import org.lmdbjava.Txn;
  * The LMDB environment: database {@code kv} is the revision log (see {@link Records}), database
  * {@code meta} holds the counters that must move atomically with it (applied index, current and
  * compacted revision, store id), database {@code lease} the granted leases (8-byte big-endian ID
- * → {@link LeaseRecord}). Every write happens in one write transaction per applied batch;
+ * → {@link LeaseRecord}), {@code alarm} the alarms; the auth store's users and roles are in {@code meta}
+ * under prefixed keys ({@link AuthStore}). Every write happens in one write transaction per applied batch;
  * a commit is durable when it returns (LMDB syncs on commit unless syncOnCommit is off).
  */
 final class LmdbStore implements AutoCloseable {
@@ -37,7 +38,7 @@ final class LmdbStore implements AutoCloseable {
     static final String META_CURRENT_REVISION = "currentRevision";
     static final String META_COMPACT_REVISION = "compactRevision";
     static final String META_STORE_ID = "storeId";
-    /** Named databases an environment may hold: the three here, and room for more. */
+    /** Named databases an environment may hold: the four here, and room for more. */
     static final int MAX_DBS = 8;
 
     /** A defragmentation writes its compacted copy here, inside the store's directory, then renames it over the data file. */

@@ -67,6 +67,8 @@ public final class RevLog implements AutoCloseable {
     private volatile long dbSizeBytes;
     /** Rebuilt with the index from what is committed ({@link #loadState}), changed by apply. */
     private volatile Alarms alarms;
+    /** Loaded with the index ({@link #loadState}), changed by apply; one object for the store's life. */
+    private AuthStore auth;
     private volatile long currentRevision;
     private volatile long compactRevision;
     /**
@@ -147,6 +149,11 @@ public final class RevLog implements AutoCloseable {
     /** The active alarms (etcd's alarm list), ordered by member id then type. Any thread. */
     public List<io.vigil.proto.etcdserverpb.AlarmMember> alarms() {
         return alarms.active();
+    }
+
+    /** Users, roles and permissions (etcd's auth store). Any thread. */
+    public AuthStore auth() {
+        return auth;
     }
 
     /** The leases: existence, attached keys and expiry. */
@@ -791,6 +798,18 @@ public final class RevLog implements AutoCloseable {
         if (req.hasAlarm()) {
             return ApplyResult.ok(e.index(), revision, alarms.apply(store, txn, req.getAlarm()), List.of());
         }
+        if (req.hasAuth()) {
+            try {
+                return ApplyResult.ok(e.index(), revision,
+                        auth.apply(store, txn, req.getAuth(), req.hasHeader() ? req.getHeader() : null, e.index()), List.of());
+            } catch (RevLogException refused) {
+                return ApplyResult.failed(e.index(), revision, refused);
+            }
+        }
+        RevLogException denied = auth.refusal(req, lessor);
+        if (denied != null) {
+            return ApplyResult.failed(e.index(), revision, denied);
+        }
         if (req.hasCompaction()) {
             return compact(txn, index, e.index(), req.getCompaction().getRevision(), revision, compacted);
         }
@@ -861,6 +880,11 @@ public final class RevLog implements AutoCloseable {
         // a key naming a lease the table lacks stays unattached, as etcd's restore logs and skips it
         lessor.restore(store.loadLeases(txn), attached);
         alarms = Alarms.load(store, txn);
+        if (auth == null) {
+            auth = AuthStore.load(store, txn);
+        } else {
+            auth.reload(store, txn);
+        }
         return idx;
     }
 

@@ -1,6 +1,7 @@
 package io.vigil.server;
 
 import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.vigil.consensus.raft.ConfChange;
 import io.vigil.consensus.raft.Status;
@@ -85,6 +86,12 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
         List<URI> urls = peerUrls(request.getPeerURLsList());
         if (urls == null) {
             out.onError(EtcdErrors.MEMBER_BAD_URLS);
+            return;
+        }
+        // etcd checks the caller after the URLs (the other changes are checked by AuthCalls)
+        StatusRuntimeException refused = AuthCalls.current(revLog.auth()).adminRefusal();
+        if (refused != null) {
+            out.onError(refused);
             return;
         }
         if (urlTaken(urls, 0)) {

@@ -24,7 +24,34 @@ final class EtcdErrors {
             Map.entry(RevLogException.Code.TOO_MANY_OPS, Status.Code.INVALID_ARGUMENT),
             Map.entry(RevLogException.Code.DUPLICATE_KEY, Status.Code.INVALID_ARGUMENT),
             Map.entry(RevLogException.Code.NO_SPACE, Status.Code.RESOURCE_EXHAUSTED),
-            Map.entry(RevLogException.Code.CORRUPT, Status.Code.DATA_LOSS)));
+            Map.entry(RevLogException.Code.CORRUPT, Status.Code.DATA_LOSS),
+            Map.entry(RevLogException.Code.ROOT_USER_NOT_EXIST, Status.Code.FAILED_PRECONDITION),
+            Map.entry(RevLogException.Code.ROOT_ROLE_NOT_EXIST, Status.Code.FAILED_PRECONDITION),
+            Map.entry(RevLogException.Code.USER_ALREADY_EXIST, Status.Code.FAILED_PRECONDITION),
+            Map.entry(RevLogException.Code.USER_EMPTY, Status.Code.INVALID_ARGUMENT),
+            Map.entry(RevLogException.Code.USER_NOT_FOUND, Status.Code.FAILED_PRECONDITION),
+            Map.entry(RevLogException.Code.ROLE_ALREADY_EXIST, Status.Code.FAILED_PRECONDITION),
+            Map.entry(RevLogException.Code.ROLE_NOT_FOUND, Status.Code.FAILED_PRECONDITION),
+            Map.entry(RevLogException.Code.ROLE_EMPTY, Status.Code.INVALID_ARGUMENT),
+            Map.entry(RevLogException.Code.AUTH_FAILED, Status.Code.INVALID_ARGUMENT),
+            Map.entry(RevLogException.Code.PERMISSION_DENIED, Status.Code.PERMISSION_DENIED),
+            Map.entry(RevLogException.Code.ROLE_NOT_GRANTED, Status.Code.FAILED_PRECONDITION),
+            Map.entry(RevLogException.Code.PERMISSION_NOT_GRANTED, Status.Code.FAILED_PRECONDITION),
+            Map.entry(RevLogException.Code.AUTH_NOT_ENABLED, Status.Code.FAILED_PRECONDITION),
+            Map.entry(RevLogException.Code.INVALID_AUTH_TOKEN, Status.Code.UNAUTHENTICATED),
+            Map.entry(RevLogException.Code.INVALID_AUTH_MGMT, Status.Code.INVALID_ARGUMENT),
+            Map.entry(RevLogException.Code.AUTH_OLD_REVISION, Status.Code.INVALID_ARGUMENT)));
+
+    /**
+     * etcd's auth package's own texts, for the errors etcd answers without its gRPC table: code
+     * UNKNOWN and "auth: " + this (the maintenance service's admin check, a no-password user).
+     * Where they differ from the table's text they are listed; the others are the same words.
+     */
+    private static final Map<RevLogException.Code, String> AUTH_PACKAGE_TEXT = new EnumMap<>(Map.of(
+            RevLogException.Code.USER_NOT_FOUND, "user not found",
+            RevLogException.Code.USER_ALREADY_EXIST, "user already exists",
+            RevLogException.Code.ROLE_NOT_FOUND, "role not found",
+            RevLogException.Code.AUTH_OLD_REVISION, "revision in header is old"));
 
     static final StatusRuntimeException REQUEST_TOO_LARGE =
             Status.INVALID_ARGUMENT.withDescription("etcdserver: request is too large").asRuntimeException();
@@ -78,8 +105,17 @@ final class EtcdErrors {
     }
 
     static StatusRuntimeException of(RevLogException e) {
+        if (e.code() == RevLogException.Code.NO_PASSWORD_USER) {
+            return authPackage(e);
+        }
         return Status.fromCode(CODES.get(e.code()))
                 .withDescription("etcdserver: " + e.code().etcdMessage())
+                .asRuntimeException();
+    }
+
+    /** An auth refusal as etcd's auth package words it, passed on unconverted: code UNKNOWN. */
+    static StatusRuntimeException authPackage(RevLogException e) {
+        return Status.UNKNOWN.withDescription("auth: " + AUTH_PACKAGE_TEXT.getOrDefault(e.code(), e.code().etcdMessage()))
                 .asRuntimeException();
     }
 

@@ -74,10 +74,13 @@ final class KvService extends KVGrpc.KVImplBase {
             out.onError(EtcdErrors.of(e));
             return;
         }
+        Caller caller = AuthCalls.current(revLog.auth());
+        Supplier<RangeResponse> range = () -> stamp(caller.checkedRead(
+                h -> caller.checkRange(h, request.getKey(), request.getRangeEnd()), () -> revLog.range(request)));
         if (request.getSerializable() || staleLinearizableRead()) {
-            read(() -> stamp(revLog.range(request)), out);
+            read(range, out);
         } else {
-            afterReadIndex(() -> read(() -> stamp(revLog.range(request)), out), out);
+            afterReadIndex(() -> read(range, out), out);
         }
     }
 
@@ -172,10 +175,13 @@ final class KvService extends KVGrpc.KVImplBase {
             if (RequestChecks.isReadOnly(request)) {
                 // nothing to order against other writes: evaluate at the head, off the log; it
                 // is linearizable unless every range in it asks to be serializable (etcd's rule)
+                Caller caller = AuthCalls.current(revLog.auth());
+                Supplier<TxnResponse> txn = () -> stamp(caller.checkedRead(h -> caller.checkTxn(h, request),
+                        () -> revLog.readOnlyTxn(request)));
                 if (isSerializable(request)) {
-                    read(() -> stamp(revLog.readOnlyTxn(request)), out);
+                    read(txn, out);
                 } else {
-                    afterReadIndex(() -> read(() -> stamp(revLog.readOnlyTxn(request)), out), out);
+                    afterReadIndex(() -> read(txn, out), out);
                 }
                 return;
             }
@@ -217,10 +223,15 @@ final class KvService extends KVGrpc.KVImplBase {
         }
     }
 
-    /** Runs etcd's checks and proposes the write; null when refused (and answered so). */
-    private CompletableFuture<ApplyResult> checkAndPropose(Runnable check, InternalRequest request, StreamObserver<?> out) {
+    /**
+     * Runs etcd's checks and proposes the write with its caller, whose permissions the applier
+     * checks; null when refused (and answered so).
+     */
+    private CompletableFuture<ApplyResult> checkAndPropose(Runnable check, InternalRequest unsigned, StreamObserver<?> out) {
+        InternalRequest request;
         try {
             check.run();
+            request = unsigned.toBuilder().setHeader(AuthCalls.current(revLog.auth()).header()).build();
         } catch (RevLogException e) {
             out.onError(EtcdErrors.of(e));
             return null;

@@ -20,6 +20,7 @@ import io.vigil.proto.internal.LeasePeerGrpc.LeasePeerFutureStub;
 import io.vigil.revlog.ApplyResult;
 import io.vigil.revlog.Lessor;
 import io.vigil.revlog.RevLog;
+import io.vigil.revlog.RevLogException;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -113,6 +114,12 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase implements LeaseForward
         if (!quota.admits(InternalRequest.newBuilder().setLeaseGrant(request).build(), out)) {
             return;
         }
+        try {
+            AuthCalls.current(revLog.auth()).header(); // etcd 3.4 lets anyone grant, but not with an invalid token
+        } catch (RevLogException e) {
+            out.onError(EtcdErrors.of(e));
+            return;
+        }
         Replies.whenApplied(proposeGrant(request), out,
                 (LeaseGrantResponse r) -> r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
     }
@@ -135,7 +142,15 @@ final class LeaseService extends LeaseGrpc.LeaseImplBase implements LeaseForward
 
     @Override
     public void leaseRevoke(LeaseRevokeRequest request, StreamObserver<LeaseRevokeResponse> out) {
-        Replies.whenApplied(proposer.propose(InternalRequest.newBuilder().setLeaseRevoke(request).build()), out,
+        InternalRequest.Builder revoke = InternalRequest.newBuilder().setLeaseRevoke(request);
+        try {
+            // the applier checks that the caller may write every key attached to the lease
+            revoke.setHeader(AuthCalls.current(revLog.auth()).header());
+        } catch (RevLogException e) {
+            out.onError(EtcdErrors.of(e));
+            return;
+        }
+        Replies.whenApplied(proposer.propose(revoke.build()), out,
                 (LeaseRevokeResponse r) -> r.toBuilder().setHeader(headers.at(r.getHeader().getRevision())).build());
     }
 

@@ -113,31 +113,49 @@ final class LocalKv {
     }
 
     CompletableFuture<TxnResponse> txn(Scope scope, TxnRequest txn) {
-        return propose(InternalRequest.newBuilder().setTxn(txn).build())
+        return propose(callerOf(scope), InternalRequest.newBuilder().setTxn(txn))
                 .thenApplyAsync(r -> {
                     TxnResponse resp = (TxnResponse) r;
                     return resp.toBuilder().setHeader(headers.at(resp.getHeader().getRevision())).build();
                 }, scope.executor);
     }
 
-    /** Deletes {@code key}; completes on the apply thread (the caller only answers with it). */
-    CompletableFuture<DeleteRangeResponse> delete(ByteString key) {
-        return propose(InternalRequest.newBuilder().setDeleteRange(DeleteRangeRequest.newBuilder().setKey(key)).build())
+    /** Deletes {@code key} as {@code caller}; completes on the apply thread (the caller only answers with it). */
+    CompletableFuture<DeleteRangeResponse> delete(Caller caller, ByteString key) {
+        return propose(caller, InternalRequest.newBuilder().setDeleteRange(DeleteRangeRequest.newBuilder().setKey(key)))
                 .thenApply(r -> {
                     DeleteRangeResponse resp = (DeleteRangeResponse) r;
                     return resp.toBuilder().setHeader(headers.at(resp.getHeader().getRevision())).build();
                 });
     }
 
-    /** A linearizable range. */
+    /** A linearizable range, if the scope's caller may read it. */
     CompletableFuture<RangeResponse> range(Scope scope, RangeRequest request) {
+        Caller caller = callerOf(scope);
         return linearizableRead.get().thenApplyAsync(v -> {
-            RangeResponse resp = revLog.range(request);
+            RangeResponse resp = caller.checkedRead(h -> caller.checkRange(h, request.getKey(), request.getRangeEnd()),
+                    () -> revLog.range(request));
             return resp.toBuilder().setHeader(headers.at(resp.getHeader().getRevision())).build();
         }, scope.executor);
     }
 
-    private CompletableFuture<Message> propose(InternalRequest request) {
+    /** The caller of the call being served now (on its transport thread). */
+    Caller currentCaller() {
+        return AuthCalls.current(revLog.auth());
+    }
+
+    /** Who the scope's call is: its requests are checked as that caller's, as etcd's in-process client passes the token on. */
+    Caller callerOf(Scope scope) {
+        return scope.caller != null ? scope.caller : Caller.nobody(revLog.auth());
+    }
+
+    private CompletableFuture<Message> propose(Caller caller, InternalRequest.Builder unsigned) {
+        InternalRequest request;
+        try {
+            request = unsigned.setHeader(caller.header()).build();
+        } catch (RevLogException e) {
+            return CompletableFuture.failedFuture(e);
+        }
         if (request.getSerializedSize() > maxRequestBytes) {
             return CompletableFuture.failedFuture(EtcdErrors.REQUEST_TOO_LARGE);
         }
@@ -185,6 +203,13 @@ final class LocalKv {
     /** Completes when {@code key} is deleted at {@code revision} or later (etcd's waitDelete). */
     private CompletableFuture<Void> waitDelete(Scope scope, ByteString key, long revision) {
         CompletableFuture<Void> deleted = new CompletableFuture<>();
+        try {
+            Caller caller = callerOf(scope);
+            caller.checkRange(caller.header(), key, ByteString.EMPTY);
+        } catch (RevLogException e) {
+            deleted.completeExceptionally(e);
+            return deleted;
+        }
         Watch w = watch(scope, WatchCreateRequest.newBuilder().setKey(key).setStartRevision(revision)
                 .addFilters(WatchCreateRequest.FilterType.NOPUT).build(), resp -> {
                     if (resp.getCanceled()) {
@@ -275,7 +300,7 @@ final class LocalKv {
     /** The scope of the gRPC call {@code call} is answering: it ends when the call ends, either way. */
     static Scope scopeOf(ServerCallStreamObserver<?> call) {
         EventExecutor loop = ThreadExecutorMap.currentExecutor();
-        Scope scope = new Scope(loop != null ? loop : Runnable::run);
+        Scope scope = new Scope(loop != null ? loop : Runnable::run, AuthCalls.currentOrNull());
         call.setOnCancelHandler(scope::end);
         call.setOnCloseHandler(scope::end);
         return scope;
@@ -289,12 +314,15 @@ final class LocalKv {
      */
     static final class Scope {
         final Executor executor;
+        /** Who the call is; null when the call did not come through {@link AuthCalls} (nobody, then). */
+        final Caller caller;
         private final Set<Watch> watches = new HashSet<>();
         private final Set<CompletableFuture<?>> waits = new HashSet<>();
         private boolean ended;
 
-        Scope(Executor executor) {
+        Scope(Executor executor, Caller caller) {
             this.executor = executor;
+            this.caller = caller;
         }
 
         /** Runs {@code task} on the executor; dropped when the executor is gone (its connection closed). */

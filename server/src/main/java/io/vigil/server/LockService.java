@@ -86,7 +86,7 @@ final class LockService extends LockGrpc.LockImplBase {
                 .thenCompose(header -> kv.range(scope, RangeRequest.newBuilder().setKey(key).build()))
                 .handle((mine, failure) -> {
                     if (failure != null) {
-                        kv.delete(key);
+                        kv.delete(kv.callerOf(scope), key);
                         throw LocalKv.asCompletion(failure);
                     }
                     if (mine.getKvsCount() == 0) {
@@ -100,7 +100,7 @@ final class LockService extends LockGrpc.LockImplBase {
     /** The answer for a lock now held; if the call ended meanwhile, its key goes instead. */
     private CompletableFuture<LockResponse> held(LocalKv.Scope scope, ByteString key, ResponseHeader header) {
         if (scope.isEnded()) {
-            kv.delete(key);
+            kv.delete(kv.callerOf(scope), key);
             return CompletableFuture.failedFuture(LocalKv.ENDED);
         }
         return CompletableFuture.completedFuture(LockResponse.newBuilder().setHeader(header).setKey(key).build());
@@ -116,7 +116,7 @@ final class LockService extends LockGrpc.LockImplBase {
             Replies.answer(out, null, e);
             return;
         }
-        kv.delete(request.getKey()).whenComplete((resp, failure) -> Replies.answer(out,
+        kv.delete(kv.currentCaller(), request.getKey()).whenComplete((resp, failure) -> Replies.answer(out,
                 failure == null ? UnlockResponse.newBuilder().setHeader(resp.getHeader()).build() : null, failure));
     }
 }

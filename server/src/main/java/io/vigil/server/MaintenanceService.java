@@ -147,6 +147,13 @@ final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBase {
      */
     @Override
     public void alarm(AlarmRequest request, StreamObserver<AlarmResponse> out) {
+        try {
+            // anyone may, as in etcd 3.4, but not with an invalid token (which etcd answers unconverted)
+            AuthCalls.current(revLog.auth()).header();
+        } catch (io.vigil.revlog.RevLogException e) {
+            out.onError(EtcdErrors.authPackage(e));
+            return;
+        }
         Replies.whenApplied(log.propose(InternalRequest.newBuilder().setAlarm(request).build()), out,
                 (AlarmResponse r) -> {
                     if (request.getAction() == AlarmRequest.AlarmAction.DEACTIVATE && r.getAlarmsCount() > 0) {

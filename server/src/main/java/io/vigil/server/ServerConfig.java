@@ -516,4 +516,36 @@ public final class ServerConfig {
         tls.check(listenClientUrls, listenPeerUrls());
         return this;
     }
+
+    // ---- auth: etcd's --auth-token and --auth-token-ttl ----
+
+    private String authToken = "simple";
+    private java.time.Duration authTokenTtl = java.time.Duration.ofSeconds(300);
+
+    /** etcd's --auth-token: "simple", or "jwt,pub-key=FILE,priv-key=FILE,sign-method=RS256,ttl=5m" (see {@link TokenProvider}). */
+    public ServerConfig authToken(String option) {
+        String type = option.split(",", 2)[0];
+        if (!type.equals("simple") && !type.equals("jwt")) {
+            throw new IllegalArgumentException("unknown token type " + type + " (simple or jwt)");
+        }
+        this.authToken = option;
+        return this;
+    }
+
+    public String authToken() {
+        return authToken;
+    }
+
+    /** How long a simple token lasts since it was last used (etcd's --auth-token-ttl, in seconds there). */
+    public ServerConfig authTokenTtl(java.time.Duration ttl) {
+        if (ttl.isNegative() || ttl.isZero()) {
+            throw new IllegalArgumentException("the auth token TTL must be positive");
+        }
+        this.authTokenTtl = ttl;
+        return this;
+    }
+
+    public java.time.Duration authTokenTtl() {
+        return authTokenTtl;
+    }
 }

@@ -39,6 +39,10 @@ final class ServerFlags {
                 (c, v) -> c.quotaBackendBytes(positiveLong(v))));
         FLAGS.put("max-txn-ops", new Flag("most operations in one txn request (default 128)",
                 (c, v) -> c.maxTxnOps(positiveInt(v))));
+        FLAGS.put("auth-token", new Flag("\"simple\" or \"jwt,pub-key=FILE,priv-key=FILE,sign-method=RS256,ttl=5m\" (default \"simple\")",
+                (c, v) -> c.authToken(v)));
+        FLAGS.put("auth-token-ttl", new Flag("seconds a simple token lasts since it was last used (default 300)",
+                (c, v) -> c.authTokenTtl(java.time.Duration.ofSeconds(positiveInt(v)))));
         FLAGS.put("experimental-watch-progress-notify-interval", new Flag(
                 "how often idle watchers with progress_notify get a progress response (default 10m)",
                 (c, v) -> c.watchProgressNotifyInterval(goDuration(v))));

@@ -36,8 +36,9 @@ import java.util.function.Consumer;
 /**
  * One Vigil member: the revision log, the Raft node and its peer transport, the replicated write
  * path, the watch hub, the lease expiry loop, and the gRPC services on the client URLs (KV,
- * Watch, Lease, Cluster, Maintenance, Lock, Election). A member alone is a one-member cluster;
- * the same code runs it. Auth is not built yet and answers UNIMPLEMENTED.
+ * Watch, Lease, Cluster, Maintenance, Lock, Election, Auth). A member alone is a one-member
+ * cluster; the same code runs it. Every client call passes {@link AuthCalls}, which finds its
+ * caller for the services' and the applier's permission checks.
  *
  * <p>Shutdown order: a leader hands leadership over; end the open client calls with UNAVAILABLE
  * (clients resume elsewhere) and stop the client transport; stop the lease expiry loop (nothing
@@ -69,6 +70,8 @@ public final class VigilServer implements AutoCloseable {
     private final CorruptionCheck corruptionCheck;
     /** Null when auto-compaction is off (the default). */
     private final AutoCompactor autoCompactor;
+    private final TokenProvider tokens;
+    private final AuthService authService;
     private final MemberPublisher publisher;
     private final OpenCalls openCalls;
     private final java.util.concurrent.ScheduledExecutorService leaderMonitor;
@@ -102,6 +105,9 @@ public final class VigilServer implements AutoCloseable {
         RaftStorage storage = null;
         MemberStart start;
         try {
+            // before the replay: the Authenticate entries it applies again assign tokens
+            tokens = TokenProvider.parse(config.authToken(), config.authTokenTtl(), revLog.auth());
+            revLog.auth().tokens(tokens);
             start = MemberStart.decide(config, revLog.committedIndex() == 0 && isEmptyDir(walDir), tls::toPeer);
             membership = start.membership();
             if (membership.isRemoved(start.memberId())) {
@@ -174,6 +180,7 @@ public final class VigilServer implements AutoCloseable {
         AlarmRaiser alarms = new AlarmRaiser(log);
         Quota quota = new Quota(config.quotaBackendBytes(), revLog, alarms, selfId);
         LeaseService leases = new LeaseService(revLog, log, headers, ids, leaseForwarding, quota);
+        authService = new AuthService(revLog, log, log::linearizableRead, headers, tokens);
         LocalKv localKv = new LocalKv(revLog, log, log::linearizableRead, watch.hub(), headers, leases::proposeGrant,
                 config.maxRequestBytes());
         // before the node starts: checkpoints must be on before this member can become leader
@@ -215,19 +222,21 @@ public final class VigilServer implements AutoCloseable {
             log.start(node);
             endpoint = new MetricsEndpoint(config.listenMetricsUrls(), meters);
             grpc = clientLimits(listen(config.listenClientUrls(), config.maxRequestBytes(), tls.clientPort(clientHttp)), limits)
+                    .intercept(new AuthCalls(revLog.auth(), tokens)) // after the learner check, as etcd's
                     .intercept(new LearnerCalls(this::isLearner))
                     .intercept(openCalls)
                     .intercept(grpcMetrics) // the last added runs first: it sees every call, refused ones too
                     // every client service answers what is not a request as etcd's gRPC does
                     .addService(EtcdDecoding.of(new KvService(revLog, log, log::linearizableRead, log::isLeader, headers,
                             config.maxRequestBytes(), config.maxTxnOps(), config.testFaults(), quota)))
-                    .addService(EtcdDecoding.of(WatchService.definition(watch.hub(), log::linearizableRead)))
+                    .addService(EtcdDecoding.of(WatchService.definition(watch.hub(), log::linearizableRead, revLog.auth())))
                     .addService(EtcdDecoding.of(leases))
                     .addService(EtcdDecoding.of(cluster))
                     .addService(EtcdDecoding.of(new MaintenanceService(log, membership, revLog, headers, config.dataDir(),
                             config.testFaults())))
                     .addService(EtcdDecoding.of(new LockService(localKv)))
                     .addService(EtcdDecoding.of(new ElectionService(localKv)))
+                    .addService(EtcdDecoding.of(authService))
                     .build()
                     .start();
             grpcMetrics.initialize(grpc.getServices());
@@ -241,6 +250,7 @@ public final class VigilServer implements AutoCloseable {
                     config.electionTimeoutMs(), TimeUnit.MILLISECONDS);
         } catch (IOException | RuntimeException e) {
             leaderMonitor.shutdownNow();
+            authService.close();
             leaseExpiry.close();
             publisher.close();
             corruptionCheck.close();
@@ -452,6 +462,11 @@ public final class VigilServer implements AutoCloseable {
         return out;
     }
 
+    /** The services on the client URLs, as registered (for tests that go through every method). */
+    java.util.List<io.grpc.ServerServiceDefinition> clientServices() {
+        return grpc.getServices();
+    }
+
     /** The addresses serving /metrics. */
     public List<InetSocketAddress> metricsAddresses() {
         return metrics.addresses();
@@ -518,6 +533,7 @@ public final class VigilServer implements AutoCloseable {
         if (autoCompactor != null) {
             autoCompactor.close();
         }
+        authService.close();
         metrics.close();
         clientHttp.close();
         log.close();

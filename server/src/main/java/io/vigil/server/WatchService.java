@@ -15,8 +15,11 @@ import io.grpc.stub.ServerCalls;
 import io.grpc.netty.shaded.io.netty.util.concurrent.EventExecutor;
 import io.grpc.netty.shaded.io.netty.util.internal.ThreadExecutorMap;
 import io.grpc.stub.StreamObserver;
+import io.vigil.proto.etcdserverpb.WatchCreateRequest;
 import io.vigil.proto.etcdserverpb.WatchGrpc;
 import io.vigil.proto.etcdserverpb.WatchRequest;
+import io.vigil.revlog.AuthStore;
+import io.vigil.revlog.RevLogException;
 import io.vigil.watch.WatchHub;
 import io.vigil.watch.WatchOut;
 import io.vigil.watch.WatchSink;
@@ -40,6 +43,9 @@ import java.util.function.Supplier;
  * requests keep their order. Without a leader the request is answered from what this member has
  * applied, as etcd 3.4 answers every progress request.
  *
+ * <p>Auth: a create request is refused (created and canceled, with etcd's cancel reason) when
+ * the stream's caller may not read its range, checked when it comes, as etcd does.
+ *
  * <p>Flow control both ways: responses are sent only while the call {@code isReady} (the hub's
  * stream buffer absorbs the rest and then moves watchers to catch-up), and client requests are
  * read one at a time, only while that buffer has room.
@@ -48,7 +54,7 @@ final class WatchService {
     private WatchService() {
     }
 
-    static ServerServiceDefinition definition(WatchHub hub, Supplier<CompletableFuture<Void>> readIndex) {
+    static ServerServiceDefinition definition(WatchHub hub, Supplier<CompletableFuture<Void>> readIndex, AuthStore auth) {
         MethodDescriptor<WatchRequest, WatchOut> watch = MethodDescriptor.<WatchRequest, WatchOut>newBuilder()
                 .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
                 .setFullMethodName(WatchGrpc.getWatchMethod().getFullMethodName())
@@ -56,7 +62,8 @@ final class WatchService {
                 .setResponseMarshaller(new WatchOutMarshaller())
                 .build();
         ServerCallHandler<WatchRequest, WatchOut> streams = ServerCalls.asyncBidiStreamingCall(
-                responses -> open(hub, readIndex, (ServerCallStreamObserver<WatchOut>) responses, CONNECTION.get()));
+                responses -> open(hub, readIndex, AuthCalls.current(auth), (ServerCallStreamObserver<WatchOut>) responses,
+                        CONNECTION.get()));
         return ServerServiceDefinition.builder(WatchGrpc.SERVICE_NAME)
                 .addMethod(watch, (call, headers) -> Contexts.interceptCall(
                         Context.current().withValue(CONNECTION, connectionOf(call)), call, headers, streams))
@@ -76,7 +83,7 @@ final class WatchService {
     }
 
     private static StreamObserver<WatchRequest> open(WatchHub hub, Supplier<CompletableFuture<Void>> readIndex,
-                                                     ServerCallStreamObserver<WatchOut> call, Object connection) {
+                                                     Caller caller, ServerCallStreamObserver<WatchOut> call, Object connection) {
         call.disableAutoRequest();
         // the call starts on its connection's event loop (directExecutor): sends go there too,
         // which also keeps every call on this ServerCall on one thread
@@ -125,7 +132,14 @@ final class WatchService {
             @Override
             public void onNext(WatchRequest request) {
                 switch (request.getRequestUnionCase()) {
-                    case CREATE_REQUEST -> stream.create(request.getCreateRequest());
+                    case CREATE_REQUEST -> {
+                        String refused = refusal(caller, request.getCreateRequest());
+                        if (refused == null) {
+                            stream.create(request.getCreateRequest());
+                        } else {
+                            stream.refuseCreate(refused);
+                        }
+                    }
                     case CANCEL_REQUEST -> stream.cancel(request.getCancelRequest().getWatchId());
                     case PROGRESS_REQUEST -> readIndex.get().whenComplete((applied, noLeader) ->
                             sink.execute(stream::requestProgress));
@@ -145,6 +159,25 @@ final class WatchService {
                 // cancels the call
             }
         };
+    }
+
+    /**
+     * Why the caller may not watch the range (etcd's isWatchPermitted), as etcd words it in the
+     * cancel reason: the text of its gRPC error, "rpc error: code = ... desc = ..."; null when it may.
+     */
+    static String refusal(Caller caller, WatchCreateRequest create) {
+        try {
+            caller.checkRange(caller.header(), create.getKey(), create.getRangeEnd());
+            return null;
+        } catch (RevLogException e) {
+            String code = switch (e.code()) {
+                case INVALID_AUTH_TOKEN -> "Unauthenticated";
+                case AUTH_OLD_REVISION, USER_EMPTY -> "InvalidArgument";
+                default -> "PermissionDenied";
+            };
+            RevLogException.Code reason = code.equals("PermissionDenied") ? RevLogException.Code.PERMISSION_DENIED : e.code();
+            return "rpc error: code = " + code + " desc = etcdserver: " + reason.etcdMessage();
+        }
     }
 
     /** Writes a WatchOut's parts straight to the transport (Drainable), with its size known. */

@@ -23,8 +23,6 @@ import org.junit.jupiter.api.io.TempDir;
  * are masked when positive; an expired lease's TTL (-1) is compared as is.
  */
 class EtcdctlLeaseDifferentialTest {
-    private static final Pattern GRANTED = Pattern.compile("lease ([0-9a-f]{16}) granted with|\"ID\":(\\d+)");
-
     @TempDir
     Path tmp;
 
@@ -92,64 +90,15 @@ class EtcdctlLeaseDifferentialTest {
             Step.of("lease", "grant", "1"),
             Step.of("lease", "grant", "0", "-w", "json"));
 
-    /** One server's side of the session: its lease IDs in grant order. */
-    private static final class Side {
-        final String endpoint;
-        final List<Long> leases = new ArrayList<>();
-
+    /** One server's side of the session (see {@link EtcdctlSide}). */
+    private static final class Side extends EtcdctlSide {
         Side(String endpoint) {
-            this.endpoint = endpoint;
+            super(endpoint);
         }
 
         String run(Step step) {
-            String[] args = Arrays.stream(step.args()).map(this::substitute).toArray(String[]::new);
-            String stdin = step.stdin() == null ? null : substitute(step.stdin());
-            Etcdctl.Result r = Etcdctl.run(endpoint, stdin, args);
-            if (args.length > 1 && args[0].equals("lease") && args[1].equals("grant")) {
-                Matcher m = GRANTED.matcher(r.stdout());
-                if (m.find()) {
-                    leases.add(m.group(1) != null ? Long.parseUnsignedLong(m.group(1), 16) : Long.parseLong(m.group(2)));
-                }
-            }
-            return mask(r.normalized());
+            return run(step.stdin(), step.args());
         }
-
-        private String substitute(String s) {
-            for (int i = leases.size(); i >= 1; i--) {
-                s = s.replace("$L" + i, Long.toHexString(leases.get(i - 1)));
-            }
-            return s;
-        }
-
-        private String mask(String out) {
-            for (int i = 0; i < leases.size(); i++) {
-                long id = leases.get(i);
-                out = out.replace(String.format("%016x", id), "L" + (i + 1))
-                        .replace(Long.toHexString(id), "L" + (i + 1))
-                        .replace(Long.toString(id), "L" + (i + 1));
-            }
-            out = out.replaceAll("remaining\\(\\d+s\\)", "remaining(Rs)")
-                    .replaceAll("\"ttl\":\\d+", "\"ttl\":R");
-            return sortKeyLists(out);
-        }
-    }
-
-    /** etcd lists a lease's keys in Go map order, i.e. at random: compare them sorted. */
-    static String sortKeyLists(String out) {
-        out = replaceAll(out, Pattern.compile("attached keys\\(\\[([^\\]]*)\\]\\)"),
-                m -> "attached keys([" + Arrays.stream(m.group(1).split(" ")).sorted().collect(Collectors.joining(" ")) + "])");
-        return replaceAll(out, Pattern.compile("\"keys\":\\[([^\\]]*)\\]"),
-                m -> "\"keys\":[" + Arrays.stream(m.group(1).split(",")).sorted().collect(Collectors.joining(",")) + "]");
-    }
-
-    private static String replaceAll(String s, Pattern p, java.util.function.Function<Matcher, String> f) {
-        Matcher m = p.matcher(s);
-        StringBuilder sb = new StringBuilder();
-        while (m.find()) {
-            m.appendReplacement(sb, Matcher.quoteReplacement(f.apply(m)));
-        }
-        m.appendTail(sb);
-        return sb.toString();
     }
 
     @Test

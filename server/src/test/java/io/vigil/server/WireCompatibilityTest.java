@@ -10,6 +10,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import io.vigil.proto.etcdserverpb.AlarmRequest;
 import io.vigil.proto.etcdserverpb.ClusterGrpc;
 import io.vigil.proto.etcdserverpb.Compare;
 import io.vigil.proto.etcdserverpb.KVGrpc;
@@ -18,9 +19,7 @@ import io.vigil.proto.etcdserverpb.LeaseGrantResponse;
 import io.vigil.proto.etcdserverpb.LeaseGrpc;
 import io.vigil.proto.etcdserverpb.LeaseTimeToLiveRequest;
 import io.vigil.proto.etcdserverpb.MaintenanceGrpc;
-import io.vigil.proto.etcdserverpb.AlarmRequest;
-import io.vigil.proto.etcdserverpb.AuthGrpc;
-import io.vigil.proto.etcdserverpb.AuthStatusRequest;
+import io.vigil.proto.etcdserverpb.DowngradeRequest;
 import io.vigil.proto.etcdserverpb.MemberAddRequest;
 import io.vigil.proto.etcdserverpb.MemberListRequest;
 import io.vigil.proto.etcdserverpb.StatusRequest;
@@ -132,7 +131,7 @@ class WireCompatibilityTest {
                 assertEquals(0, MaintenanceGrpc.newBlockingStub(ch).alarm(AlarmRequest.newBuilder()
                         .setAction(AlarmRequest.AlarmAction.GET).build()).getAlarmsCount());
                 e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
-                        () -> AuthGrpc.newBlockingStub(ch).authStatus(AuthStatusRequest.getDefaultInstance()));
+                        () -> MaintenanceGrpc.newBlockingStub(ch).downgrade(DowngradeRequest.getDefaultInstance()));
                 assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
             } finally {
                 ch.shutdownNow();

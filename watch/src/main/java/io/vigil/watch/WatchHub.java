@@ -228,13 +228,28 @@ public final class WatchHub {
                 id = stream.nextAutoId++;
             }
             if (refused != null) {
-                stream.enqueue(WatchOut.of(WatchResponse.newBuilder().setHeader(headers.apply(head))
-                        .setWatchId(NO_WATCH_ID).setCreated(true).setCanceled(true).setCancelReason(refused).build()));
-                touch(stream);
+                refuse(stream, head, refused);
                 return false;
             }
             return register(stream, request, id, end, head);
         });
+    }
+
+    /** Answers a create request with a refusal (created and canceled at once, no watch id), as etcd. */
+    void refuseCreate(WatchStream stream, String cancelReason) {
+        underLock(() -> {
+            if (!stream.closed) {
+                refuse(stream, revLog.currentRevision(), cancelReason);
+            }
+            return false;
+        });
+    }
+
+    /** Lock held. */
+    private void refuse(WatchStream stream, long head, String cancelReason) {
+        stream.enqueue(WatchOut.of(WatchResponse.newBuilder().setHeader(headers.apply(head))
+                .setWatchId(NO_WATCH_ID).setCreated(true).setCanceled(true).setCancelReason(cancelReason).build()));
+        touch(stream);
     }
 
     /** etcd: no range_end is one key; "\0" is every key from key on; anything else is the end. */

@@ -82,6 +82,15 @@ public final class WatchStream {
         afterRequest();
     }
 
+    /**
+     * Refuses a create request the server will not serve (its caller may not read the range):
+     * the stream answers it as etcd, created and canceled at once with {@code cancelReason}.
+     */
+    public void refuseCreate(String cancelReason) {
+        hub.refuseCreate(this, cancelReason);
+        afterRequest();
+    }
+
     public void cancel(long watchId) {
         hub.cancel(this, watchId);
         afterRequest();
