@@ -60,6 +60,7 @@ final class WatchService {
                 .setFullMethodName(WatchGrpc.getWatchMethod().getFullMethodName())
                 .setRequestMarshaller(ProtoUtils.marshaller(WatchRequest.getDefaultInstance()))
                 .setResponseMarshaller(new WatchOutMarshaller())
+                .setSchemaDescriptor(WatchGrpc.getWatchMethod().getSchemaDescriptor())
                 .build();
         ServerCallHandler<WatchRequest, WatchOut> streams = ServerCalls.asyncBidiStreamingCall(
                 responses -> open(hub, readIndex, AuthCalls.current(auth), (ServerCallStreamObserver<WatchOut>) responses,
