@@ -88,8 +88,22 @@ class TlsClientTest {
         return Etcdctl.run(endpoint, null, all.toArray(String[]::new));
     }
 
+    /**
+     * {@code tls} with short dial and command timeouts, for calls expected to be refused at the
+     * handshake: etcdctl keeps redialing until its dial timeout, so a refusal would otherwise cost
+     * the default's seconds (the later flag wins over {@link Etcdctl#run}'s defaults).
+     */
+    static List<String> expectingRefusal(List<String> tls) {
+        List<String> args = new ArrayList<>(tls);
+        args.addAll(List.of("--dial-timeout", "1s", "--command-timeout", "3s"));
+        return args;
+    }
+
     /** The cases every client TLS server is put through, with the exit code etcdctl should end with. */
     private record Case(String name, List<String> tls, boolean served) {
+        List<String> args() {
+            return served ? tls : expectingRefusal(tls);
+        }
     }
 
     private static List<Case> cases() {
@@ -108,7 +122,7 @@ class TlsClientTest {
         assertEquals(0, get.exitCode(), get.stderr());
         assertEquals("hello", get.stdout().trim());
         for (Case c : cases()) {
-            Etcdctl.Result r = etcdctl(vigil.endpoint(), c.tls(), "get", "greeting");
+            Etcdctl.Result r = etcdctl(vigil.endpoint(), c.args(), "get", "greeting");
             assertEquals(c.served(), r.exitCode() == 0, c.name() + ": " + r.normalized());
         }
         // the handshakes the server refused itself are logged as etcd logs them
@@ -120,8 +134,8 @@ class TlsClientTest {
         List<String> flags = serverFlags(server).subList(2, serverFlags(server).size());
         try (ReferenceEtcd etcd = ReferenceEtcd.startTls(dir, tlsArgs(ca, client), flags.toArray(String[]::new))) {
             for (Case c : cases()) {
-                Etcdctl.Result fromEtcd = etcdctl(etcd.endpoint(), c.tls(), "put", "k", "v");
-                Etcdctl.Result fromVigil = etcdctl(vigil.endpoint(), c.tls(), "put", "k", "v");
+                Etcdctl.Result fromEtcd = etcdctl(etcd.endpoint(), c.args(), "put", "k", "v");
+                Etcdctl.Result fromVigil = etcdctl(vigil.endpoint(), c.args(), "put", "k", "v");
                 assertEquals(fromEtcd.exitCode(), fromVigil.exitCode(), c.name() + "\netcd: " + fromEtcd.normalized()
                         + "\nvigil: " + fromVigil.normalized());
             }
@@ -133,7 +147,7 @@ class TlsClientTest {
         TestCerts.Leaf expired = new TestCerts(dir).expired(ca, "expired");
         Etcdctl.Result fromVigil;
         try (VigilProcess v = VigilProcess.start(dir.resolve("expired-vigil"), serverFlags(expired).toArray(String[]::new))) {
-            fromVigil = etcdctl(v.endpoint(), tlsArgs(ca, client), "put", "k", "v");
+            fromVigil = etcdctl(v.endpoint(), expectingRefusal(tlsArgs(ca, client)), "put", "k", "v");
         }
         assertNotEquals(0, fromVigil.exitCode(), fromVigil.normalized());
         ReferenceEtcd.assumeInstalled();
@@ -157,7 +171,7 @@ class TlsClientTest {
                     return false;
                 }
             });
-            Etcdctl.Result fromEtcd = etcdctl("127.0.0.1:" + port, tlsArgs(ca, client), "put", "k", "v");
+            Etcdctl.Result fromEtcd = etcdctl("127.0.0.1:" + port, expectingRefusal(tlsArgs(ca, client)), "put", "k", "v");
             assertEquals(fromEtcd.exitCode(), fromVigil.exitCode(), "etcd: " + fromEtcd.normalized() + "\nvigil: " + fromVigil.normalized());
         } finally {
             etcd.destroy();
@@ -213,7 +227,7 @@ class TlsClientTest {
             Files.move(tmp, trusted, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             Etcdctl.Result stranger = etcdctl(v.endpoint(), tlsArgs(ca, TlsClientTest.stranger), "put", "k", "v");
             assertEquals(0, stranger.exitCode(), stranger.normalized());
-            Etcdctl.Result former = etcdctl(v.endpoint(), tlsArgs(ca, client), "put", "k", "v");
+            Etcdctl.Result former = etcdctl(v.endpoint(), expectingRefusal(tlsArgs(ca, client)), "put", "k", "v");
             assertNotEquals(0, former.exitCode(), former.normalized());
         }
     }
