@@ -69,7 +69,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and the batch number, so a replay sends the same requests in the same order.
  */
 class WireFuzzTest {
-    static final long DEFAULT_SECONDS = 40;
+    static final long DEFAULT_SECONDS = 20;
     private static final int MAX_REQUEST_BYTES = 64 * 1024;
     /** Beyond the request limit and gRPC's own message limit above it. */
     private static final int HUGE_BYTES = MAX_REQUEST_BYTES + ServerConfig.GRPC_OVERHEAD_BYTES + 4096;
