@@ -30,7 +30,11 @@ final class VigilProcess implements AutoCloseable {
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-opens", "java.base/java.nio=ALL-UNNAMED",
                 "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
-                "-Xmx512m"));
+                "-Xmx512m",
+                // a test's server lives seconds: the C2 compiler would cost it more CPU than it
+                // returns (C1 alone starts a member on ~40% less CPU), and on CI's two cores that CPU
+                // is every other member's; serial GC spares the parallel collectors' threads
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
         cmd.addAll(jvmOptions);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
         return cmd;
