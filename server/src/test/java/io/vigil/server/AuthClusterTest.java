@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import io.vigil.proto.etcdserverpb.AuthGrpc;
 import io.vigil.proto.etcdserverpb.AuthenticateRequest;
@@ -60,9 +59,9 @@ class AuthClusterTest {
                 assertTrue(as(c, i, null, "get", "/p/a").stderr().contains("etcdserver: user name is empty"));
             }
             // a simple token from member 0 is known to member 2 once it applied the entry
-            ManagedChannel m0 = channel(c.endpoint(0));
-            ManagedChannel m2 = channel(c.endpoint(2));
-            try {
+            try (ClusterClients clients = new ClusterClients()) {
+                ManagedChannel m0 = clients.channel(c.endpoint(0));
+                ManagedChannel m2 = clients.channel(c.endpoint(2));
                 String token = AuthGrpc.newBlockingStub(m0).authenticate(
                         AuthenticateRequest.newBuilder().setName("alice").setPassword("apw").build()).getToken();
                 assertTrue(token.matches("[a-zA-Z]{16}\\.\\d+"), token);
@@ -78,9 +77,6 @@ class AuthClusterTest {
                         kv2.withDeadlineAfter(5, TimeUnit.SECONDS).range(RangeRequest.newBuilder()
                                 .setKey(CrashRecoveryTest.bytes("/p/a")).build()));
                 assertEquals("etcdserver: invalid auth token", ended.getStatus().getDescription());
-            } finally {
-                m0.shutdownNow();
-                m2.shutdownNow();
             }
             assertEquals("1\n", as(c, 2, "alice:newpw", "get", "/p/a", "--print-value-only").stdout());
             ok(as(c, 0, "root:rootpw", "user", "add", "bob:bpw", "--interactive=false"));
@@ -113,9 +109,9 @@ class AuthClusterTest {
             ok(as(c, 0, null, "user", "add", "root:rootpw", "--interactive=false"));
             ok(as(c, 0, null, "auth", "enable"));
             ok(as(c, 0, "root:rootpw", "put", "k", "v"));
-            ManagedChannel m0 = channel(c.endpoint(0));
-            ManagedChannel m1 = channel(c.endpoint(1));
-            try {
+            try (ClusterClients clients = new ClusterClients()) {
+                ManagedChannel m0 = clients.channel(c.endpoint(0));
+                ManagedChannel m1 = clients.channel(c.endpoint(1));
                 String token = AuthGrpc.newBlockingStub(m0).authenticate(
                         AuthenticateRequest.newBuilder().setName("root").setPassword("rootpw").build()).getToken();
                 assertEquals(3, token.split("\\.").length, token);
@@ -136,16 +132,8 @@ class AuthClusterTest {
                     }
                 });
                 assertEquals("v\n", as(c, 1, "root:rootpw", "get", "k", "--print-value-only").stdout());
-            } finally {
-                m0.shutdownNow();
-                m1.shutdownNow();
             }
         }
-    }
-
-    private static ManagedChannel channel(String endpoint) {
-        String[] hp = endpoint.split(":");
-        return NettyChannelBuilder.forAddress(hp[0], Integer.parseInt(hp[1])).usePlaintext().build();
     }
 
     private static String resource(String name) throws Exception {

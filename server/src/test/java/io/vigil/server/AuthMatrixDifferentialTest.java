@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import io.vigil.proto.etcdserverpb.AuthGrpc;
@@ -18,7 +17,6 @@ import io.vigil.proto.etcdserverpb.WatchResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -285,9 +283,8 @@ class AuthMatrixDifferentialTest {
      * revision 1): ids and revisions, which follow the session, are kept.
      */
     static String firstWatchResponses(String endpoint, String user, WatchCreateRequest create) throws Exception {
-        String[] hostPort = endpoint.split(":");
-        ManagedChannel ch = NettyChannelBuilder.forAddress(hostPort[0], Integer.parseInt(hostPort[1])).usePlaintext().build();
-        try {
+        try (ClusterClients clients = new ClusterClients()) {
+            ManagedChannel ch = clients.channel(endpoint);
             Metadata md = new Metadata();
             if (user != null) {
                 String[] up = user.split(":", 2);
@@ -298,28 +295,13 @@ class AuthMatrixDifferentialTest {
                     return "authenticate: " + e.getStatus();
                 }
             }
-            LinkedBlockingQueue<Object> got = new LinkedBlockingQueue<>();
+            CollectingObserver<WatchResponse> got = new CollectingObserver<>();
             StreamObserver<WatchRequest> requests = WatchGrpc.newStub(ch).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md))
-                    .watch(new StreamObserver<>() {
-                        @Override
-                        public void onNext(WatchResponse r) {
-                            got.add(r);
-                        }
-
-                        @Override
-                        public void onError(Throwable t) {
-                            got.add(t);
-                        }
-
-                        @Override
-                        public void onCompleted() {
-                            got.add("completed");
-                        }
-                    });
+                    .watch(got);
             requests.onNext(WatchRequest.newBuilder().setCreateRequest(create).build());
             StringBuilder out = new StringBuilder();
             for (int i = 0; i < 2; i++) {
-                Object o = got.poll(30, TimeUnit.SECONDS);
+                Object o = got.received.poll(30, TimeUnit.SECONDS);
                 if (!(o instanceof WatchResponse r)) {
                     out.append(o).append('\n');
                     break;
@@ -331,8 +313,6 @@ class AuthMatrixDifferentialTest {
             }
             requests.onCompleted();
             return out.toString();
-        } finally {
-            ch.shutdownNow();
         }
     }
 }

@@ -11,11 +11,10 @@ import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
-import io.grpc.protobuf.ProtoMethodDescriptorSupplier;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.protobuf.ProtoMethodDescriptorSupplier;
 import io.vigil.proto.authpb.Permission;
 import io.vigil.proto.etcdserverpb.AlarmRequest;
 import io.vigil.proto.etcdserverpb.AuthGrpc;
@@ -49,10 +48,6 @@ import io.vigil.proto.v3electionpb.ProclaimRequest;
 import io.vigil.proto.v3electionpb.ResignRequest;
 import io.vigil.proto.v3lockpb.LockRequest;
 import io.vigil.proto.v3lockpb.UnlockRequest;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -121,9 +116,9 @@ class UnauthenticatedSweepTest {
         ServerConfig config = new ServerConfig().dataDir(tmp.resolve("vigil"))
                 .listenClientUrls(List.of(URI.create("http://127.0.0.1:0")));
         try (ReferenceEtcd etcd = ReferenceEtcd.start(tmp); VigilServer vigil = VigilServer.start(config, fatal -> { })) {
-            ManagedChannel etcdCh = channel(etcd.endpoint());
-            ManagedChannel vigilCh = channel("127.0.0.1:" + vigil.clientAddresses().get(0).getPort());
-            try {
+            try (ClusterClients clients = new ClusterClients()) {
+                ManagedChannel etcdCh = clients.channel(etcd.endpoint());
+                ManagedChannel vigilCh = clients.channel("127.0.0.1:" + vigil.clientAddresses().get(0).getPort());
                 enableAuth(etcdCh);
                 enableAuth(vigilCh);
                 List<String> refused = new ArrayList<>();
@@ -154,16 +149,8 @@ class UnauthenticatedSweepTest {
                         "etcdserverpb.Maintenance/Defragment", "v3lockpb.Lock/Lock", "v3electionpb.Election/Campaign")) {
                     assertTrue(refused.contains(m), m + " was not refused; refused: " + refused);
                 }
-            } finally {
-                etcdCh.shutdownNow();
-                vigilCh.shutdownNow();
             }
         }
-    }
-
-    private static ManagedChannel channel(String endpoint) {
-        String[] hp = endpoint.split(":");
-        return NettyChannelBuilder.forAddress(hp[0], Integer.parseInt(hp[1])).usePlaintext().build();
     }
 
     /** root with the root role, and a role that may read "a", then auth on. */
@@ -182,40 +169,15 @@ class UnauthenticatedSweepTest {
      * message only; describes how it ended or what came first: "status CODE description",
      * "response ..." (a watch's cancel reason included), or "no answer" while it keeps waiting.
      */
-    @SuppressWarnings("unchecked")
     private static String call(ManagedChannel ch, MethodDescriptor<?, ?> server, String token) throws Exception {
         // the served marshaller decodes leniently (EtcdDecoding); the schema still names the request type
         Message request = REQUESTS.getOrDefault(server.getFullMethodName(), DynamicMessage.getDefaultInstance(
                 ((ProtoMethodDescriptorSupplier) server.getSchemaDescriptor()).getMethodDescriptor().getInputType()));
-        MethodDescriptor<Message, byte[]> d = MethodDescriptor.<Message, byte[]>newBuilder()
+        MethodDescriptor<byte[], byte[]> d = MethodDescriptor.<byte[], byte[]>newBuilder()
                 .setType(server.getType()).setFullMethodName(server.getFullMethodName())
-                .setRequestMarshaller(new MethodDescriptor.Marshaller<>() {
-                    @Override
-                    public InputStream stream(Message value) {
-                        return new ByteArrayInputStream(value.toByteArray());
-                    }
-
-                    @Override
-                    public Message parse(InputStream stream) {
-                        throw new UnsupportedOperationException();
-                    }
-                })
-                .setResponseMarshaller(new MethodDescriptor.Marshaller<>() {
-                    @Override
-                    public InputStream stream(byte[] value) {
-                        return new ByteArrayInputStream(value);
-                    }
-
-                    @Override
-                    public byte[] parse(InputStream stream) {
-                        try {
-                            return stream.readAllBytes();
-                        } catch (IOException e) {
-                            throw new UncheckedIOException(e);
-                        }
-                    }
-                }).build();
-        ClientCall<Message, byte[]> call = ch.newCall(d, CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS));
+                .setRequestMarshaller(WireFuzzTest.BYTES)
+                .setResponseMarshaller(WireFuzzTest.BYTES).build();
+        ClientCall<byte[], byte[]> call = ch.newCall(d, CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS));
         CompletableFuture<String> first = new CompletableFuture<>();
         Metadata md = new Metadata();
         if (token != null) {
@@ -234,7 +196,7 @@ class UnauthenticatedSweepTest {
             }
         }, md);
         call.request(1);
-        call.sendMessage(request);
+        call.sendMessage(request.toByteArray());
         if (server.getType() == MethodDescriptor.MethodType.UNARY || server.getType() == MethodDescriptor.MethodType.SERVER_STREAMING) {
             call.halfClose();
         }

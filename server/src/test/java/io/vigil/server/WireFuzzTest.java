@@ -80,7 +80,8 @@ class WireFuzzTest {
     private static final List<String> NOT_A_REQUEST = List.of("grpc: error unmarshalling request: ",
             "grpc: failed to unmarshal the received message ");
 
-    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
+    /** Bytes as they are on the wire, neither encoded nor decoded. */
+    static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
         @Override
         public InputStream stream(byte[] value) {
             return new ByteArrayInputStream(value);
