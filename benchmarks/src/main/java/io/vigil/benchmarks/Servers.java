@@ -1,5 +1,6 @@
 package io.vigil.benchmarks;
 
+import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.vigil.benchmarks.measure.Side;
 import io.vigil.benchmarks.server.AuthSetup;
@@ -67,7 +68,8 @@ final class Servers implements AutoCloseable {
   private static void enableAuth(ServerHandle server, TlsFiles tls, String password, long rpcTimeoutMs) {
     ManagedChannel channel = ClientSecurity.tls(tls.caCert(), null, null).builder(server.endpoint()).build();
     try {
-      AuthSetup.enable(channel, password, rpcTimeoutMs);
+      AuthSetup.enable(channel, password, ByteString.copyFromUtf8(AuthSetup.PREFIX), AuthSetup.prefixEnd(AuthSetup.PREFIX),
+          rpcTimeoutMs);
     } finally {
       channel.shutdownNow();
     }

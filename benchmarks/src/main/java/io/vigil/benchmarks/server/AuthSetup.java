@@ -15,7 +15,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Turns etcd's auth on through the API, as {@code etcdctl user add root; role add root; user
  * grant-role root root; auth enable} does, with one non-root user whose only role may read and
- * write the keys under one prefix: every benchmark request then pays a token lookup and a
+ * write one key range (the harness: the keys under {@link #PREFIX}; etcd's Go load generator,
+ * whose keys are binary: every key, from "\0" on): every benchmark request then pays a token lookup and a
  * permission check, and nothing is allowed because it is root's.
  */
 public final class AuthSetup {
@@ -26,7 +27,8 @@ public final class AuthSetup {
 
   private AuthSetup() {}
 
-  public static void enable(Channel channel, String password, long rpcTimeoutMs) {
+  /** The bench user may read and write {@code [key, rangeEnd)} ({@link #prefixEnd} for a prefix). */
+  public static void enable(Channel channel, String password, ByteString key, ByteString rangeEnd, long rpcTimeoutMs) {
     AuthGrpc.AuthBlockingStub auth = AuthGrpc.newBlockingStub(channel)
         .withDeadlineAfter(Math.max(rpcTimeoutMs, 30_000), TimeUnit.MILLISECONDS);
     auth.userAdd(AuthUserAddRequest.newBuilder().setName(ROOT).setPassword(password).build());
@@ -36,15 +38,15 @@ public final class AuthSetup {
     auth.roleAdd(AuthRoleAddRequest.newBuilder().setName(USER).build());
     auth.roleGrantPermission(AuthRoleGrantPermissionRequest.newBuilder().setName(USER)
         .setPerm(Permission.newBuilder().setPermType(Permission.Type.READWRITE)
-            .setKey(ByteString.copyFrom(PREFIX, StandardCharsets.UTF_8))
-            .setRangeEnd(prefixEnd(PREFIX)))
+            .setKey(key)
+            .setRangeEnd(rangeEnd))
         .build());
     auth.userGrantRole(AuthUserGrantRoleRequest.newBuilder().setUser(USER).setRole(USER).build());
     auth.authEnable(AuthEnableRequest.getDefaultInstance());
   }
 
   /** etcd's prefix range end: the prefix with its last byte incremented (ASCII prefixes only). */
-  static ByteString prefixEnd(String prefix) {
+  public static ByteString prefixEnd(String prefix) {
     byte[] end = prefix.getBytes(StandardCharsets.UTF_8);
     end[end.length - 1]++;
     return ByteString.copyFrom(end);
