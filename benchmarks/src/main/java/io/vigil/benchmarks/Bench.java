@@ -67,7 +67,8 @@ public final class Bench {
     for (Side side : config.sides) {
       ServerHandle server = servers.get(side);
       facts.put(side, server.origin() + ", endpoint " + server.endpoint() + ", version "
-          + Readiness.version(server.endpoint()));
+          + Readiness.version(server.endpoint(), servers.security())
+          + (config.secure ? ", TLS and auth (simple token) on" : ""));
     }
     return facts;
   }

@@ -84,6 +84,8 @@ public final class BenchConfig {
       Flag.quick("maintenance-mb", "256", "16", "snapshot-save, defrag: size of the data set, in MB of 4 KiB values"));
 
   public final boolean quick;
+  /** TLS and auth on both servers, which the harness then starts itself (see Servers). */
+  public final boolean secure;
   public final List<String> scenarios;
   public final List<Side> sides;
   public final int rounds;
@@ -138,6 +140,7 @@ public final class BenchConfig {
 
   private BenchConfig(Values v, long defaultSeed, String timestamp) {
     quick = v.quick;
+    secure = v.secure;
     scenarios = expandScenarios(v.string("scenarios"));
     sides = parseSides(v.string("sides"));
     rounds = v.intAtLeast("rounds", 1);
@@ -192,6 +195,8 @@ public final class BenchConfig {
     check(txnOps <= keySpace, "--txn-ops " + txnOps + " exceeds --key-space " + keySpace);
     check(watchKeys <= watchers, "--watch-keys " + watchKeys + " exceeds --watchers " + watchers);
     check(watchStreams <= watchers, "--watch-streams " + watchStreams + " exceeds --watchers " + watchers);
+    check(!secure || (vigilEndpoint == null && etcdEndpoint == null),
+        "--secure starts both servers itself (it makes their certificates and users); drop --vigil-endpoint/--etcd-endpoint");
     check(keepaliveStreams <= leases, "--keepalive-streams " + keepaliveStreams + " exceeds --leases " + leases);
     values = v.effective();
   }
@@ -248,11 +253,13 @@ public final class BenchConfig {
   private static final class Values {
     private final Map<String, String> given;
     private final boolean quick;
+    private final boolean secure;
     private final Map<String, String> effective = new TreeMap<>();
 
     Values(Map<String, String> given) {
       this.given = given;
       this.quick = Boolean.parseBoolean(given.getOrDefault("quick", "false"));
+      this.secure = Boolean.parseBoolean(given.getOrDefault("secure", "false"));
     }
 
     boolean isSet(String name) {
@@ -317,6 +324,9 @@ public final class BenchConfig {
     Map<String, String> effective() {
       if (quick) {
         effective.put("quick", "true");
+      }
+      if (secure) {
+        effective.put("secure", "true");
       }
       return Map.copyOf(effective);
     }

@@ -68,7 +68,7 @@ final class BenchRun {
         descriptions.put(name, scenario.describe());
         EtcdConnection connection = new EtcdConnection(servers.get(side).endpoint(),
             side == Side.VIGIL ? config.vigilWatchEndpoints : config.etcdWatchEndpoints, config.connections,
-            config.rpcTimeoutMs);
+            config.rpcTimeoutMs, servers.security());
         connections.put(side, connection);
         progress.show(name + " · " + side.label() + " · preparing", null);
         if (attempt(name, side, () -> scenario.prepare(connection))) {
@@ -108,7 +108,7 @@ final class BenchRun {
           public void closed() {}
         });
     try (EtcdConnection connection = new EtcdConnection(servers.get(side).endpoint(), config.connections,
-        config.rpcTimeoutMs)) {
+        config.rpcTimeoutMs, servers.security())) {
       Scenarios.create("put", config, runId + "w").runRound(connection, unmeasured);
     } catch (InterruptedException e) {
       throw e;

@@ -7,7 +7,7 @@ import java.util.Map;
 /** Turns {@code --flag value}, {@code --flag=value} and bare switches into a flag→value map. */
 final class CommandLine {
   /** Flags that take no value. */
-  static final List<String> SWITCHES = List.of("quick", "help");
+  static final List<String> SWITCHES = List.of("quick", "secure", "help");
 
   private CommandLine() {}
 
@@ -46,8 +46,10 @@ final class CommandLine {
   }
 
   static String help(List<Flag> flags) {
-    StringBuilder out = new StringBuilder("usage: benchmarks/run [--quick] [--flag VALUE]...\n\n");
+    StringBuilder out = new StringBuilder("usage: benchmarks/run [--quick] [--secure] [--flag VALUE]...\n\n");
     out.append(String.format("  %-28s %s%n", "--quick", "small sizes and short rounds: done in under a minute"));
+    out.append(String.format("  %-28s %s%n", "--secure", "both servers started with TLS (https, one throw-away CA) and "
+        + "auth on (simple tokens); the clients use TLS and a token as a non-root user"));
     for (Flag flag : flags) {
       String def = flag.defaultValue() == null ? "" : " (default " + flag.defaultValue()
           + (flag.quickValue() == null ? "" : ", quick " + flag.quickValue()) + ")";

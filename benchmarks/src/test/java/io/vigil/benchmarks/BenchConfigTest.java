@@ -72,6 +72,20 @@ class BenchConfigTest {
   }
 
   @Test
+  void secureIsASwitchAndNeedsServersItStarts() {
+    assertEquals(false, parse().secure);
+    BenchConfig secure = parse("--secure", "--quick");
+    assertTrue(secure.secure);
+    assertTrue(secure.quick);
+    assertEquals("true", secure.values.get("secure"));
+    assertTrue(parse("--secure=true").secure);
+    assertEquals(false, parse("--secure=false").secure);
+    assertTrue(error("--secure", "--vigil-endpoint", "127.0.0.1:2379").startsWith("--secure starts both servers itself"));
+    assertTrue(error("--etcd-endpoint", "127.0.0.1:2379", "--secure").startsWith("--secure starts both servers itself"));
+    assertTrue(BenchConfig.help().contains("--secure"));
+  }
+
+  @Test
   void helpListsEveryFlag() {
     String help = BenchConfig.help();
     for (Flag flag : BenchConfig.FLAGS) {

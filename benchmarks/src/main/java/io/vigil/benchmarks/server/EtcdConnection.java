@@ -1,7 +1,7 @@
 package io.vigil.benchmarks.server;
 
+import io.grpc.Channel;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.vigil.proto.etcdserverpb.KVGrpc;
 import io.vigil.proto.etcdserverpb.LeaseGrpc;
 import io.vigil.proto.etcdserverpb.WatchGrpc;
@@ -10,7 +10,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code connections} plaintext HTTP/2 connections to one server, handed out round-robin by
+ * {@code connections} HTTP/2 connections to one server (plaintext, or TLS and a token: see
+ * {@link ClientSecurity}; every call on {@link #channel} carries the token), handed out round-robin by
  * index; watch streams may go to other members of its cluster instead ({@code watchEndpoints},
  * {@code connections} to each, stream i to member i mod their number). Callbacks run directly on
  * the transport threads: nothing in them may block.
@@ -19,32 +20,57 @@ public final class EtcdConnection implements AutoCloseable {
   private static final int MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
   private final String endpoint;
-  private final List<ManagedChannel> channels = new ArrayList<>();
+  /** What the calls use: {@link #managed}, each wrapped to carry the token when auth is on. */
+  private final List<Channel> channels = new ArrayList<>();
   /** Channel c of watch endpoint e at c * endpoints + e; empty: watches use {@link #channels}. */
-  private final List<ManagedChannel> watchChannels = new ArrayList<>();
+  private final List<Channel> watchChannels = new ArrayList<>();
+  /** Every connection, for closing. */
+  private final List<ManagedChannel> managed = new ArrayList<>();
   private final long rpcTimeoutMs;
 
-  public EtcdConnection(String endpoint, int connections, long rpcTimeoutMs) {
-    this(endpoint, List.of(), connections, rpcTimeoutMs);
+  public EtcdConnection(String endpoint, int connections, long rpcTimeoutMs, ClientSecurity security) {
+    this(endpoint, List.of(), connections, rpcTimeoutMs, security);
   }
 
-  public EtcdConnection(String endpoint, List<String> watchEndpoints, int connections, long rpcTimeoutMs) {
+  /** Authenticates (once per endpoint) before it returns when {@code security} has a user. */
+  public EtcdConnection(String endpoint, List<String> watchEndpoints, int connections, long rpcTimeoutMs,
+      ClientSecurity security) {
     this.endpoint = endpoint;
     this.rpcTimeoutMs = rpcTimeoutMs;
-    for (int i = 0; i < connections; i++) {
-      channels.add(open(endpoint));
+    try {
+      open(endpoint, connections, security, channels);
+      List<List<Channel>> perEndpoint = new ArrayList<>();
       for (String w : watchEndpoints) {
-        watchChannels.add(open(w));
+        List<Channel> opened = new ArrayList<>();
+        open(w, connections, security, opened);
+        perEndpoint.add(opened);
       }
+      for (int c = 0; c < connections; c++) {
+        for (List<Channel> opened : perEndpoint) {
+          watchChannels.add(opened.get(c));
+        }
+      }
+    } catch (RuntimeException e) {
+      close();
+      throw e;
     }
   }
 
-  private static ManagedChannel open(String target) {
-    return NettyChannelBuilder.forTarget(target)
-        .usePlaintext()
-        .directExecutor()
-        .maxInboundMessageSize(MAX_MESSAGE_BYTES)
-        .build();
+  private void open(String target, int connections, ClientSecurity security, List<Channel> into) {
+    List<ManagedChannel> opened = new ArrayList<>();
+    for (int i = 0; i < connections; i++) {
+      ManagedChannel channel = security.builder(target)
+          .directExecutor()
+          .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+          .build();
+      managed.add(channel);
+      opened.add(channel);
+    }
+    // one token per endpoint serves all its connections: tokens are the server's state, not a connection's
+    String token = security.authenticate(opened.get(0), rpcTimeoutMs);
+    for (ManagedChannel channel : opened) {
+      into.add(ClientSecurity.carrying(channel, token));
+    }
   }
 
   public String endpoint() {
@@ -55,7 +81,7 @@ public final class EtcdConnection implements AutoCloseable {
     return channels.size();
   }
 
-  public ManagedChannel channel(int index) {
+  public Channel channel(int index) {
     return channels.get(Math.floorMod(index, channels.size()));
   }
 
@@ -87,10 +113,8 @@ public final class EtcdConnection implements AutoCloseable {
 
   @Override
   public void close() {
-    List<ManagedChannel> all = new ArrayList<>(channels);
-    all.addAll(watchChannels);
-    all.forEach(ManagedChannel::shutdownNow);
-    for (ManagedChannel channel : all) {
+    managed.forEach(ManagedChannel::shutdownNow);
+    for (ManagedChannel channel : managed) {
       try {
         channel.awaitTermination(5, TimeUnit.SECONDS);
       } catch (InterruptedException e) {

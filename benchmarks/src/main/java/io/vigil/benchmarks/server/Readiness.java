@@ -3,13 +3,15 @@ package io.vigil.benchmarks.server;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.vigil.proto.etcdserverpb.MaintenanceGrpc;
 import io.vigil.proto.etcdserverpb.StatusRequest;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
-/** Waits until a server answers Maintenance.Status, and reads its version string. */
+/**
+ * Waits until a server answers Maintenance.Status, and reads its version string (Status needs no
+ * token even with auth on, as in etcd).
+ */
 public final class Readiness {
   private Readiness() {}
 
@@ -17,10 +19,10 @@ public final class Readiness {
    * Polls every 200 ms until Status answers (UNIMPLEMENTED counts as an answer: the server speaks
    * gRPC), {@code timeoutMs} passes, or {@code stillRunning} turns false (the process died).
    */
-  public static void await(String endpoint, long timeoutMs, BooleanSupplier stillRunning)
+  public static void await(String endpoint, ClientSecurity security, long timeoutMs, BooleanSupplier stillRunning)
       throws InterruptedException {
     long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
-    ManagedChannel channel = NettyChannelBuilder.forTarget(endpoint).usePlaintext().build();
+    ManagedChannel channel = security.builder(endpoint).build();
     try {
       StatusRuntimeException last = null;
       while (System.nanoTime() < deadlineNs) {
@@ -47,8 +49,8 @@ public final class Readiness {
   }
 
   /** The server's version, or a note when it does not answer Status (e.g. not implemented yet). */
-  public static String version(String endpoint) {
-    ManagedChannel channel = NettyChannelBuilder.forTarget(endpoint).usePlaintext().build();
+  public static String version(String endpoint, ClientSecurity security) {
+    ManagedChannel channel = security.builder(endpoint).build();
     try {
       return MaintenanceGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
           .status(StatusRequest.getDefaultInstance()).getVersion();

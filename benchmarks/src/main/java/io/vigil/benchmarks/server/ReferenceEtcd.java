@@ -42,7 +42,7 @@ public final class ReferenceEtcd implements ServerHandle {
     }
     ReferenceEtcd etcd = new ReferenceEtcd(script, port, matcher.group(1), Long.parseLong(matcher.group(2)));
     try {
-      Readiness.await(etcd.endpoint, startTimeoutMs, () -> ProcessHandle.of(etcd.pid).isPresent());
+      Readiness.await(etcd.endpoint, ClientSecurity.PLAINTEXT, startTimeoutMs, () -> ProcessHandle.of(etcd.pid).isPresent());
     } catch (RuntimeException | InterruptedException e) {
       etcd.close();
       throw e;
