@@ -15,6 +15,20 @@ import java.util.concurrent.TimeUnit;
  */
 public record TlsFiles(Path dir, Path caCert, Path serverCert, Path serverKey) {
 
+  /** Whether openssl runs here ({@code openssl version}). */
+  public static boolean opensslInstalled() {
+    try {
+      Process p = new ProcessBuilder("openssl", "version").redirectErrorStream(true).start();
+      p.getInputStream().readAllBytes();
+      return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
   public static TlsFiles generate(Path dir) throws IOException, InterruptedException {
     Files.createDirectories(dir);
     TlsFiles files = new TlsFiles(dir, dir.resolve("ca.crt"), dir.resolve("server.crt"), dir.resolve("server.key"));

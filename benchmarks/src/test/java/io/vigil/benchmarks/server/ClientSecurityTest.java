@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,6 +41,7 @@ class ClientSecurityTest {
 
   @Test
   void everyConnectionTrustsTheCaAndSendsTheOneToken(@TempDir Path dir) throws Exception {
+    Assumptions.assumeTrue(TlsFiles.opensslInstalled(), "openssl not installed: apt-get install openssl");
     TlsFiles tls = TlsFiles.generate(dir);
     server = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
         .sslContext(GrpcSslContexts.forServer(tls.serverCert().toFile(), tls.serverKey().toFile()).build())
