@@ -52,8 +52,14 @@ final class Watcher {
     /** The revision its created response named; no later header it gets may be lower. */
     final long createdAt;
 
+    private static final State[] STATES = State.values();
+
     long nextRevision;
-    private State state;
+    /**
+     * The {@link State}'s ordinal: a byte fits beside the boolean fields, where an enum reference
+     * would add 8 bytes to every watcher (72 to 80 with compressed oops; see WatcherMemory).
+     */
+    private byte state;
     /** Something was sent since the last progress_notify tick (etcd then skips the notice). */
     boolean sentSinceTick;
     /**
@@ -80,15 +86,15 @@ final class Watcher {
         this.idField = WatchOut.int64Field(2, id);
         this.nextRevision = nextRevision;
         this.createdAt = createdAt;
-        this.state = synced ? State.SYNCED : State.UNSYNCED;
+        this.state = (byte) (synced ? State.SYNCED : State.UNSYNCED).ordinal();
     }
 
     State state() {
-        return state;
+        return STATES[state];
     }
 
     boolean isSynced() {
-        return state == State.SYNCED;
+        return state == State.SYNCED.ordinal();
     }
 
     /** UNSYNCED → SYNCED: catch-up brought it past the published head; the live path takes over. */
@@ -107,19 +113,19 @@ final class Watcher {
 
     /** SYNCED or UNSYNCED → CANCELED. Returns the state it left. */
     State cancel() {
-        State was = state;
+        State was = state();
         if (was == State.CANCELED) {
             throw new IllegalStateException("watcher " + id + " canceled twice");
         }
-        state = State.CANCELED;
+        state = (byte) State.CANCELED.ordinal();
         return was;
     }
 
     private void transition(State from, State to) {
-        if (state != from) {
-            throw new IllegalStateException("watcher " + id + " is " + state + ", not " + from + ", so it cannot become " + to);
+        if (state() != from) {
+            throw new IllegalStateException("watcher " + id + " is " + state() + ", not " + from + ", so it cannot become " + to);
         }
-        state = to;
+        state = (byte) to.ordinal();
     }
 
     boolean isSingleKey() {
