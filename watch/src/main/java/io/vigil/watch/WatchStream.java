@@ -2,7 +2,8 @@ package io.vigil.watch;
 
 import io.vigil.proto.etcdserverpb.WatchCreateRequest;
 import java.util.ArrayDeque;
-import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -30,30 +31,36 @@ import java.util.concurrent.atomic.AtomicInteger;
  * client requests; both resume when the transport has drained it below half of its own limit, and
  * either drained it empty or the total is below half of the budget. A stream whose client reads
  * empties its queue, so slow streams holding the budget never stop it from being served.
+ *
+ * <p>The hub's bookkeeping of the stream (its watchers by watch_id, the next auto watch_id, the
+ * waiting progress request, whether it is on the drain list, whether it is closed) lives here,
+ * guarded by the hub lock, and the hub reads and changes it only through this class's methods;
+ * the stream reaches the hub only through the hub's request methods.
  */
 public final class WatchStream {
-    static final long NO_PROGRESS_REQUEST = Long.MIN_VALUE;
+    private static final long NO_PROGRESS_REQUEST = Long.MIN_VALUE;
 
     private final WatchHub hub;
     private final WatchSink sink;
     private final long bufferBytes;
     private final BufferBudget budget;
     /** The client connection this stream is on, for the per-connection watcher limit. */
-    final Object connection;
+    private final Object connection;
 
-    // ---- guarded by the hub lock ----
-    final Map<Long, Watcher> watchers = new HashMap<>();
-    long nextAutoId;
-    /** A WatchProgressRequest is answered once every watcher is live and this revision published. */
-    long progressTarget = NO_PROGRESS_REQUEST;
-    boolean touched;
-    boolean closed;
+    // ---- guarded by the hub lock; the hub reads and changes them only through methods ----
+    private final Map<Long, Watcher> watchers = new HashMap<>();
+    private long nextAutoId;
+    /** A WatchProgressRequest is answered once every watcher is synced and this revision published. */
+    private long progressTarget = NO_PROGRESS_REQUEST;
+    /** On the hub's list of streams to drain once its lock is released ({@link WatchEncoder}). */
+    private boolean touched;
+    private boolean closed;
 
     /** Watchers of this stream that are catching up; written under the hub lock, read by drain. */
     private volatile int catchingUp;
 
     // ---- guarded by the outbound queue's monitor ----
-    private final ArrayDeque<Queued> outbound = new ArrayDeque<>();
+    private final ArrayDeque<QueuedResponse> outbound = new ArrayDeque<>();
     /**
      * Raised by every response that events must not merge past: a watcher's queued events
      * response ({@link Watcher#queued}) takes more only while it was queued in this epoch.
@@ -134,7 +141,107 @@ public final class WatchStream {
         }
     }
 
-    // ---- the hub's side ----
+    // ---- the hub's side: its bookkeeping of this stream, all under the hub lock ----
+
+    Object connection() {
+        return connection;
+    }
+
+    /** Hub lock held. Whether the stream was closed (it then takes no watchers and sends nothing). */
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** Hub lock held. Closes the stream for the hub; returns false if it was closed already. */
+    boolean markClosed() {
+        if (closed) {
+            return false;
+        }
+        closed = true;
+        return true;
+    }
+
+    /** Hub lock held. The watcher with this watch_id, or null. */
+    Watcher watcher(long watchId) {
+        return watchers.get(watchId);
+    }
+
+    /** Hub lock held. */
+    int watchersOnStream() {
+        return watchers.size();
+    }
+
+    /** Hub lock held. The watchers of the stream, to unregister them when it closes. */
+    Collection<Watcher> watchers() {
+        return Collections.unmodifiableCollection(watchers.values());
+    }
+
+    /** Hub lock held. etcd's auto id: the lowest id not taken, counting up from the last one given. */
+    long takeAutoWatchId() {
+        while (watchers.containsKey(nextAutoId)) {
+            nextAutoId++;
+        }
+        return nextAutoId++;
+    }
+
+    /** Hub lock held. */
+    void addWatcher(Watcher w) {
+        watchers.put(w.id, w);
+    }
+
+    /** Hub lock held. Returns the watcher removed, or null if there was none with that id. */
+    Watcher removeWatcher(long watchId) {
+        return watchers.remove(watchId);
+    }
+
+    /** Hub lock held. */
+    void clearWatchers() {
+        watchers.clear();
+    }
+
+    /** Hub lock held. Whether a WatchProgressRequest waits for an answer. */
+    boolean progressRequested() {
+        return progressTarget != NO_PROGRESS_REQUEST;
+    }
+
+    /** Hub lock held. The revision the waiting progress answer must reach (if one waits). */
+    long progressTarget() {
+        return progressTarget;
+    }
+
+    /** Hub lock held. A progress request arrived while the head was at {@code head}. */
+    void requestProgressAt(long head) {
+        progressTarget = Math.max(progressTarget, head);
+    }
+
+    /**
+     * Hub lock held. A watcher was created at {@code head}: a progress answer still waiting must
+     * not name a revision below its created response.
+     */
+    void watcherCreatedAt(long head) {
+        if (progressRequested()) {
+            progressTarget = Math.max(progressTarget, head);
+        }
+    }
+
+    /** Hub lock held. The waiting progress request was answered. */
+    void progressAnswered() {
+        progressTarget = NO_PROGRESS_REQUEST;
+    }
+
+    /** Hub lock held. Puts the stream on the drain list; returns false if it was on it already. */
+    boolean touch() {
+        if (touched) {
+            return false;
+        }
+        touched = true;
+        return true;
+    }
+
+    /** Hub lock held. The stream left the drain list. */
+    void untouch() {
+        touched = false;
+    }
 
     /** Hub lock held. A response other than a watcher's events: nothing merges past it. */
     void enqueue(WatchOut response) {
@@ -143,7 +250,7 @@ public final class WatchStream {
         }
         synchronized (outbound) {
             mergeEpoch++;
-            outbound.add(new Queued(response));
+            outbound.add(new QueuedResponse(response));
             grow(response.size());
         }
     }
@@ -162,14 +269,14 @@ public final class WatchStream {
             return false;
         }
         synchronized (outbound) {
-            Queued q = w.queued;
-            long grownSize = q == null ? 0 : q.size - q.header.length + header.length + eventBytes;
+            QueuedResponse q = w.queued;
+            long grownSize = q == null ? 0 : q.size - q.headerLength() + header.length + eventBytes;
             if (q != null && q.epoch == mergeEpoch && grownSize <= mergeBytes) {
                 grow(grownSize - q.size);
                 q.append(header, events, grownSize);
                 return true;
             }
-            q = new Queued(w, header, events, eventBytes, mergeEpoch);
+            q = new QueuedResponse(w, header, events, eventBytes, mergeEpoch);
             outbound.add(q);
             w.queued = q;
             grow(q.size);
@@ -213,11 +320,12 @@ public final class WatchStream {
         }
     }
 
+    /** Watchers of this stream that are unsynced (catching up); any thread. */
     int catchingUp() {
         return catchingUp;
     }
 
-    /** Hub lock held. */
+    /** Hub lock held. One of its watchers became unsynced (+1) or left that state (-1). */
     void addCatchingUp(int delta) {
         catchingUp += delta;
     }
@@ -247,7 +355,7 @@ public final class WatchStream {
         int missed = 1;
         do {
             while (sink.isReady()) {
-                Queued next;
+                QueuedResponse next;
                 synchronized (outbound) {
                     next = outbound.poll();
                     if (next == null) {
@@ -278,60 +386,5 @@ public final class WatchStream {
             }
             missed = drainWip.addAndGet(-missed);
         } while (missed != 0);
-    }
-
-    /**
-     * One queued response: a finished one, or a watcher's events response that may still grow
-     * (guarded by the outbound monitor while it is in the queue).
-     */
-    static final class Queued {
-        private final WatchOut finished;
-        /** The watcher whose events these are; null for a finished response. */
-        final Watcher watcher;
-        private byte[] header;
-        private byte[][] events;
-        private int eventCount;
-        /** The stream's merge epoch when this was queued. */
-        final long epoch;
-        long size;
-
-        Queued(WatchOut finished) {
-            this.finished = finished;
-            this.watcher = null;
-            this.epoch = -1;
-            this.size = finished.size();
-        }
-
-        Queued(Watcher watcher, byte[] header, byte[][] events, long eventBytes, long epoch) {
-            this.finished = null;
-            this.watcher = watcher;
-            this.epoch = epoch;
-            this.header = header;
-            this.events = events;
-            this.eventCount = events.length;
-            this.size = header.length + watcher.idField.length + eventBytes;
-        }
-
-        /** more after the events held, under newHeader; newSize is the encoded size after that. */
-        void append(byte[] newHeader, byte[][] more, long newSize) {
-            size = newSize;
-            header = newHeader;
-            if (eventCount + more.length > events.length) {
-                events = Arrays.copyOf(events, Math.max(eventCount + more.length, events.length * 2));
-            }
-            System.arraycopy(more, 0, events, eventCount, more.length);
-            eventCount += more.length;
-        }
-
-        WatchOut toWatchOut() {
-            if (finished != null) {
-                return finished;
-            }
-            byte[][] parts = new byte[2 + eventCount][];
-            parts[0] = header;
-            parts[1] = watcher.idField;
-            System.arraycopy(events, 0, parts, 2, eventCount);
-            return new WatchOut(parts, Math.toIntExact(size));
-        }
     }
 }

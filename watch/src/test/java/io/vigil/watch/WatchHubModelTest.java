@@ -417,10 +417,10 @@ class WatchHubModelTest {
                 check(c);
                 if (settled) {
                     for (Map.Entry<Long, Spec> w : c.open.entrySet()) {
-                        Watcher state = c.stream.watchers.get(w.getKey());
+                        Watcher state = c.stream.watcher(w.getKey());
                         assertEquals(expected(w.getValue(), Long.MAX_VALUE), c.got.get(w.getKey()),
-                                "watcher " + w.getKey() + " " + w.getValue() + " after settling; live "
-                                        + (state == null ? "gone" : state.live + " next " + state.nextRevision)
+                                "watcher " + w.getKey() + " " + w.getValue() + " after settling; state "
+                                        + (state == null ? "gone" : state.state() + " next " + state.nextRevision)
                                         + ", published " + hub.lastPublished() + ", queued " + c.stream.queuedBytes());
                     }
                     assertTrue(c.pendingCreates.isEmpty(), "creates never answered");
