@@ -56,6 +56,15 @@ public final class ProcFs {
     return sum(line == null ? List.of() : List.of(ProcStat.parse(line.trim())));
   }
 
+  /** CPU ticks of the children {@code pid} has reaped so far (see {@link ProcStat#parseWaitedChildrenTicks}). */
+  public long waitedChildrenTicks(long pid) throws IOException {
+    String line = readOrNull(root.resolve(Long.toString(pid)).resolve("stat"));
+    if (line == null) {
+      throw new IOException("no /proc/" + pid + "/stat");
+    }
+    return ProcStat.parseWaitedChildrenTicks(line.trim());
+  }
+
   private ProcessSample sum(List<ProcStat> processes) throws IOException {
     long cpuTicks = 0;
     long rssBytes = 0;

@@ -12,18 +12,32 @@ public record ProcStat(long pid, long ppid, long utimeTicks, long stimeTicks) {
   }
 
   public static ProcStat parse(String line) {
+    String[] rest = fieldsFrom3(line);
+    long pid = Long.parseLong(line.substring(0, line.indexOf('(')).trim());
+    return new ProcStat(pid, Long.parseLong(rest[1]), Long.parseLong(rest[11]), Long.parseLong(rest[12]));
+  }
+
+  /**
+   * cutime + cstime (fields 16 and 17): CPU ticks of the children this process has waited for,
+   * so the difference across a child's whole life is that child's CPU once it is reaped.
+   */
+  public static long parseWaitedChildrenTicks(String line) {
+    String[] rest = fieldsFrom3(line);
+    return Long.parseLong(rest[13]) + Long.parseLong(rest[14]);
+  }
+
+  /** Fields 3.. of a stat line: element 0 is field 3 (state), so field n is element n - 3. */
+  private static String[] fieldsFrom3(String line) {
     int open = line.indexOf('(');
     int close = line.lastIndexOf(')');
     if (open < 0 || close < open) {
       throw new IllegalArgumentException("not a /proc/PID/stat line: " + line);
     }
-    long pid = Long.parseLong(line.substring(0, open).trim());
     String[] rest = line.substring(close + 1).trim().split("\\s+");
-    // rest[0] is field 3 (state), so field n is rest[n - 3]
-    if (rest.length < 13) {
-      throw new IllegalArgumentException("too few fields in /proc/" + pid + "/stat: " + line);
+    if (rest.length < 15) {
+      throw new IllegalArgumentException("too few fields in /proc/PID/stat: " + line);
     }
-    return new ProcStat(pid, Long.parseLong(rest[1]), Long.parseLong(rest[11]), Long.parseLong(rest[12]));
+    return rest;
   }
 
   /** VmRSS of a {@code /proc/PID/status} text in bytes; 0 when absent (kernel threads, zombies). */

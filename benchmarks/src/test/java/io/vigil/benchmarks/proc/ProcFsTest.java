@@ -40,6 +40,16 @@ class ProcFsTest {
   }
 
   @Test
+  void readsTheCpuOfReapedChildrenFromFields16And17() throws IOException {
+    String line = "77 (java) S 1 77 77 0 -1 4194560 1529 0 0 0 250 50 700 300 20 0 12 0 4711 2147483648 12000";
+    assertEquals(1000, ProcStat.parseWaitedChildrenTicks(line));
+    Files.createDirectories(proc.resolve("77"));
+    Files.writeString(proc.resolve("77/stat"), line + "\n");
+    assertEquals(1000, new ProcFs(proc, 100).waitedChildrenTicks(77));
+    assertThrows(IOException.class, () -> new ProcFs(proc, 100).waitedChildrenTicks(78));
+  }
+
+  @Test
   void rejectsWhatIsNotAStatLine() {
     assertThrows(IllegalArgumentException.class, () -> ProcStat.parse("hello"));
     assertThrows(IllegalArgumentException.class, () -> ProcStat.parse("12 (x) S 1 2"));
