@@ -16,7 +16,7 @@ import java.util.function.ToDoubleFunction;
 public final class MarkdownReport {
   static final String TABLE_HEADER =
       "| scenario | measure | side | rate /s | p50 ms | p90 ms | p99 ms | max ms | errors "
-          + "| server CPU s | server µs/op | server peak RSS MiB | client CPU s |";
+          + "| server CPU s | server µs/op | server peak RSS MiB | client CPU s | client µs/op |";
 
   private MarkdownReport() {}
 
@@ -26,9 +26,11 @@ public final class MarkdownReport {
     runFacts(out, info);
     out.append("## Results\n\n");
     out.append("Rates and latencies are merged over all rounds of a side. Ratio rows are vigil/etcd: above 1 is "
-        + "better for rates, below 1 is better for latency, CPU and memory.\n\n");
+        + "better for rates, below 1 is better for latency, CPU and memory. µs/op is CPU per headline operation "
+        + "(per delivered event for watch scenarios); client is the load generator: the harness's JVM, or etcd's "
+        + "Go benchmark tool in the rows of scenarios named *-go (--loader).\n\n");
     out.append(TABLE_HEADER).append('\n');
-    out.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (ScenarioSummary summary : summaries) {
       table(out, summary);
     }
@@ -67,7 +69,8 @@ public final class MarkdownReport {
         row(out, summary.scenario(), name, side.label(), fmtRate(m.perSecond()), fmtMs(m.latencyMs(50)),
             fmtMs(m.latencyMs(90)), fmtMs(m.latencyMs(99)), fmtMs(m.maxLatencyMs()), Long.toString(m.errors()),
             headline ? fmtCpu(s.server()) : "", headline ? fmtNumber(s.serverCpuUsPerOp()) : "",
-            headline ? fmtRss(s.server()) : "", headline ? fmtCpu(s.client()) : "");
+            headline ? fmtRss(s.server()) : "", headline ? fmtCpu(s.client()) : "",
+            headline ? fmtNumber(s.clientCpuUsPerOp()) : "");
       }
       if (summary.sides().size() == 2) {
         ToDoubleFunction<ToDoubleFunction<Measure>> ratio = f -> summary.ratio(s -> measureOr(s, name, f));
@@ -77,7 +80,8 @@ public final class MarkdownReport {
             "", headline ? fmtRatio(summary.ratio(s -> s.server().cpuSeconds())) : "",
             headline ? fmtRatio(summary.ratio(SideSummary::serverCpuUsPerOp)) : "",
             headline ? fmtRatio(summary.ratio(s -> s.server().peakRssBytes())) : "",
-            headline ? fmtRatio(summary.ratio(s -> s.client().cpuSeconds())) : "");
+            headline ? fmtRatio(summary.ratio(s -> s.client().cpuSeconds())) : "",
+            headline ? fmtRatio(summary.ratio(SideSummary::clientCpuUsPerOp)) : "");
       }
     }
   }

@@ -22,7 +22,16 @@ public record SideSummary(List<Measure> measures, ResourceUsage server, Resource
 
   /** Server CPU microseconds per headline operation; NaN when unknown. */
   public double serverCpuUsPerOp() {
+    return usPerOp(server);
+  }
+
+  /** The load generator's CPU microseconds per headline operation: when it nears the server's, the client limits. */
+  public double clientCpuUsPerOp() {
+    return usPerOp(client);
+  }
+
+  private double usPerOp(ResourceUsage usage) {
     long count = headline().count();
-    return !server.known() || count == 0 ? Double.NaN : server.cpuSeconds() * 1e6 / count;
+    return !usage.known() || count == 0 ? Double.NaN : usage.cpuSeconds() * 1e6 / count;
   }
 }
