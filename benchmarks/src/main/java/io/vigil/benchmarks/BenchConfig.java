@@ -1,5 +1,6 @@
 package io.vigil.benchmarks;
 
+import io.vigil.benchmarks.goload.GoCommands;
 import io.vigil.benchmarks.measure.Side;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -7,6 +8,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Function;
 
 /**
@@ -29,6 +31,10 @@ public final class BenchConfig {
       Flag.of("scenarios", "put,range,txn-put,watch-fanout,watch-catchup,lease-keepalive,mixed",
           "comma-separated: put, range (= range-linearizable,range-serializable), txn-put, watch-fanout, "
               + "watch-catchup, lease-keepalive, mixed; lease-expiry, snapshot-save and defrag only when named"),
+      Flag.of("loader", "java", "load generator: java (the harness's grpc-java client), go (etcd's Go benchmark tool "
+          + "for put, range, txn-put and watch-fanout; the others still run with java) or both, per round and side"),
+      Flag.of("go-benchmark", null, "launcher of etcd's Go benchmark tool, asked once for the binary with `path` "
+          + "(default <repo>/../shared/tools/etcd-benchmark)"),
       Flag.of("sides", "vigil,etcd", "servers to measure, in round order: vigil, etcd or both"),
       Flag.quick("rounds", "3", "2", "measured rounds per side; sides interleave A/B, B/A, A/B, ..."),
       Flag.quick("duration-ms", "10000", "800", "measured time of one round"),
@@ -88,6 +94,10 @@ public final class BenchConfig {
   public final boolean secure;
   public final List<String> scenarios;
   public final List<Side> sides;
+  /** Which loaders run each round (--loader): the harness's Java client, etcd's Go tool, or both. */
+  public final boolean javaLoader;
+  public final boolean goLoader;
+  public final Path goBenchmark;
   public final int rounds;
   public final long durationMs;
   public final long warmupMs;
@@ -143,6 +153,10 @@ public final class BenchConfig {
     secure = v.secure;
     scenarios = expandScenarios(v.string("scenarios"));
     sides = parseSides(v.string("sides"));
+    String loader = v.string("loader").trim();
+    check(List.of("java", "go", "both").contains(loader), "--loader must be java, go or both, got " + loader);
+    javaLoader = !loader.equals("go");
+    goLoader = !loader.equals("java");
     rounds = v.intAtLeast("rounds", 1);
     durationMs = v.longAtLeast("duration-ms", 100);
     warmupMs = v.longAtLeast("warmup-ms", 0);
@@ -162,6 +176,8 @@ public final class BenchConfig {
     vigilWatchEndpoints = v.endpoints("vigil-watch-endpoints");
     etcdWatchEndpoints = v.endpoints("etcd-watch-endpoints");
     etcdPid = v.longAtLeast("etcd-pid", -1);
+    goBenchmark = v.isSet("go-benchmark") ? Path.of(v.string("go-benchmark"))
+        : repoDir.resolve("../shared/tools/etcd-benchmark").normalize();
     etcdLauncher = v.isSet("etcd-launcher") ? Path.of(v.string("etcd-launcher"))
         : repoDir.resolve("../shared/tools/reference-etcd").normalize();
     serverStartTimeoutMs = v.longAtLeast("server-start-timeout-ms", 1000);
@@ -197,6 +213,10 @@ public final class BenchConfig {
     check(watchStreams <= watchers, "--watch-streams " + watchStreams + " exceeds --watchers " + watchers);
     check(!secure || (vigilEndpoint == null && etcdEndpoint == null),
         "--secure starts both servers itself (it makes their certificates and users); drop --vigil-endpoint/--etcd-endpoint");
+    check(!goLoader || !secure, "--loader " + loader + " with --secure: the Go tool's put and watch keys are binary, "
+        + "outside the bench user's vb/ range; use benchmarks/go-secure");
+    check(javaLoader || scenarios.stream().anyMatch(GoCommands::supports),
+        "--loader go: none of " + scenarios + " has a Go equivalent (" + new TreeSet<>(GoCommands.SUBCOMMANDS.keySet()) + ")");
     check(keepaliveStreams <= leases, "--keepalive-streams " + keepaliveStreams + " exceeds --leases " + leases);
     values = v.effective();
   }

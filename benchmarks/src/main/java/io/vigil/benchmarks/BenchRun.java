@@ -1,5 +1,7 @@
 package io.vigil.benchmarks;
 
+import io.vigil.benchmarks.goload.GoCommands;
+import io.vigil.benchmarks.goload.GoLoader;
 import io.vigil.benchmarks.measure.Measure;
 import io.vigil.benchmarks.measure.MeasurementWindow;
 import io.vigil.benchmarks.measure.ResourceUsage;
@@ -10,13 +12,16 @@ import io.vigil.benchmarks.proc.ResourceMonitor;
 import io.vigil.benchmarks.scenario.Scenario;
 import io.vigil.benchmarks.scenario.Scenarios;
 import io.vigil.benchmarks.server.EtcdConnection;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Runs every chosen scenario against the servers: for each scenario, prepare on every side, then
@@ -30,11 +35,14 @@ final class BenchRun {
   private final ResourceMonitor serverMonitor;
   private final ResourceMonitor clientMonitor;
   private final String runId;
+  /** etcd's Go tool, when --loader is go or both; null otherwise. */
+  private final GoLoader goLoader;
   final List<RoundResult> rounds = new ArrayList<>();
   final Map<String, String> descriptions = new LinkedHashMap<>();
   final Map<String, Map<Side, String>> failures = new LinkedHashMap<>();
 
-  BenchRun(BenchConfig config, Servers servers, ProgressLine progress, String runId) {
+  BenchRun(BenchConfig config, Servers servers, ProgressLine progress, String runId)
+      throws IOException, InterruptedException {
     this.config = config;
     this.servers = servers;
     this.progress = progress;
@@ -43,6 +51,8 @@ final class BenchRun {
     this.serverMonitor = new ResourceMonitor(procFs, 100, true);
     // the client alone: a Vigil started by this JVM is its child
     this.clientMonitor = new ResourceMonitor(procFs, 100, false);
+    this.goLoader = config.goLoader
+        ? new GoLoader(GoLoader.resolve(config.goBenchmark), config, runId, procFs, serverMonitor) : null;
   }
 
   void runAll() throws InterruptedException {
@@ -60,8 +70,14 @@ final class BenchRun {
   }
 
   private void runScenario(String name) throws InterruptedException {
+    if (!config.javaLoader && !GoCommands.supports(name)) {
+      progress.println(name + ": no Go equivalent, skipped (--loader go)");
+      return;
+    }
     Map<Side, Scenario> scenarios = new EnumMap<>(Side.class);
     Map<Side, EtcdConnection> connections = new EnumMap<>(Side.class);
+    // sides the Go tool runs on: prepared (range reads the Java scenario's keys) and not failed yet
+    Set<Side> goSides = EnumSet.noneOf(Side.class);
     try {
       for (Side side : config.sides) {
         Scenario scenario = Scenarios.create(name, config, runId);
@@ -73,14 +89,24 @@ final class BenchRun {
         progress.show(name + " · " + side.label() + " · preparing", null);
         if (attempt(name, side, () -> scenario.prepare(connection))) {
           scenarios.put(side, scenario);
+          if (goLoader != null && GoCommands.supports(name)) {
+            goSides.add(side);
+            descriptions.put(GoLoader.label(name), goLoader.describe(name));
+          }
         }
+      }
+      if (!config.javaLoader) {
+        descriptions.remove(name);
       }
       // warm-up rounds (negative numbers) then measured ones, all interleaved the same way
       for (int round = 1 - config.warmupRounds; round <= config.rounds; round++) {
         for (Side side : sideOrder(config.sides, round)) {
           Scenario scenario = scenarios.get(side);
-          if (scenario != null && !runRound(name, side, round, scenario, connections.get(side))) {
+          if (config.javaLoader && scenario != null && !runRound(name, side, round, scenario, connections.get(side))) {
             scenarios.remove(side);
+          }
+          if (goSides.contains(side) && !runGoRound(name, side, round)) {
+            goSides.remove(side);
           }
         }
       }
@@ -136,9 +162,7 @@ final class BenchRun {
     MeasurementWindow window = new MeasurementWindow(config.warmupMs, config.durationMs, config.maxOpsPerRound,
         sampling);
     boolean measured = round >= 1;
-    String label = measured
-        ? String.format(Locale.ROOT, "%-18s %-5s round %d/%d", name, side.label(), round, config.rounds)
-        : String.format(Locale.ROOT, "%-18s %-5s warm-up round", name, side.label());
+    String label = roundLabel(name, side, round);
     progress.show(label, window);
     List<Measure> measures = new ArrayList<>();
     boolean ok = attempt(name, side, () -> measures.addAll(scenario.runRound(connection, window)));
@@ -153,6 +177,29 @@ final class BenchRun {
     }
     progress.println(summaryLine(label, result));
     return true;
+  }
+
+  /** One run of etcd's Go tool, right after the Java loader's round on the same side. */
+  private boolean runGoRound(String name, Side side, int round) throws InterruptedException {
+    String label = roundLabel(GoLoader.label(name), side, round);
+    progress.show(label + " (etcd's Go tool)", null);
+    List<RoundResult> result = new ArrayList<>();
+    boolean ok = attempt(GoLoader.label(name), side, () -> result.add(
+        goLoader.runRound(name, side, round, servers.get(side).endpoint(), servers.get(side).pid())));
+    progress.show("", null);
+    if (ok) {
+      if (round >= 1) {
+        rounds.add(result.get(0));
+      }
+      progress.println(summaryLine(label, result.get(0)));
+    }
+    return ok;
+  }
+
+  private String roundLabel(String name, Side side, int round) {
+    return round >= 1
+        ? String.format(Locale.ROOT, "%-18s %-5s round %d/%d", name, side.label(), round, config.rounds)
+        : String.format(Locale.ROOT, "%-18s %-5s warm-up round", name, side.label());
   }
 
   private static String summaryLine(String label, RoundResult result) {

@@ -92,4 +92,23 @@ class BenchConfigTest {
       assertTrue(help.contains("--" + flag.name()), flag.name());
     }
   }
+
+  @Test
+  void loaderIsJavaUnlessAskedAndNamesTheGoLauncher() {
+    BenchConfig defaults = parse("--repo-dir", "/r");
+    assertTrue(defaults.javaLoader && !defaults.goLoader);
+    assertEquals(Path.of("/shared/tools/etcd-benchmark"), defaults.goBenchmark);
+    BenchConfig both = parse("--loader", "both", "--go-benchmark", "/x/gb");
+    assertTrue(both.javaLoader && both.goLoader);
+    assertEquals(Path.of("/x/gb"), both.goBenchmark);
+    BenchConfig go = parse("--loader=go", "--scenarios", "put,lease-keepalive");
+    assertTrue(!go.javaLoader && go.goLoader);
+  }
+
+  @Test
+  void loaderRejectsUnknownValuesSecureAndGoWithNothingToRun() {
+    assertTrue(error("--loader", "rust").contains("--loader must be java, go or both"));
+    assertTrue(error("--loader", "both", "--secure").contains("go-secure"));
+    assertTrue(error("--loader", "go", "--scenarios", "lease-keepalive,mixed").contains("has a Go equivalent"));
+  }
 }

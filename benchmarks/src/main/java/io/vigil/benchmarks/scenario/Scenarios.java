@@ -7,7 +7,7 @@ public final class Scenarios {
   private Scenarios() {}
 
   public static Scenario create(String name, BenchConfig config, String runId) {
-    String prefix = "vb/" + runId + "/" + shortName(name) + "/";
+    String prefix = prefix(name, runId);
     return switch (name) {
       case "put" -> new PutScenario(config, prefix);
       case "range-linearizable" -> new RangeScenario(config, prefix, false);
@@ -22,6 +22,11 @@ public final class Scenarios {
       case "defrag" -> new DefragScenario(config, prefix);
       default -> throw new IllegalArgumentException("scenario '" + name + "' is not built yet");
     };
+  }
+
+  /** Where scenario {@code name} of run {@code runId} keeps its keys. */
+  public static String prefix(String name, String runId) {
+    return "vb/" + runId + "/" + shortName(name) + "/";
   }
 
   private static String shortName(String name) {
