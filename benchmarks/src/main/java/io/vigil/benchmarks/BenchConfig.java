@@ -31,8 +31,8 @@ public final class BenchConfig {
       Flag.of("scenarios", "put,range,txn-put,watch-fanout,watch-catchup,lease-keepalive,mixed",
           "comma-separated: put, range (= range-linearizable,range-serializable), txn-put, watch-fanout, "
               + "watch-catchup, lease-keepalive, mixed; lease-expiry, snapshot-save and defrag only when named"),
-      Flag.of("loader", "java", "load generator: java (the harness's grpc-java client), go (etcd's Go benchmark tool "
-          + "for put, range, txn-put and watch-fanout; the others still run with java) or both, per round and side"),
+      Flag.of("loader", "java", "load generator: java (the harness's grpc-java client), go (etcd's Go benchmark tool; "
+          + "only put, range, txn-put and watch-fanout, the others are skipped) or both (Go after Java, each round and side)"),
       Flag.of("go-benchmark", null, "launcher of etcd's Go benchmark tool, asked once for the binary with `path` "
           + "(default <repo>/../shared/tools/etcd-benchmark)"),
       Flag.of("sides", "vigil,etcd", "servers to measure, in round order: vigil, etcd or both"),
