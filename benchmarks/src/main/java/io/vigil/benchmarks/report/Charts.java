@@ -25,13 +25,16 @@ public final class Charts {
 
   private Charts() {}
 
-  /** Writes both charts into {@code dir} and returns their file names. */
+  /** Writes the charts into {@code dir} and returns their file names. */
   public static List<String> write(ScenarioSummary summary, Path dir) throws IOException {
     System.setProperty("java.awt.headless", "true");
     List<String> files = new ArrayList<>();
-    String latency = summary.scenario() + "-latency.png";
-    BitmapEncoder.saveBitmap(latencyChart(summary), dir.resolve(latency).toString(), BitmapEncoder.BitmapFormat.PNG);
-    files.add(latency);
+    // a headline without latencies (the Go watch tool's events) gets no latency chart
+    if (summary.sides().values().stream().anyMatch(s -> s.headline().latencyNs().getTotalCount() > 0)) {
+      String latency = summary.scenario() + "-latency.png";
+      BitmapEncoder.saveBitmap(latencyChart(summary), dir.resolve(latency).toString(), BitmapEncoder.BitmapFormat.PNG);
+      files.add(latency);
+    }
     String rounds = summary.scenario() + "-rounds.png";
     BitmapEncoder.saveBitmap(roundsChart(summary), dir.resolve(rounds).toString(), BitmapEncoder.BitmapFormat.PNG);
     files.add(rounds);
