@@ -107,6 +107,15 @@ final class GrpcMetrics implements ServerInterceptor {
         return message instanceof MessageLite lite ? lite.getSerializedSize() : 0;
     }
 
+    /**
+     * The sent-messages count of a method, for messages its service writes past
+     * {@link ServerCall#sendMessage} (where this interceptor counts them): the Watch batches.
+     */
+    java.util.function.IntConsumer sentCounter(MethodDescriptor<?, ?> d) {
+        Counter sent = method(d).sent;
+        return sent::increment;
+    }
+
     private Method method(MethodDescriptor<?, ?> d) {
         Method m = methods.get(d.getFullMethodName());
         return m != null ? m : methods.computeIfAbsent(d.getFullMethodName(), n -> new Method(d));

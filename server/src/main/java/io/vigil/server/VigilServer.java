@@ -13,6 +13,7 @@ import io.vigil.consensus.node.RaftStorage;
 import io.vigil.consensus.raft.Config;
 import io.vigil.consensus.raft.ConfState;
 import io.vigil.proto.internal.PeerHello;
+import io.vigil.proto.etcdserverpb.WatchGrpc;
 import io.vigil.revlog.RevLog;
 import io.vigil.revlog.RevLogConfig;
 import io.vigil.watch.WatchHub;
@@ -229,7 +230,8 @@ public final class VigilServer implements AutoCloseable {
                     // every client service answers what is not a request as etcd's gRPC does
                     .addService(EtcdDecoding.of(new KvService(revLog, log, log::linearizableRead, log::isLeader, headers,
                             config.maxRequestBytes(), config.maxTxnOps(), config.testFaults(), quota)))
-                    .addService(EtcdDecoding.of(WatchService.definition(watch.hub(), log::linearizableRead, revLog.auth())))
+                    .addService(EtcdDecoding.of(WatchService.definition(watch.hub(), log::linearizableRead, revLog.auth(),
+                            grpcMetrics.sentCounter(WatchGrpc.getWatchMethod()))))
                     .addService(EtcdDecoding.of(leases))
                     .addService(EtcdDecoding.of(cluster))
                     .addService(EtcdDecoding.of(new MaintenanceService(log, membership, revLog, headers, config.dataDir(),

@@ -2,9 +2,7 @@ package io.vigil.server;
 
 import io.grpc.Context;
 import io.grpc.Contexts;
-import io.grpc.Drainable;
 import io.grpc.Grpc;
-import io.grpc.KnownLength;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -24,11 +22,9 @@ import io.vigil.watch.WatchHub;
 import io.vigil.watch.WatchOut;
 import io.vigil.watch.WatchSink;
 import io.vigil.watch.WatchStream;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.IntConsumer;
 import java.util.function.Supplier;
 
 /**
@@ -54,25 +50,32 @@ final class WatchService {
     private WatchService() {
     }
 
-    static ServerServiceDefinition definition(WatchHub hub, Supplier<CompletableFuture<Void>> readIndex, AuthStore auth) {
+    /**
+     * @param sentMessages counts the responses written in batches ({@link WatchFrames}), which the
+     *     metrics interceptor does not see
+     */
+    static ServerServiceDefinition definition(WatchHub hub, Supplier<CompletableFuture<Void>> readIndex, AuthStore auth,
+                                              IntConsumer sentMessages) {
         MethodDescriptor<WatchRequest, WatchOut> watch = MethodDescriptor.<WatchRequest, WatchOut>newBuilder()
                 .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
                 .setFullMethodName(WatchGrpc.getWatchMethod().getFullMethodName())
                 .setRequestMarshaller(ProtoUtils.marshaller(WatchRequest.getDefaultInstance()))
-                .setResponseMarshaller(new WatchOutMarshaller())
+                .setResponseMarshaller(WatchFrames.MARSHALLER)
                 .setSchemaDescriptor(WatchGrpc.getWatchMethod().getSchemaDescriptor())
                 .build();
         ServerCallHandler<WatchRequest, WatchOut> streams = ServerCalls.asyncBidiStreamingCall(
                 responses -> open(hub, readIndex, AuthCalls.current(auth), (ServerCallStreamObserver<WatchOut>) responses,
-                        CONNECTION.get()));
+                        CONNECTION.get(), FRAMES.get(), sentMessages));
         return ServerServiceDefinition.builder(WatchGrpc.SERVICE_NAME)
-                .addMethod(watch, (call, headers) -> Contexts.interceptCall(
-                        Context.current().withValue(CONNECTION, connectionOf(call)), call, headers, streams))
+                .addMethod(watch, (call, headers) -> Contexts.interceptCall(Context.current()
+                        .withValues(CONNECTION, connectionOf(call), FRAMES, WatchFrames.of(call)), call, headers, streams))
                 .build();
     }
 
     /** The client connection of the call being started, for the per-connection watcher limit. */
     private static final Context.Key<Object> CONNECTION = Context.key("vigil-watch-connection");
+    /** The batch writer of the call being started; null when responses go one by one. */
+    private static final Context.Key<WatchFrames> FRAMES = Context.key("vigil-watch-frames");
 
     /**
      * The client's address: one connection's, as long as that connection is open (its streams,
@@ -84,7 +87,8 @@ final class WatchService {
     }
 
     private static StreamObserver<WatchRequest> open(WatchHub hub, Supplier<CompletableFuture<Void>> readIndex,
-                                                     Caller caller, ServerCallStreamObserver<WatchOut> call, Object connection) {
+                                                     Caller caller, ServerCallStreamObserver<WatchOut> call, Object connection,
+                                                     WatchFrames frames, IntConsumer sentMessages) {
         call.disableAutoRequest();
         // the call starts on its connection's event loop (directExecutor): sends go there too,
         // which also keeps every call on this ServerCall on one thread
@@ -111,10 +115,28 @@ final class WatchService {
                 return call.isReady();
             }
 
+            /** The first response goes through the call, which sends the headers before it. */
+            private boolean headersSent;
+
             @Override
             public void send(WatchOut response) {
                 try {
                     call.onNext(response);
+                    headersSent = true;
+                } catch (RuntimeException gone) {
+                    // the call ended under us; its cancel handler closes the stream
+                }
+            }
+
+            @Override
+            public void send(List<WatchOut> responses) {
+                if (frames == null || !headersSent) {
+                    WatchSink.super.send(responses);
+                    return;
+                }
+                try {
+                    frames.write(responses);
+                    sentMessages.accept(responses.size());
                 } catch (RuntimeException gone) {
                     // the call ended under us; its cancel handler closes the stream
                 }
@@ -178,70 +200,6 @@ final class WatchService {
             };
             RevLogException.Code reason = code.equals("PermissionDenied") ? RevLogException.Code.PERMISSION_DENIED : e.code();
             return "rpc error: code = " + code + " desc = etcdserver: " + reason.etcdMessage();
-        }
-    }
-
-    /** Writes a WatchOut's parts straight to the transport (Drainable), with its size known. */
-    private static final class WatchOutMarshaller implements MethodDescriptor.Marshaller<WatchOut> {
-        @Override
-        public InputStream stream(WatchOut value) {
-            return new WatchOutStream(value);
-        }
-
-        @Override
-        public WatchOut parse(InputStream stream) {
-            throw new UnsupportedOperationException("the server only sends watch responses");
-        }
-    }
-
-    private static final class WatchOutStream extends InputStream implements Drainable, KnownLength {
-        private final WatchOut out;
-        private InputStream fallback;
-        private boolean drained;
-
-        WatchOutStream(WatchOut out) {
-            this.out = out;
-        }
-
-        @Override
-        public int drainTo(OutputStream target) throws IOException {
-            if (fallback != null) {
-                return (int) fallback.transferTo(target);
-            }
-            drained = true;
-            out.writeTo(target);
-            return out.size();
-        }
-
-        @Override
-        public int available() throws IOException {
-            if (fallback != null) {
-                return fallback.available();
-            }
-            return drained ? 0 : out.size();
-        }
-
-        @Override
-        public int read() throws IOException {
-            return bytes().read();
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            return bytes().read(b, off, len);
-        }
-
-        /** For a transport that reads instead of draining: one copy, made on first read. */
-        private InputStream bytes() throws IOException {
-            if (fallback == null) {
-                ByteArrayOutputStream copy = new ByteArrayOutputStream(drained ? 0 : out.size());
-                if (!drained) {
-                    out.writeTo(copy);
-                }
-                drained = true;
-                fallback = new java.io.ByteArrayInputStream(copy.toByteArray());
-            }
-            return fallback;
         }
     }
 }

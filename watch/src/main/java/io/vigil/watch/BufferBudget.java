@@ -19,7 +19,7 @@ final class BufferBudget {
 
     void add(long delta) {
         long now = bytes.addAndGet(delta);
-        if (delta > 0) {
+        if (delta > 0 && now > peak.get()) {
             peak.accumulateAndGet(now, Math::max);
         }
     }

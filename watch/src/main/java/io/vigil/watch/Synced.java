@@ -78,14 +78,13 @@ final class Synced {
 
     /** A full stream does not take the revision: the watcher catches up from it later. */
     private void deliver(Watcher w, long revision, byte[] header, EncodedEvents encoded, int[] indexes, int count) {
-        if (w.stream.isFull()) {
+        if (!encoder.events(w, header, encoded, indexes, count)) {
             w.fallBehind(revision);
             unsynced.add(w);
             fellBehind = true;
             metrics.slowMoves.increment();
             return;
         }
-        encoder.events(w, header, encoded, indexes, count);
         w.nextRevision = revision + 1;
     }
 }

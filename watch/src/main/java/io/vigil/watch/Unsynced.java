@@ -106,8 +106,8 @@ final class Unsynced {
                     indexes[count++] = i;
                 }
             }
-            if (count > 0) {
-                encoder.events(w, header, encoded, indexes, count);
+            if (count > 0 && !encoder.events(w, header, encoded, indexes, count)) {
+                continue; // the stream filled under the budget shared with others: read again later
             }
             w.nextRevision = through + 1;
             if (w.nextRevision > lastPublished) {

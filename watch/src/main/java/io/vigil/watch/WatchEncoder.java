@@ -25,6 +25,9 @@ final class WatchEncoder {
     private final WatchHub.Config config;
     private final WatchMetrics metrics;
     private List<WatchStream> touched = new ArrayList<>();
+    /** Events sent and merged since the last {@link #takeTouched}, counted into the meters there. */
+    private long sent;
+    private long merged;
     private long headerRevision = Long.MIN_VALUE;
     private byte[] headerField;
 
@@ -91,28 +94,38 @@ final class WatchEncoder {
         return WatchOut.messageField(1, headers.apply(revision));
     }
 
-    /** The events at indexes[0, count) as one response, or as fragments if asked. */
-    void events(Watcher w, byte[] header, EncodedEvents encoded, int[] indexes, int count) {
+    /**
+     * The events at indexes[0, count) as one response, or as fragments if asked. Returns false,
+     * sending nothing, when the stream is full: the watcher must then catch up from the log.
+     */
+    boolean events(Watcher w, byte[] header, EncodedEvents encoded, int[] indexes, int count) {
         long size = header.length + w.idField.length;
         for (int i = 0; i < count; i++) {
             size += encoded.field(indexes[i], w.prevKv).length;
         }
-        w.sentSinceTick = true;
-        metrics.eventsSent.increment(count);
-        touch(w.stream);
         if (!w.fragment || size < config.maxRequestBytes || count < 2) {
             byte[][] fields = new byte[count][];
             for (int i = 0; i < count; i++) {
                 fields[i] = encoded.field(indexes[i], w.prevKv);
             }
             long eventBytes = size - header.length - w.idField.length;
-            if (w.stream.enqueueEvents(w, header, fields, eventBytes,
-                    Math.min(config.mergeBytes, config.maxRequestBytes))) {
-                metrics.eventsMerged.increment(count);
+            WatchStream.Enqueued done = w.stream.enqueueEvents(w, header, fields, eventBytes,
+                    Math.min(config.mergeBytes, config.maxRequestBytes));
+            if (done == WatchStream.Enqueued.FULL) {
+                return false;
             }
-            return;
+            if (done == WatchStream.Enqueued.MERGED) {
+                merged += count;
+            }
+        } else if (w.stream.isFull()) {
+            return false;
+        } else {
+            fragments(w, header, encoded, indexes, count);
         }
-        fragments(w, header, encoded, indexes, count);
+        w.sentSinceTick = true;
+        sent += count;
+        touch(w.stream);
+        return true;
     }
 
     /**
@@ -153,13 +166,23 @@ final class WatchEncoder {
         }
     }
 
-    /** The streams written to since the last call, to drain once the lock is released. */
+    /**
+     * The streams written to since the last call, to drain once the lock is released; each has
+     * told the shared buffer budget what it holds now, and the meters count what was sent.
+     */
     List<WatchStream> takeTouched() {
         List<WatchStream> out = touched;
         for (WatchStream s : out) {
             s.untouch();
+            s.reportToBudget();
         }
         touched = new ArrayList<>();
+        if (sent > 0) {
+            metrics.eventsSent.increment(sent);
+            metrics.eventsMerged.increment(merged);
+            sent = 0;
+            merged = 0;
+        }
         return out;
     }
 }

@@ -38,7 +38,7 @@ public final class WatchOut {
     }
 
     /** A response built as a message: created, canceled, progress and compaction notices. */
-    static WatchOut of(WatchResponse response) {
+    public static WatchOut of(WatchResponse response) {
         return new WatchOut(new byte[][] {response.toByteArray()});
     }
 

@@ -12,6 +12,16 @@ public interface WatchSink {
     void send(WatchOut response);
 
     /**
+     * Several responses, to leave in this order; a transport that can write them at once (one
+     * buffer, one flush) overrides this. Called like {@link #send}, after {@link #isReady} said yes.
+     */
+    default void send(java.util.List<WatchOut> responses) {
+        for (WatchOut r : responses) {
+            send(r);
+        }
+    }
+
+    /**
      * The stream has room for the responses of one more client request: ask the transport for the
      * next one. Requests are asked for one at a time, so a client that sends but does not read
      * stops being read from instead of growing the server's buffers.

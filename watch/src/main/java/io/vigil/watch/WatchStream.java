@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * progress notice never vouches for less than a watcher already got.
  *
  * <p>Memory bound: the outbound queue is the only buffer (the transport is handed a response only
- * while it is ready, so it holds at most its own ready threshold plus one response). Once the queue
+ * while it is ready, in batches of {@link #BATCH_BYTES}, so it holds at most its own ready threshold plus one
+ * batch). Once the queue
  * holds {@link WatchHub.Config#streamBufferBytes}, or holds anything while all streams together
  * hold {@link WatchHub.Config#maxBufferedBytes}, the hub stops adding events (the watchers it skips
  * fall back to catching up from the log at their own next revision) and the stream stops reading
@@ -39,6 +40,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class WatchStream {
     private static final long NO_PROGRESS_REQUEST = Long.MIN_VALUE;
+    /**
+     * A drain hands the transport the queued responses in batches of about this many bytes, each
+     * one write ({@link WatchSink#send(java.util.List)}), while the transport is ready: it may then
+     * hold up to one batch beyond its own ready threshold.
+     */
+    static final int BATCH_BYTES = 16 * 1024;
 
     private final WatchHub hub;
     private final WatchSink sink;
@@ -67,6 +74,13 @@ public final class WatchStream {
      */
     private long mergeEpoch;
     private long queuedBytes;
+    /**
+     * The part of queuedBytes the shared budget holds. The budget is told of a stream's changes in
+     * batches (once per hub pass that wrote to the stream, once per drain), not per response, so
+     * that streams on different threads do not contend on it for every event: it lags each
+     * stream by at most one hub pass or one drain.
+     */
+    private long reportedBytes;
     private boolean inboundPaused;
 
     /** Serializes {@link #drain}: whoever raises it from zero sends; the others leave a mark. */
@@ -114,8 +128,9 @@ public final class WatchStream {
         synchronized (outbound) {
             outbound.clear();
             mergeEpoch++;
-            budget.add(-queuedBytes);
+            budget.add(-reportedBytes);
             queuedBytes = 0;
+            reportedBytes = 0;
         }
     }
 
@@ -255,32 +270,45 @@ public final class WatchStream {
         }
     }
 
+    /** What {@link #enqueueEvents} did with the events. */
+    enum Enqueued {
+        /** Appended to w's response still in the queue. */
+        MERGED,
+        /** Queued as a new response. */
+        QUEUED,
+        /** Not taken: the stream is at its high-water mark (the watcher must catch up later). */
+        FULL
+    }
+
     /**
      * Hub lock held. Events of w, in order after everything enqueued for w before: appended to
      * w's response still in the queue if there is one with room for them below
-     * {@code mergeBytes}, otherwise queued as a new response. Returns whether they were appended.
+     * {@code mergeBytes}, otherwise queued as a new response; not taken when the stream is full.
      *
      * @param header the encoded header of the newest revision among events
      * @param events encoded {@code events} fields; the stream keeps the array
      * @param eventBytes the summed length of events
      */
-    boolean enqueueEvents(Watcher w, byte[] header, byte[][] events, long eventBytes, long mergeBytes) {
+    Enqueued enqueueEvents(Watcher w, byte[] header, byte[][] events, long eventBytes, long mergeBytes) {
         if (closed) {
-            return false;
+            return Enqueued.QUEUED;
         }
         synchronized (outbound) {
+            if (full()) {
+                return Enqueued.FULL;
+            }
             QueuedResponse q = w.queued;
             long grownSize = q == null ? 0 : q.size - q.headerLength() + header.length + eventBytes;
             if (q != null && q.epoch == mergeEpoch && grownSize <= mergeBytes) {
                 grow(grownSize - q.size);
                 q.append(header, events, grownSize);
-                return true;
+                return Enqueued.MERGED;
             }
             q = new QueuedResponse(w, header, events, eventBytes, mergeEpoch);
             outbound.add(q);
             w.queued = q;
             grow(q.size);
-            return false;
+            return Enqueued.QUEUED;
         }
     }
 
@@ -308,10 +336,24 @@ public final class WatchStream {
         return queuedBytes < bufferBytes / 2 && (queuedBytes == 0 || budget.roomy());
     }
 
-    /** Queue monitor held. */
+    /** Queue monitor held. The budget hears of it at the next {@link #reportToBudget}. */
     private void grow(long delta) {
         queuedBytes += delta;
-        budget.add(delta);
+    }
+
+    /** Tells the shared budget what this stream holds now; any thread. */
+    void reportToBudget() {
+        synchronized (outbound) {
+            reportLocked();
+        }
+    }
+
+    /** Queue monitor held. */
+    private void reportLocked() {
+        if (queuedBytes != reportedBytes) {
+            budget.add(queuedBytes - reportedBytes);
+            reportedBytes = queuedBytes;
+        }
     }
 
     long queuedBytes() {
@@ -353,25 +395,32 @@ public final class WatchStream {
             return;
         }
         int missed = 1;
+        java.util.List<WatchOut> batch = new java.util.ArrayList<>();
         do {
             while (sink.isReady()) {
-                QueuedResponse next;
+                long batchBytes = 0;
                 synchronized (outbound) {
-                    next = outbound.poll();
-                    if (next == null) {
-                        break;
+                    QueuedResponse next;
+                    while (batchBytes < BATCH_BYTES && (next = outbound.poll()) != null) {
+                        if (next.watcher != null && next.watcher.queued == next) {
+                            // nothing appends to it now, and an idle watcher holds no sent response
+                            next.watcher.queued = null;
+                        }
+                        grow(-next.size);
+                        batchBytes += next.size;
+                        batch.add(next.toWatchOut());
                     }
-                    if (next.watcher != null && next.watcher.queued == next) {
-                        // nothing appends to it now, and an idle watcher holds no sent response
-                        next.watcher.queued = null;
-                    }
-                    grow(-next.size);
                 }
-                sink.send(next.toWatchOut());
+                if (batch.isEmpty()) {
+                    break;
+                }
+                sink.send(batch);
+                batch.clear();
             }
             boolean resumeInbound;
             boolean roomy;
             synchronized (outbound) {
+                reportLocked();
                 roomy = roomy();
                 resumeInbound = roomy && inboundPaused;
                 if (resumeInbound) {
