@@ -65,7 +65,12 @@ final class WatchService {
         ServerCallHandler<WatchRequest, WatchOut> streams = ServerCalls.asyncBidiStreamingCall(
                 responses -> open(hub, readIndex, AuthCalls.current(auth), (ServerCallStreamObserver<WatchOut>) responses,
                         CONNECTION.get()));
-        return ServerServiceDefinition.builder(WatchGrpc.SERVICE_NAME)
+        // with the generated service's schema descriptor, which server reflection reads
+        io.grpc.ServiceDescriptor service = io.grpc.ServiceDescriptor.newBuilder(WatchGrpc.SERVICE_NAME)
+                .setSchemaDescriptor(WatchGrpc.getServiceDescriptor().getSchemaDescriptor())
+                .addMethod(watch)
+                .build();
+        return ServerServiceDefinition.builder(service)
                 .addMethod(watch, (call, headers) -> Contexts.interceptCall(
                         Context.current().withValue(CONNECTION, connectionOf(call)), call, headers, streams))
                 .build();
