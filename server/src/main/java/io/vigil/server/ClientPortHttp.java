@@ -17,6 +17,7 @@ import io.grpc.netty.shaded.io.netty.handler.codec.http.FullHttpRequest;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.FullHttpResponse;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpHeaderNames;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpHeaderValues;
+import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpHeaders;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpObjectAggregator;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpResponseStatus;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpServerCodec;
@@ -304,6 +305,13 @@ final class ClientPortHttp implements AutoCloseable {
         }
     }
 
+    /** etcd's CORS headers (its --cors default, "*"), on every HTTP/1.1 answer as etcd sends them. */
+    static void cors(HttpHeaders headers) {
+        headers.set("Access-Control-Allow-Headers", "accept, content-type, authorization")
+                .set("Access-Control-Allow-Methods", "POST, GET, OPTIONS, PUT, DELETE")
+                .set("Access-Control-Allow-Origin", "*");
+    }
+
     /**
      * Writes a whole response; the connection is closed after it unless {@code keepAlive}.
      *
@@ -315,6 +323,7 @@ final class ClientPortHttp implements AutoCloseable {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
                 Unpooled.wrappedBuffer(bytes));
+        cors(response.headers());
         if (contentType != null) {
             response.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
         }

@@ -38,7 +38,7 @@ import java.util.function.Consumer;
  *       each response {@code {"result":...}} and a newline, flushed at once; it ends when the
  *       call ends, an error as a last chunk {@code {"error":{...}}}. The requests are sent, then
  *       the client's side is closed (etcd keeps a watch open after that; a keep-alive stream ends).
- *       A first request that does not parse: UNKNOWN with the parser's words.
+ *       A first request that does not parse: UNKNOWN with the parser's words, as an error body.
  * </ul>
  *
  * <p>Lifecycle, all on the connection's event loop: {@link #start} once; the connection tells it
@@ -73,7 +73,7 @@ final class GatewayExchange implements GatewayCall.Sink {
         try {
             values = GatewayJson.values(body);
         } catch (InvalidProtocolBufferException e) {
-            onClose(parseFailure(method, e));
+            refuse(parseFailure(method, e));
             return;
         }
         Message[] requests;
@@ -82,7 +82,7 @@ final class GatewayExchange implements GatewayCall.Sink {
             try {
                 requests[0] = values.isEmpty() ? prototype : GatewayJson.parse(values.get(0), prototype);
             } catch (InvalidProtocolBufferException e) {
-                onClose(parseFailure(method, e));
+                refuse(parseFailure(method, e));
                 return;
             }
         } else {
@@ -94,7 +94,7 @@ final class GatewayExchange implements GatewayCall.Sink {
                     parsed.add(GatewayJson.parse(v, prototype));
                 } catch (InvalidProtocolBufferException e) {
                     if (parsed.isEmpty()) {
-                        onClose(parseFailure(method, e));
+                        refuse(parseFailure(method, e));
                         return;
                     }
                     break;
@@ -105,7 +105,7 @@ final class GatewayExchange implements GatewayCall.Sink {
         for (Message r : requests) {
             Status tooLarge = calls.check(r);
             if (tooLarge != null) {
-                onClose(tooLarge);
+                refuse(tooLarge);
                 return;
             }
         }
@@ -116,13 +116,20 @@ final class GatewayExchange implements GatewayCall.Sink {
         }
         call = calls.start(method, headers, ctx.executor(), attributes(), () -> ctx.channel().isWritable(), this);
         if (call == null) {
-            onClose(Status.UNIMPLEMENTED.withDescription("unknown service " + method.getServiceName()));
+            refuse(Status.UNIMPLEMENTED.withDescription("unknown service " + method.getServiceName()));
             return;
         }
         for (Message r : requests) {
             call.send(r);
         }
         call.halfClose();
+    }
+
+    /** A call refused before it started: the error body, a stream's too (the gateway answers so before streaming). */
+    private void refuse(Status status) {
+        finished = true;
+        end(ClientPortHttp.respond(ctx, GatewayJson.httpStatus(status.getCode()), JSON, GatewayJson.errorBody(status),
+                keepAlive, true));
     }
 
     private static Status parseFailure(MethodDescriptor<?, ?> method, InvalidProtocolBufferException e) {
@@ -204,6 +211,7 @@ final class GatewayExchange implements GatewayCall.Sink {
         }
         headersWritten = true;
         HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, status);
+        ClientPortHttp.cors(r.headers());
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, JSON)
                 .set(ClientPortHttp.GRPC_CONTENT_TYPE, "application/grpc")
                 .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);

@@ -10,8 +10,6 @@ import com.google.protobuf.util.JsonFormat;
 import io.grpc.Status;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The JSON of etcd 3.4's gateway: grpc-gateway v1's {@code JSONPb{OrigName: true}} (golang
@@ -22,17 +20,17 @@ import java.util.regex.Pattern;
  * {@code \u0008}, {@code \u000c}; {@code =} and {@code '} left as they are).
  *
  * <p>Requests parse with either name of a field (proto or JSON), int64 as string or number;
- * an unknown field is refused, as jsonpb refuses it.
+ * unknown fields are ignored, as etcd's gateway ignores them.
  *
- * <p>Errors: a call's status as grpc-gateway v1's {@code internal.Error} ({@code error},
- * {@code code}, {@code message}), in a stream as its {@code StreamError} under {@code "error"};
+ * <p>Errors: a call's status as grpc-gateway v1's error body ({@code error}, {@code message},
+ * {@code code}), in a stream as its {@code StreamError} under {@code "error"};
  * HTTP statuses from gRPC codes as its {@code HTTPStatusFromCode}.
  */
 final class GatewayJson {
     private static final JsonFormat.Printer PRINTER = JsonFormat.printer().preservingProtoFieldNames()
             .omittingInsignificantWhitespace();
-    private static final JsonFormat.Parser PARSER = JsonFormat.parser();
-    private static final Pattern UNKNOWN_FIELD = Pattern.compile("Cannot find field: (.*) in message (.*)");
+    /** etcd's gateway (jsonpb as grpc-gateway v1 sets it) ignores fields it does not know. */
+    private static final JsonFormat.Parser PARSER = JsonFormat.parser().ignoringUnknownFields();
 
     private GatewayJson() {
     }
@@ -58,7 +56,7 @@ final class GatewayJson {
         if (message.isEmpty()) { // jsonpb leaves out what is at its default
             return "{\"code\":" + status.getCode().value() + "}";
         }
-        return "{\"error\":" + quote(message) + ",\"code\":" + status.getCode().value() + ",\"message\":" + quote(message) + "}";
+        return "{\"error\":" + quote(message) + ",\"message\":" + quote(message) + ",\"code\":" + status.getCode().value() + "}";
     }
 
     /** A stream's failure, as its last chunk: grpc-gateway v1's StreamError under "error". */
@@ -86,6 +84,9 @@ final class GatewayJson {
      */
     static List<JsonElement> values(String body) throws InvalidProtocolBufferException {
         List<JsonElement> out = new ArrayList<>();
+        if (body.isBlank()) {
+            return out;
+        }
         try {
             JsonStreamParser p = new JsonStreamParser(body);
             while (p.hasNext()) {
@@ -97,18 +98,10 @@ final class GatewayJson {
         return out;
     }
 
-    /** A request of {@code prototype}'s type from one JSON value, with jsonpb's wording for an unknown field. */
+    /** A request of {@code prototype}'s type from one JSON value. */
     static Message parse(JsonElement json, Message prototype) throws InvalidProtocolBufferException {
         Message.Builder b = prototype.newBuilderForType();
-        try {
-            PARSER.merge(json.toString(), b);
-        } catch (InvalidProtocolBufferException e) {
-            Matcher m = UNKNOWN_FIELD.matcher(String.valueOf(e.getMessage()));
-            if (m.matches()) {
-                throw new InvalidProtocolBufferException("unknown field \"" + m.group(1) + "\" in " + m.group(2));
-            }
-            throw e;
-        }
+        PARSER.merge(json.toString(), b);
         return b.build();
     }
 

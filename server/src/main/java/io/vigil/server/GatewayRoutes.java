@@ -19,9 +19,9 @@ import java.util.Map;
  * request): each maps to the gRPC method it calls. etcd 3.4 serves each path under {@code /v3/}
  * and, deprecated, under {@code /v3beta/}.
  *
- * <p>Where etcd's table maps one path twice, the method etcd's gateway ends up calling is the one
- * here: {@code /v3/maintenance/hash} is HashKV (grpc-gateway v1 tries the handler registered last
- * first). Methods etcd 3.4 has no path for (Downgrade, AuthStatus: 3.5) have none here.
+ * <p>Where etcd's table maps one path twice, the method etcd's gateway calls is the one here:
+ * {@code /v3/maintenance/hash} is Hash, never HashKV (checked against etcd 3.4.23). Methods etcd
+ * 3.4 has no path for (HashKV so, Downgrade, AuthStatus) have none here.
  */
 final class GatewayRoutes {
     private static final Map<String, MethodDescriptor<?, ?>> BY_PATH = table();
@@ -66,7 +66,7 @@ final class GatewayRoutes {
         t.put("/v3/maintenance/alarm", MaintenanceGrpc.getAlarmMethod());
         t.put("/v3/maintenance/status", MaintenanceGrpc.getStatusMethod());
         t.put("/v3/maintenance/defragment", MaintenanceGrpc.getDefragmentMethod());
-        t.put("/v3/maintenance/hash", MaintenanceGrpc.getHashKVMethod());
+        t.put("/v3/maintenance/hash", MaintenanceGrpc.getHashMethod());
         t.put("/v3/maintenance/snapshot", MaintenanceGrpc.getSnapshotMethod());
         t.put("/v3/maintenance/transfer-leadership", MaintenanceGrpc.getMoveLeaderMethod());
         t.put("/v3/auth/enable", AuthGrpc.getAuthEnableMethod());

@@ -15,11 +15,11 @@ import java.util.function.Supplier;
  * The client port's plain-HTTP health and version answers, each as etcd's:
  *
  * <ul>
- *   <li>{@code GET /health}: etcd 3.4's. Unhealthy, in this order of precedence: an active alarm
- *       ({@code "ALARM NOSPACE"}), no leader ({@code "RAFT NO LEADER"}), or a quorum read that does
- *       not complete within a second ({@code "QGET ERROR:..."}, etcd's v2 quorum GET; here a
- *       ReadIndex). 200 {@code {"health":"true","reason":""}}, else 503 with the JSON and a newline
- *       (Go's http.Error).
+ *   <li>{@code GET /health}: etcd 3.4's. Unhealthy when an alarm is active, the member knows no
+ *       leader, or a quorum read does not complete within a second (etcd's v2 quorum GET; here a
+ *       ReadIndex). 200 {@code {"health":"true"}}, else 503 {@code {"health":"false"}} and a
+ *       newline (Go's http.Error); etcd 3.4 logs the reason and does not send it, and so does
+ *       Vigil.
  *   <li>{@code GET /version}: {@code {"etcdserver":"3.4.0","etcdcluster":"3.4.0"}}.
  *   <li>{@code /livez} and {@code /readyz}: etcd 3.5's (Kubernetes' style). Live: the member
  *       answers reads from its own store. Ready: also no CORRUPT alarm, and a linearizable read
@@ -79,8 +79,8 @@ final class HealthEndpoints {
     }
 
     private CompletableFuture<Answer> health() {
-        List<AlarmMember> active = alarms.get();
         String reason = null;
+        List<AlarmMember> active = alarms.get();
         if (!active.isEmpty()) {
             reason = "ALARM " + active.get(active.size() - 1).getAlarm();
         } else if (!hasLeader.getAsBoolean()) {
@@ -90,12 +90,13 @@ final class HealthEndpoints {
             return CompletableFuture.completedFuture(unhealthy(reason));
         }
         return readIndex.get().orTimeout(QUORUM_READ_TIMEOUT_MS, TimeUnit.MILLISECONDS).handle((ok, failure) -> failure == null
-                ? new Answer(200, TEXT, "{\"health\":\"true\",\"reason\":\"\"}")
+                ? new Answer(200, TEXT, "{\"health\":\"true\"}")
                 : unhealthy("QGET ERROR:" + EtcdErrors.toStatus(failure).getStatus().getDescription()));
     }
 
     private static Answer unhealthy(String reason) {
-        return new Answer(503, TEXT, "{\"health\":\"false\",\"reason\":" + GatewayJson.quote(reason) + "}\n");
+        VigilServer.LOG.log(System.Logger.Level.WARNING, "/health error; " + reason + " (status code 503)");
+        return new Answer(503, TEXT, "{\"health\":\"false\"}\n");
     }
 
     /** A named check: completes with null when it passes, else with why not. */
