@@ -1,10 +1,12 @@
 package io.vigil.server;
 
+import io.grpc.MethodDescriptor;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcHttp2ConnectionHandler;
 import io.grpc.netty.shaded.io.grpc.netty.InternalProtocolNegotiator;
 import io.grpc.netty.shaded.io.grpc.netty.InternalProtocolNegotiators;
 import io.grpc.netty.shaded.io.netty.buffer.ByteBuf;
 import io.grpc.netty.shaded.io.netty.buffer.Unpooled;
+import io.grpc.netty.shaded.io.netty.channel.ChannelFuture;
 import io.grpc.netty.shaded.io.netty.channel.ChannelFutureListener;
 import io.grpc.netty.shaded.io.netty.channel.ChannelHandler;
 import io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext;
@@ -15,14 +17,16 @@ import io.grpc.netty.shaded.io.netty.handler.codec.http.FullHttpRequest;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.FullHttpResponse;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpHeaderNames;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpHeaderValues;
-import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpMethod;
+import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpHeaders;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpObjectAggregator;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpResponseStatus;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpServerCodec;
+import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpUtil;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpVersion;
 import io.grpc.netty.shaded.io.netty.util.AsciiString;
 import io.grpc.netty.shaded.io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -30,13 +34,15 @@ import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 
 /**
- * etcd's {@code /metrics} on the client port, beside gRPC, as etcd serves both on one port
- * (cmux). Each new connection's first four bytes decide, once: {@code GET } is an HTTP/1.1
- * request, answered by a small HTTP/1.1 handler (GET /metrics: the Prometheus text; anything
- * else: 404) that closes the connection after its response; anything else (gRPC's HTTP/2
- * preface {@code PRI * HTTP/2.0}) gets gRPC's own plaintext negotiation, and the sniffing
- * handler leaves the pipeline. A gRPC connection so pays one look at its first read and nothing
- * after; its handlers and their order are gRPC's own.
+ * The client port's HTTP/1.1 side, beside gRPC, as etcd serves both on one port (cmux): etcd's
+ * {@code /metrics}, {@code /health}, {@code /version} (and etcd 3.5's {@code /livez},
+ * {@code /readyz}: {@link HealthEndpoints}), and the JSON gateway under {@code /v3/} and
+ * {@code /v3beta/} ({@link GatewayRoutes}, {@link GatewayExchange}); any other path: Go's 404.
+ * Each new connection's first four bytes decide, once: an HTTP/1.x request line ({@code GET },
+ * {@code POST}, {@code PUT }, ...) makes it an HTTP/1.1 connection, served by {@link HttpRequests};
+ * anything else (gRPC's HTTP/2 preface {@code PRI * HTTP/2.0}) gets gRPC's own plaintext
+ * negotiation, and the sniffing handler leaves the pipeline. A gRPC connection so pays one look at
+ * its first read and nothing after; its handlers and their order are gRPC's own.
  *
  * <p>How it fits in gRPC-Netty (its Internal* API): the transport installs the negotiation
  * handler this negotiator makes, fires the protocol negotiation event at it, and sends its
@@ -50,14 +56,32 @@ import java.util.function.Supplier;
  * clients, which offer nothing else.
  */
 final class ClientPortHttp implements AutoCloseable {
-    private static final byte[] GET = "GET ".getBytes(StandardCharsets.US_ASCII);
+    /** The first four bytes of the HTTP/1.x requests served (methods other than these are not HTTP/1.1 here). */
+    private static final List<String> HTTP1_STARTS = List.of("GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC");
+    private static final int SNIFF_BYTES = 4;
+    /** grpc-gateway's copy of the gRPC response's content type, on every gateway answer. */
+    static final String GRPC_CONTENT_TYPE = "Grpc-Metadata-Content-Type";
 
     private final Supplier<String> scrape;
     /** Scrapes run here, never on a transport thread that also carries gRPC calls. */
     private final ExecutorService scrapes = Executors.newSingleThreadExecutor(DaemonThreads.named("vigil-client-metrics"));
+    private final int maxBodyBytes;
+    private volatile HealthEndpoints health;
+    private volatile GatewayCalls gateway;
 
-    ClientPortHttp(Supplier<String> scrape) {
+    /**
+     * @param maxBodyBytes the largest request body taken (larger: 413), at least what the largest
+     *     gRPC request takes in JSON
+     */
+    ClientPortHttp(Supplier<String> scrape, int maxBodyBytes) {
         this.scrape = scrape;
+        this.maxBodyBytes = maxBodyBytes;
+    }
+
+    /** Serves the health endpoints and the JSON gateway from now on (before: 503). */
+    void serve(HealthEndpoints health, GatewayCalls gateway) {
+        this.health = health;
+        this.gateway = gateway;
     }
 
     /**
@@ -118,21 +142,21 @@ final class ClientPortHttp implements AutoCloseable {
                 return;
             }
             if (held == null) {
-                held = ctx.alloc().buffer(Math.max(GET.length, in.readableBytes()));
+                held = ctx.alloc().buffer(Math.max(SNIFF_BYTES, in.readableBytes()));
             }
             held.writeBytes(in);
             in.release();
-            if (held.readableBytes() < GET.length) {
+            if (held.readableBytes() < SNIFF_BYTES) {
                 return;
             }
             ByteBuf bytes = held;
             held = null;
-            if (startsWithGet(bytes)) {
+            if (isHttp1(bytes)) {
                 for (Object e : heldEvents) {
                     ReferenceCountUtil.release(e);
                 }
-                ctx.pipeline().addAfter(ctx.name(), null, new MetricsRequests())
-                        .addAfter(ctx.name(), null, new HttpObjectAggregator(8192))
+                ctx.pipeline().addAfter(ctx.name(), null, new HttpRequests())
+                        .addAfter(ctx.name(), null, new HttpObjectAggregator(maxBodyBytes))
                         .addAfter(ctx.name(), null, new HttpServerCodec());
             } else {
                 ctx.pipeline().addAfter(ctx.name(), null, grpcNegotiation);
@@ -153,44 +177,167 @@ final class ClientPortHttp implements AutoCloseable {
             }
         }
 
-        private static boolean startsWithGet(ByteBuf b) {
-            for (int i = 0; i < GET.length; i++) {
-                if (b.getByte(b.readerIndex() + i) != GET[i]) {
-                    return false;
-                }
-            }
-            return true;
+        private static boolean isHttp1(ByteBuf b) {
+            String start = b.toString(b.readerIndex(), SNIFF_BYTES, StandardCharsets.US_ASCII);
+            return HTTP1_STARTS.contains(start);
         }
     }
 
-    /** GET /metrics answers the Prometheus text; the connection closes after each response. */
-    private final class MetricsRequests extends SimpleChannelInboundHandler<FullHttpRequest> {
+    /**
+     * One HTTP/1.1 connection's requests, served one at a time in the order they came (a request
+     * pipelined behind another waits for its answer); the connection stays open between them
+     * unless the client or an answer closes it. Runs on the connection's event loop.
+     */
+    private final class HttpRequests extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>();
+        private boolean busy;
+        private GatewayExchange exchange;
+
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-            String path = request.uri();
-            int q = path.indexOf('?');
-            if (q >= 0) {
-                path = path.substring(0, q);
+            waiting.add(request.retain());
+            if (!busy) {
+                next(ctx);
             }
-            if (!request.method().equals(HttpMethod.GET) || !path.equals("/metrics")) {
-                respond(ctx, HttpResponseStatus.NOT_FOUND, "404 page not found\n");
-                return;
-            }
-            scrapes.execute(() -> respond(ctx, HttpResponseStatus.OK, scrape.get()));
         }
 
-        private void respond(ChannelHandlerContext ctx, HttpResponseStatus status, String body) {
-            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(bytes));
-            response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
-                    .setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length)
-                    .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        private void next(ChannelHandlerContext ctx) {
+            FullHttpRequest request = waiting.poll();
+            if (request == null) {
+                return;
+            }
+            busy = true;
+            try {
+                serve(ctx, request);
+            } finally {
+                request.release();
+            }
+        }
+
+        /** Once the answer to the current request is written: the next request, or the connection closes. */
+        private void done(ChannelHandlerContext ctx, boolean keepOpen) {
+            exchange = null;
+            busy = false;
+            if (!keepOpen) {
+                ctx.close();
+            } else {
+                next(ctx);
+            }
+        }
+
+        private void serve(ChannelHandlerContext ctx, FullHttpRequest request) {
+            boolean keepAlive = HttpUtil.isKeepAlive(request) && request.decoderResult().isSuccess();
+            String uri = request.uri();
+            int q = uri.indexOf('?');
+            String path = q >= 0 ? uri.substring(0, q) : uri;
+            String query = q >= 0 ? uri.substring(q + 1) : null;
+            String method = request.method().name();
+            if (!request.decoderResult().isSuccess()) {
+                answer(ctx, 400, HealthEndpoints.TEXT, "400 Bad Request", false);
+                return;
+            }
+            if (path.equals("/metrics") && method.equals("GET")) {
+                scrapes.execute(() -> {
+                    String text = scrape.get();
+                    ctx.executor().execute(() -> answer(ctx, 200, "text/plain; version=0.0.4; charset=utf-8", text, keepAlive));
+                });
+                return;
+            }
+            HealthEndpoints h = health;
+            GatewayCalls calls = gateway;
+            if (HealthEndpoints.serves(path) || path.startsWith("/v3/") || path.startsWith("/v3beta/")) {
+                if (h == null || calls == null) {
+                    answer(ctx, 503, HealthEndpoints.TEXT, "etcdserver: not started\n", false);
+                    return;
+                }
+            }
+            if (HealthEndpoints.serves(path)) {
+                h.answer(method, path, query).whenComplete((a, failure) -> ctx.executor().execute(() -> {
+                    if (failure != null) {
+                        answer(ctx, 500, HealthEndpoints.TEXT, failure + "\n", false);
+                    } else {
+                        answer(ctx, a.status(), a.contentType(), a.body(), keepAlive);
+                    }
+                }));
+                return;
+            }
+            if (path.startsWith("/v3/") || path.startsWith("/v3beta/")) {
+                MethodDescriptor<?, ?> m = GatewayRoutes.method(path);
+                if (m == null) {
+                    answer(ctx, 404, HealthEndpoints.TEXT, "Not Found\n", keepAlive);
+                } else if (!method.equals("POST")) {
+                    answer(ctx, 405, HealthEndpoints.TEXT, "Method Not Allowed\n", keepAlive);
+                } else {
+                    exchange = new GatewayExchange(ctx, keepAlive, keepOpen -> done(ctx, keepOpen));
+                    exchange.start(calls, m, request);
+                }
+                return;
+            }
+            answer(ctx, 404, HealthEndpoints.TEXT, "404 page not found\n", keepAlive);
+        }
+
+        private void answer(ChannelHandlerContext ctx, int status, String contentType, String body, boolean keepAlive) {
+            respond(ctx, status, contentType, body, keepAlive, false).addListener(f -> done(ctx, keepAlive && f.isSuccess()));
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (exchange != null && ctx.channel().isWritable()) {
+                exchange.ready();
+            }
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (exchange != null) {
+                exchange.cancel();
+                exchange = null;
+            }
+            waiting.forEach(ReferenceCountUtil::release);
+            waiting.clear();
+            ctx.fireChannelInactive();
         }
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             ctx.close();
         }
+    }
+
+    /** etcd's CORS headers (its --cors default, "*"), on every HTTP/1.1 answer as etcd sends them. */
+    static void cors(HttpHeaders headers) {
+        headers.set("Access-Control-Allow-Headers", "accept, content-type, authorization")
+                .set("Access-Control-Allow-Methods", "POST, GET, OPTIONS, PUT, DELETE")
+                .set("Access-Control-Allow-Origin", "*");
+    }
+
+    /**
+     * Writes a whole response; the connection is closed after it unless {@code keepAlive}.
+     *
+     * @param gateway whether it is a gateway answer (it then carries grpc-gateway's copy of the
+     *     gRPC content type)
+     */
+    static ChannelFuture respond(ChannelHandlerContext ctx, int status, String contentType, String body, boolean keepAlive,
+                                 boolean gateway) {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
+                Unpooled.wrappedBuffer(bytes));
+        cors(response.headers());
+        if (contentType != null) {
+            response.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
+        }
+        if (gateway) {
+            response.headers().set(GRPC_CONTENT_TYPE, "application/grpc");
+        }
+        response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+        if (!keepAlive) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        ChannelFuture written = ctx.writeAndFlush(response);
+        if (!keepAlive) {
+            written.addListener(ChannelFutureListener.CLOSE);
+        }
+        return written;
     }
 }

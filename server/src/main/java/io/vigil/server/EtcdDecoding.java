@@ -7,8 +7,11 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.ServiceDescriptor;
 import io.grpc.Status;
 import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A client service whose calls answer what is not one request of the method's type as etcd's
@@ -36,24 +39,36 @@ final class EtcdDecoding {
         return of(service.bindService());
     }
 
+    /**
+     * {@code service} with every method made lenient; the service keeps its schema descriptor
+     * (and each method its own), which server reflection reads the proto files from.
+     */
     static ServerServiceDefinition of(ServerServiceDefinition service) {
-        ServerServiceDefinition.Builder out = ServerServiceDefinition.builder(service.getServiceDescriptor().getName());
+        ServiceDescriptor original = service.getServiceDescriptor();
+        List<ServerMethodDefinition<Object, ?>> methods = new ArrayList<>();
         for (ServerMethodDefinition<?, ?> m : service.getMethods()) {
-            add(out, m);
+            methods.add(lenient(m));
         }
+        ServiceDescriptor.Builder descriptor = ServiceDescriptor.newBuilder(original.getName())
+                .setSchemaDescriptor(original.getSchemaDescriptor());
+        // the service's descriptor must hold the very instances the definitions have
+        methods.forEach(m -> descriptor.addMethod(m.getMethodDescriptor()));
+        ServerServiceDefinition.Builder out = ServerServiceDefinition.builder(descriptor.build());
+        methods.forEach(out::addMethod);
         return out.build();
     }
 
-    private static <ReqT, RespT> void add(ServerServiceDefinition.Builder out, ServerMethodDefinition<ReqT, RespT> m) {
+    private static <ReqT, RespT> ServerMethodDefinition<Object, ?> lenient(ServerMethodDefinition<ReqT, RespT> m) {
         MethodDescriptor<ReqT, RespT> method = m.getMethodDescriptor();
-        MethodDescriptor<Object, RespT> lenient = method.toBuilder(new Lenient<>(method.getRequestMarshaller()),
+        MethodDescriptor<Object, RespT> lenient = method.toBuilder(new LenientMarshaller<>(method.getRequestMarshaller()),
                 method.getResponseMarshaller()).build();
         boolean oneRequest = method.getType().clientSendsOneMessage();
         // grpc-go words it by how it reads: one request (a unary call), or a stream's messages
         String undecodable = method.getType() == MethodDescriptor.MethodType.UNARY
                 ? "grpc: error unmarshalling request: " : "grpc: failed to unmarshal the received message ";
         ServerCallHandler<ReqT, RespT> handler = m.getServerCallHandler();
-        out.addMethod(lenient, (call, headers) -> new Listener<>(call, headers, handler, oneRequest, undecodable));
+        ServerCallHandler<Object, RespT> lenientHandler = (call, headers) -> new Listener<>(call, headers, handler, oneRequest, undecodable);
+        return ServerMethodDefinition.create(lenient, lenientHandler);
     }
 
     /** A request that did not decode, and why (the decoder's own words). */
@@ -61,7 +76,7 @@ final class EtcdDecoding {
     }
 
     /** Decodes as the method's marshaller does, but answers an {@link Undecodable} where it would throw. */
-    private record Lenient<ReqT>(MethodDescriptor.Marshaller<ReqT> strict) implements MethodDescriptor.Marshaller<Object> {
+    private record LenientMarshaller<ReqT>(MethodDescriptor.Marshaller<ReqT> strict) implements MethodDescriptor.Marshaller<Object> {
         @SuppressWarnings("unchecked")
         @Override
         public InputStream stream(Object value) {

@@ -20,7 +20,8 @@ import java.util.function.BooleanSupplier;
  * another endpoint"). etcd's learners refuse watches and hashes (etcd checks learners through its
  * peer port); Vigil's serve watches, so that learners can carry watch fan-out beyond what the
  * voters can send, and hashes, so that {@code etcdctl endpoint hashkv} and the corruption check
- * (which dials client URLs) cover them.
+ * (which dials client URLs) cover them. The gRPC health and reflection services answer on a
+ * learner as on any member.
  */
 final class LearnerCalls implements ServerInterceptor {
     private static final Set<String> SERVED = Set.of(
@@ -30,6 +31,8 @@ final class LearnerCalls implements ServerInterceptor {
             MaintenanceGrpc.getStatusMethod().getFullMethodName(),
             MaintenanceGrpc.getHashKVMethod().getFullMethodName(),
             MaintenanceGrpc.getHashMethod().getFullMethodName());
+    /** Whole services a learner serves as any member: discovery ({@link GrpcDiscovery}). */
+    private static final Set<String> SERVED_SERVICES = GrpcDiscovery.SERVICES;
 
     private final BooleanSupplier isLearner;
 
@@ -41,6 +44,9 @@ final class LearnerCalls implements ServerInterceptor {
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
                                                       ServerCallHandler<Q, R> next) {
         if (!isLearner.getAsBoolean()) {
+            return next.startCall(call, headers);
+        }
+        if (SERVED_SERVICES.contains(call.getMethodDescriptor().getServiceName())) {
             return next.startCall(call, headers);
         }
         if (!SERVED.contains(call.getMethodDescriptor().getFullMethodName())) {

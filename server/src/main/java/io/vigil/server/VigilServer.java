@@ -78,6 +78,8 @@ public final class VigilServer implements AutoCloseable {
     private final java.util.concurrent.ScheduledExecutorService leaderMonitor;
     private final MetricsEndpoint metrics;
     private final ClientPortHttp clientHttp;
+    /** gRPC health and reflection on the client port. */
+    private final GrpcDiscovery discovery = new GrpcDiscovery();
     private final Server peerServer;
     private final Server grpc;
     private final long replayedEntries;
@@ -160,8 +162,9 @@ public final class VigilServer implements AutoCloseable {
         storage.onWalSync(etcdMetrics.walSync());
         revLog.onCommit(etcdMetrics.backendCommit());
         GrpcMetrics grpcMetrics = new GrpcMetrics(meters);
-        clientHttp = new ClientPortHttp(meters::scrape);
-        openCalls = new OpenCalls(() -> log.node().leaderId() != 0);
+        // a JSON request's body: base64 makes the largest gRPC request 4/3 as long, and room for the rest
+        clientHttp = new ClientPortHttp(meters::scrape, (int) Math.min(Integer.MAX_VALUE, 2L * config.maxRequestBytes() + (1 << 20)));
+        openCalls = new OpenCalls(this::hasLeader);
         // etcd's monitorLeader: once per election timeout, streams that require a leader end without one
         leaderMonitor = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("vigil-leader-monitor"));
         transport = new PeerTransport(PeerHello.newBuilder().setClusterId(clusterId).setMemberId(selfId).build(), peerUrls(),
@@ -222,25 +225,35 @@ public final class VigilServer implements AutoCloseable {
             peerService.attach(node);
             log.start(node);
             endpoint = new MetricsEndpoint(config.listenMetricsUrls(), meters);
-            grpc = clientLimits(listen(config.listenClientUrls(), config.maxRequestBytes(), tls.clientPort(clientHttp)), limits)
-                    .intercept(new AuthCalls(revLog.auth(), tokens)) // after the learner check, as etcd's
-                    .intercept(new LearnerCalls(this::isLearner))
-                    .intercept(openCalls)
-                    .intercept(grpcMetrics) // the last added runs first: it sees every call, refused ones too
+            List<io.grpc.ServerServiceDefinition> clientServices = List.of(
                     // every client service answers what is not a request as etcd's gRPC does
-                    .addService(EtcdDecoding.of(new KvService(revLog, log, log::linearizableRead, log::isLeader, headers,
-                            config.maxRequestBytes(), config.maxTxnOps(), config.testFaults(), quota)))
-                    .addService(EtcdDecoding.of(WatchService.definition(watch.hub(), log::linearizableRead, revLog.auth(),
-                            grpcMetrics.sentCounter(WatchGrpc.getWatchMethod()))))
-                    .addService(EtcdDecoding.of(leases))
-                    .addService(EtcdDecoding.of(cluster))
-                    .addService(EtcdDecoding.of(new MaintenanceService(log, membership, revLog, headers, config.dataDir(),
-                            config.testFaults())))
-                    .addService(EtcdDecoding.of(new LockService(localKv)))
-                    .addService(EtcdDecoding.of(new ElectionService(localKv)))
-                    .addService(EtcdDecoding.of(authService))
-                    .build()
-                    .start();
+                    EtcdDecoding.of(new KvService(revLog, log, log::linearizableRead, log::isLeader, headers,
+                            config.maxRequestBytes(), config.maxTxnOps(), config.testFaults(), quota)),
+                    EtcdDecoding.of(WatchService.definition(watch.hub(), log::linearizableRead, revLog.auth(),
+                            grpcMetrics.sentCounter(WatchGrpc.getWatchMethod()))),
+                    EtcdDecoding.of(leases),
+                    EtcdDecoding.of(cluster),
+                    EtcdDecoding.of(new MaintenanceService(log, membership, revLog, headers, config.dataDir(),
+                            config.testFaults())),
+                    EtcdDecoding.of(new LockService(localKv)),
+                    EtcdDecoding.of(new ElectionService(localKv)),
+                    EtcdDecoding.of(authService));
+            List<io.grpc.ServerInterceptor> interceptors = List.of(
+                    new AuthCalls(revLog.auth(), tokens), // after the learner check, as etcd's
+                    new LearnerCalls(this::isLearner),
+                    openCalls,
+                    grpcMetrics); // the last added runs first: it sees every call, refused ones too
+            // the JSON gateway calls the same services behind the same interceptors
+            clientHttp.serve(new HealthEndpoints(revLog::alarms, this::hasLeader, log::linearizableRead,
+                            revLog::currentRevision, config.requestTimeoutMs()),
+                    new GatewayCalls(clientServices, interceptors, maxMessageBytes(config.maxRequestBytes())));
+            NettyServerBuilder client = clientLimits(listen(config.listenClientUrls(), config.maxRequestBytes(),
+                    tls.clientPort(clientHttp)), limits);
+            interceptors.forEach(client::intercept);
+            clientServices.forEach(client::addService);
+            discovery.services().forEach(client::addService);
+            grpc = client.build().start();
+            discovery.serving(clientServices, hasLeader());
             grpcMetrics.initialize(grpc.getServices());
             leaseExpiry.start();
             publisher.start();
@@ -248,6 +261,9 @@ public final class VigilServer implements AutoCloseable {
             if (autoCompactor != null) {
                 autoCompactor.start();
             }
+            // the health service's statuses follow the leader within a heartbeat
+            leaderMonitor.scheduleWithFixedDelay(() -> discovery.leader(hasLeader()), config.heartbeatIntervalMs(),
+                    config.heartbeatIntervalMs(), TimeUnit.MILLISECONDS);
             leaderMonitor.scheduleWithFixedDelay(openCalls::endLeaderless, config.electionTimeoutMs(),
                     config.electionTimeoutMs(), TimeUnit.MILLISECONDS);
         } catch (IOException | RuntimeException e) {
@@ -306,10 +322,18 @@ public final class VigilServer implements AutoCloseable {
             return null;
         }
         return builder
-                .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE,
-                        (long) maxRequestBytes + ServerConfig.GRPC_OVERHEAD_BYTES))
+                .maxInboundMessageSize(maxMessageBytes(maxRequestBytes))
                 .permitKeepAliveWithoutCalls(true)
                 .directExecutor();
+    }
+
+    /** The largest gRPC message the ports take: etcd's request limit and gRPC's framing. */
+    private static int maxMessageBytes(int maxRequestBytes) {
+        return (int) Math.min(Integer.MAX_VALUE, (long) maxRequestBytes + ServerConfig.GRPC_OVERHEAD_BYTES);
+    }
+
+    private boolean hasLeader() {
+        return log.node().leaderId() != 0;
     }
 
     /**
@@ -515,6 +539,7 @@ public final class VigilServer implements AutoCloseable {
         leaderMonitor.shutdownNow();
         log.handOverLeadership(requestTimeoutMs);
         // the calls end with their status before the transport says goodbye (GOAWAY)
+        discovery.stopping();
         openCalls.closeAll(Status.UNAVAILABLE.withDescription("etcdserver: server stopped"));
         grpc.shutdown();
         try {

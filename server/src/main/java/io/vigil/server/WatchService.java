@@ -66,7 +66,12 @@ final class WatchService {
         ServerCallHandler<WatchRequest, WatchOut> streams = ServerCalls.asyncBidiStreamingCall(
                 responses -> open(hub, readIndex, AuthCalls.current(auth), (ServerCallStreamObserver<WatchOut>) responses,
                         CONNECTION.get(), FRAMES.get(), sentMessages));
-        return ServerServiceDefinition.builder(WatchGrpc.SERVICE_NAME)
+        // with the generated service's schema descriptor, which server reflection reads
+        io.grpc.ServiceDescriptor service = io.grpc.ServiceDescriptor.newBuilder(WatchGrpc.SERVICE_NAME)
+                .setSchemaDescriptor(WatchGrpc.getServiceDescriptor().getSchemaDescriptor())
+                .addMethod(watch)
+                .build();
+        return ServerServiceDefinition.builder(service)
                 .addMethod(watch, (call, headers) -> Contexts.interceptCall(Context.current()
                         .withValues(CONNECTION, connectionOf(call), FRAMES, WatchFrames.of(call)), call, headers, streams))
                 .build();
