@@ -18,8 +18,6 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.ProtoUtils;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import io.vigil.proto.etcdserverpb.ResponseHeader;
 import io.vigil.proto.etcdserverpb.WatchGrpc;
 import io.vigil.proto.etcdserverpb.WatchRequest;
@@ -31,7 +29,6 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -120,29 +117,11 @@ class WatchFramesTest {
         channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext()
                 .flowControlWindow(64 * 1024).build();
 
-        List<WatchResponse> received = new CopyOnWriteArrayList<>();
-        AtomicReference<ClientCallStreamObserver<WatchRequest>> requests = new AtomicReference<>();
-        WatchGrpc.newStub(channel).watch(new ClientResponseObserver<WatchRequest, WatchResponse>() {
-            @Override
-            public void beforeStart(ClientCallStreamObserver<WatchRequest> r) {
-                requests.set(r);
-                r.disableAutoRequestWithInitial(10);
-            }
-
-            @Override
-            public void onNext(WatchResponse value) {
-                received.add(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-            }
-
-            @Override
-            public void onCompleted() {
-            }
-        });
-        requests.get().onNext(WatchRequest.getDefaultInstance());
+        // a stock grpc-java client that reads 10 responses, then nothing until asked
+        RawWatchStream reader = RawWatchStream.open(channel, true);
+        reader.requests.request(10);
+        reader.send(WatchRequest.getDefaultInstance());
+        List<WatchResponse> received = reader.received;
 
         await().atMost(Duration.ofSeconds(30)).until(() -> received.size() == 10);
         assertNotNull(frames.get(), "WatchFrames did not reach the transport stream: responses would go one by one");
@@ -151,7 +130,7 @@ class WatchFramesTest {
         assertTrue(written.get() < RESPONSES, "flow control did not stop the writer: " + written.get() + " written");
         assertEquals(10, received.size(), "the reader got more than it asked for");
 
-        requests.get().request(Integer.MAX_VALUE);
+        reader.requests.request(Integer.MAX_VALUE);
         await().atMost(Duration.ofSeconds(60)).until(() -> received.size() == RESPONSES);
         for (int n = 0; n < RESPONSES; n++) {
             assertEquals(response(n), received.get(n), "response " + n);
