@@ -1,5 +1,7 @@
 package io.vigil.watch;
 
+import java.util.List;
+
 /**
  * The transport side of one watch stream (in the server: a gRPC call). The hub calls {@link #send}
  * from one thread at a time per stream, and only after {@link #isReady} said yes; the transport
@@ -15,7 +17,7 @@ public interface WatchSink {
      * Several responses, to leave in this order; a transport that can write them at once (one
      * buffer, one flush) overrides this. Called like {@link #send}, after {@link #isReady} said yes.
      */
-    default void send(java.util.List<WatchOut> responses) {
+    default void send(List<WatchOut> responses) {
         for (WatchOut r : responses) {
             send(r);
         }

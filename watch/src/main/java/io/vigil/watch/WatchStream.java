@@ -2,9 +2,11 @@ package io.vigil.watch;
 
 import io.vigil.proto.etcdserverpb.WatchCreateRequest;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -42,7 +44,7 @@ public final class WatchStream {
     private static final long NO_PROGRESS_REQUEST = Long.MIN_VALUE;
     /**
      * A drain hands the transport the queued responses in batches of about this many bytes, each
-     * one write ({@link WatchSink#send(java.util.List)}), while the transport is ready: it may then
+     * one write ({@link WatchSink#send(List)}), while the transport is ready: it may then
      * hold up to one batch beyond its own ready threshold.
      */
     static final int BATCH_BYTES = 16 * 1024;
@@ -395,7 +397,7 @@ public final class WatchStream {
             return;
         }
         int missed = 1;
-        java.util.List<WatchOut> batch = new java.util.ArrayList<>();
+        List<WatchOut> batch = new ArrayList<>();
         do {
             while (sink.isReady()) {
                 long batchBytes = 0;
