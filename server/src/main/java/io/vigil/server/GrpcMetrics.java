@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntConsumer;
 
 /**
  * The client port's gRPC metrics as etcd exports them through go-grpc-prometheus:
@@ -111,7 +112,7 @@ final class GrpcMetrics implements ServerInterceptor {
      * The sent-messages count of a method, for messages its service writes past
      * {@link ServerCall#sendMessage} (where this interceptor counts them): the Watch batches.
      */
-    java.util.function.IntConsumer sentCounter(MethodDescriptor<?, ?> d) {
+    IntConsumer sentCounter(MethodDescriptor<?, ?> d) {
         Counter sent = method(d).sent;
         return sent::increment;
     }

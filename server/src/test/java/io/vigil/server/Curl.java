@@ -90,11 +90,11 @@ final class Curl {
             reader.start();
         }
 
-        /** The next line; fails if the stream ended instead, or nothing came for a minute (a hang, not a timing). */
+        /** The next line; fails if the stream ended instead, or nothing came within the tests' patience (a hang, not a timing). */
         String next() throws InterruptedException {
-            String line = lines.poll(60, TimeUnit.SECONDS);
+            String line = lines.poll(ClusterClients.PATIENCE.toMillis(), TimeUnit.MILLISECONDS);
             if (line == null || line == END) {
-                throw new IllegalStateException(line == null ? "nothing came for a minute" : "the stream ended");
+                throw new IllegalStateException(line == null ? "nothing came within " + ClusterClients.PATIENCE : "the stream ended");
             }
             return line;
         }

@@ -25,7 +25,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -53,7 +52,7 @@ class GrpcDiscoveryTest {
         StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(ch).serverReflectionInfo(responses);
         requests.onNext(request);
         requests.onCompleted();
-        Object first = responses.received.poll(60, TimeUnit.SECONDS);
+        Object first = responses.next();
         return assertInstanceOf(ServerReflectionResponse.class, first);
     }
 
@@ -90,7 +89,7 @@ class GrpcDiscoveryTest {
             in.onNext(io.grpc.reflection.v1alpha.ServerReflectionRequest.newBuilder().setListServices("").build());
             in.onCompleted();
             var listedAlpha = assertInstanceOf(io.grpc.reflection.v1alpha.ServerReflectionResponse.class,
-                    out.received.poll(60, TimeUnit.SECONDS));
+                    out.next());
             assertTrue(listedAlpha.getListServicesResponse().getServiceList().stream()
                     .anyMatch(s -> s.getName().equals("etcdserverpb.KV")), listedAlpha.toString());
         }
@@ -124,9 +123,9 @@ class GrpcDiscoveryTest {
 
         CollectingObserver<HealthCheckResponse> watch = new CollectingObserver<>();
         HealthGrpc.newStub(ch).watch(HealthCheckRequest.newBuilder().setService("etcdserverpb.KV").build(), watch);
-        assertEquals(ServingStatus.SERVING, ((HealthCheckResponse) watch.received.poll(60, TimeUnit.SECONDS)).getStatus());
+        assertEquals(ServingStatus.SERVING, ((HealthCheckResponse) watch.next()).getStatus());
         server.close();
-        assertEquals(ServingStatus.NOT_SERVING, ((HealthCheckResponse) watch.received.poll(60, TimeUnit.SECONDS)).getStatus());
+        assertEquals(ServingStatus.NOT_SERVING, ((HealthCheckResponse) watch.next()).getStatus());
     }
 
     @Test

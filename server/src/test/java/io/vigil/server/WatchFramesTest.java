@@ -26,7 +26,6 @@ import io.vigil.proto.mvccpb.Event;
 import io.vigil.proto.mvccpb.KeyValue;
 import io.vigil.watch.WatchOut;
 import java.net.InetSocketAddress;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -123,15 +122,15 @@ class WatchFramesTest {
         reader.send(WatchRequest.getDefaultInstance());
         List<WatchResponse> received = reader.received;
 
-        await().atMost(Duration.ofSeconds(30)).until(() -> received.size() == 10);
+        await().atMost(ClusterClients.PATIENCE).until(() -> received.size() == 10);
         assertNotNull(frames.get(), "WatchFrames did not reach the transport stream: responses would go one by one");
         // the reader stopped: grpc-java's flow control must hold the writer back
-        await().atMost(Duration.ofSeconds(30)).untilTrue(heldBack);
+        await().atMost(ClusterClients.PATIENCE).untilTrue(heldBack);
         assertTrue(written.get() < RESPONSES, "flow control did not stop the writer: " + written.get() + " written");
         assertEquals(10, received.size(), "the reader got more than it asked for");
 
         reader.requests.request(Integer.MAX_VALUE);
-        await().atMost(Duration.ofSeconds(60)).until(() -> received.size() == RESPONSES);
+        await().atMost(ClusterClients.PATIENCE).until(() -> received.size() == RESPONSES);
         for (int n = 0; n < RESPONSES; n++) {
             assertEquals(response(n), received.get(n), "response " + n);
         }
