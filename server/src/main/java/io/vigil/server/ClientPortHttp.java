@@ -37,7 +37,9 @@ import java.util.function.Supplier;
  * The client port's HTTP/1.1 side, beside gRPC, as etcd serves both on one port (cmux): etcd's
  * {@code /metrics}, {@code /health}, {@code /version} (and etcd 3.5's {@code /livez},
  * {@code /readyz}: {@link HealthEndpoints}), and the JSON gateway under {@code /v3/} and
- * {@code /v3beta/} ({@link GatewayRoutes}, {@link GatewayExchange}); any other path: Go's 404.
+ * {@code /v3beta/} ({@link GatewayRoutes}, {@link GatewayExchange}); beyond etcd, {@code GET /v3/watch}
+ * as server-sent events ({@link GatewaySse}) and a page at {@code GET /} ({@link BrowserPage});
+ * any other path: Go's 404.
  * Each new connection's first four bytes decide, once: an HTTP/1.x request line ({@code GET },
  * {@code POST}, {@code PUT }, ...) makes it an HTTP/1.1 connection, served by {@link HttpRequests};
  * anything else (gRPC's HTTP/2 preface {@code PRI * HTTP/2.0}) gets gRPC's own plaintext
@@ -191,7 +193,7 @@ final class ClientPortHttp implements AutoCloseable {
     private final class HttpRequests extends SimpleChannelInboundHandler<FullHttpRequest> {
         private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>();
         private boolean busy;
-        private GatewayExchange exchange;
+        private Exchange exchange;
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
@@ -243,6 +245,10 @@ final class ClientPortHttp implements AutoCloseable {
                 });
                 return;
             }
+            if (path.equals("/") && method.equals("GET")) {
+                answer(ctx, 200, "text/html; charset=utf-8", BrowserPage.HTML, keepAlive);
+                return;
+            }
             HealthEndpoints h = health;
             GatewayCalls calls = gateway;
             if (HealthEndpoints.serves(path) || path.startsWith("/v3/") || path.startsWith("/v3beta/")) {
@@ -261,6 +267,12 @@ final class ClientPortHttp implements AutoCloseable {
                 }));
                 return;
             }
+            if (method.equals("GET") && (path.equals("/v3/watch") || path.equals("/v3beta/watch"))) {
+                GatewaySse sse = new GatewaySse(ctx, keepAlive, keepOpen -> done(ctx, keepOpen));
+                exchange = sse;
+                sse.start(calls, request);
+                return;
+            }
             if (path.startsWith("/v3/") || path.startsWith("/v3beta/")) {
                 MethodDescriptor<?, ?> m = GatewayRoutes.method(path);
                 if (m == null) {
@@ -268,8 +280,9 @@ final class ClientPortHttp implements AutoCloseable {
                 } else if (!method.equals("POST")) {
                     answer(ctx, 405, HealthEndpoints.TEXT, "Method Not Allowed\n", keepAlive);
                 } else {
-                    exchange = new GatewayExchange(ctx, keepAlive, keepOpen -> done(ctx, keepOpen));
-                    exchange.start(calls, m, request);
+                    GatewayExchange json = new GatewayExchange(ctx, keepAlive, keepOpen -> done(ctx, keepOpen));
+                    exchange = json;
+                    json.start(calls, m, request);
                 }
                 return;
             }
@@ -303,6 +316,17 @@ final class ClientPortHttp implements AutoCloseable {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             ctx.close();
         }
+    }
+
+    /**
+     * A call in progress on an HTTP/1.1 connection (a JSON call, a watch as server-sent events): it
+     * is told, on the connection's event loop, when the connection takes more again and when the
+     * client went away.
+     */
+    interface Exchange {
+        void ready();
+
+        void cancel();
     }
 
     /** etcd's CORS headers (its --cors default, "*"), on every HTTP/1.1 answer as etcd sends them. */

@@ -46,7 +46,7 @@ import java.util.function.Consumer;
  * has ended and its response is written, {@code done} is told once with whether the connection
  * may serve another request.
  */
-final class GatewayExchange implements GatewayCall.Sink {
+final class GatewayExchange implements GatewayCall.Sink, ClientPortHttp.Exchange {
     static final String JSON = "application/json";
     private static final Metadata.Key<String> AUTHORIZATION = AuthCalls.AUTHORIZATION;
 
@@ -114,7 +114,7 @@ final class GatewayExchange implements GatewayCall.Sink {
         if (token != null) {
             headers.put(AUTHORIZATION, token);
         }
-        call = calls.start(method, headers, ctx.executor(), attributes(), () -> ctx.channel().isWritable(), this);
+        call = calls.start(method, headers, ctx.executor(), attributes(ctx), () -> ctx.channel().isWritable(), this);
         if (call == null) {
             refuse(Status.UNIMPLEMENTED.withDescription("unknown service " + method.getServiceName()));
             return;
@@ -137,7 +137,8 @@ final class GatewayExchange implements GatewayCall.Sink {
         return Status.fromCode(code).withDescription(e.getMessage());
     }
 
-    private Attributes attributes() {
+    /** The transport's attributes of a call on this connection (remote address, TLS session), as gRPC's. */
+    static Attributes attributes(ChannelHandlerContext ctx) {
         Attributes.Builder a = Attributes.newBuilder()
                 .set(Grpc.TRANSPORT_ATTR_REMOTE_ADDR, ctx.channel().remoteAddress())
                 .set(Grpc.TRANSPORT_ATTR_LOCAL_ADDR, ctx.channel().localAddress());
@@ -148,15 +149,15 @@ final class GatewayExchange implements GatewayCall.Sink {
         return a.build();
     }
 
-    /** The connection takes more again. */
-    void ready() {
+    @Override
+    public void ready() {
         if (call != null) {
             call.ready();
         }
     }
 
-    /** The client went away before the call ended. */
-    void cancel() {
+    @Override
+    public void cancel() {
         if (call != null) {
             call.cancel();
         }

@@ -69,9 +69,16 @@ final class Curl {
         private final java.util.concurrent.BlockingQueue<String> lines = new java.util.concurrent.LinkedBlockingQueue<>();
 
         Stream(String endpoint, String path, String body) {
+            this(endpoint, path, List.of("-X", "POST", "-d", body));
+        }
+
+        /** {@code curl -sS -N args... http://endpoint/path}. */
+        Stream(String endpoint, String path, List<String> args) {
+            List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "-N"));
+            cmd.addAll(args);
+            cmd.add("http://" + endpoint + path);
             try {
-                process = new ProcessBuilder("curl", "-sS", "-N", "-X", "POST", "-d", body, "http://" + endpoint + path)
-                        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                process = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -88,6 +95,15 @@ final class Curl {
             }, "curl-stream");
             reader.setDaemon(true);
             reader.start();
+        }
+
+        /** Whether the stream ends next (after the lines read so far, nothing but its end). */
+        boolean ends() throws InterruptedException {
+            String line = lines.poll(ClusterClients.PATIENCE.toMillis(), TimeUnit.MILLISECONDS);
+            if (line == null) {
+                throw new IllegalStateException("nothing came within " + ClusterClients.PATIENCE);
+            }
+            return line == END;
         }
 
         /** The next line; fails if the stream ended instead, or nothing came within the tests' patience (a hang, not a timing). */
