@@ -1,0 +1,101 @@
+package io.vigil.client;
+
+import io.grpc.Deadline;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.vigil.proto.etcdserverpb.MaintenanceGrpc;
+import io.vigil.proto.etcdserverpb.StatusRequest;
+import io.vigil.proto.etcdserverpb.StatusResponse;
+import java.time.Duration;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiFunction;
+
+/**
+ * Unary calls with a deadline and the retry rule of {@link Retries}: every call ends within the
+ * client's call timeout, retries included.
+ */
+final class Calls {
+    private final Endpoints endpoints;
+    private final Duration timeout;
+    private final Executor background;
+    private final AtomicBoolean lookingForLeader = new AtomicBoolean();
+
+    Calls(Endpoints endpoints, Duration timeout, Executor background) {
+        this.endpoints = endpoints;
+        this.timeout = timeout;
+        this.background = background;
+    }
+
+    Duration timeout() {
+        return timeout;
+    }
+
+    /**
+     * A call that changes nothing (or nothing twice): on a transient failure it is tried on the
+     * next member, each member at most twice, until the deadline.
+     */
+    <T> T read(BiFunction<ManagedChannel, Deadline, T> call) {
+        Deadline deadline = Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        int attempts = 2 * endpoints.size();
+        StatusRuntimeException last = null;
+        for (int i = 0; i < attempts && !deadline.isExpired(); i++) {
+            int member = endpoints.preferred();
+            try {
+                return call.apply(endpoints.channel(member), deadline);
+            } catch (StatusRuntimeException e) {
+                if (!Retries.transientFailure(e.getStatus())) {
+                    throw VigilException.of(e);
+                }
+                last = e;
+                endpoints.failed(member);
+            }
+        }
+        throw last != null ? VigilException.of(last) : VigilException.timedOut(timeout);
+    }
+
+    /**
+     * A write: sent once, to the leader when known. A failure that may have left it applied is
+     * reported as such ({@link VigilException#outcomeUnknown()}), never retried.
+     */
+    <T> T write(BiFunction<ManagedChannel, Deadline, T> call) {
+        Deadline deadline = Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        int member = endpoints.forWrite();
+        try {
+            return call.apply(endpoints.channel(member), deadline);
+        } catch (StatusRuntimeException e) {
+            if (Retries.transientFailure(e.getStatus())) {
+                endpoints.failed(member);
+                findLeader();
+            }
+            throw VigilException.ofWrite(e);
+        }
+    }
+
+    /** Asks every member, in the background, which one leads; later writes go there. */
+    void findLeader() {
+        if (!lookingForLeader.compareAndSet(false, true)) {
+            return;
+        }
+        background.execute(() -> {
+            try {
+                for (int i = 0; i < endpoints.size(); i++) {
+                    try {
+                        StatusResponse s = MaintenanceGrpc.newBlockingStub(endpoints.channel(i))
+                                .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                                .status(StatusRequest.getDefaultInstance());
+                        if (s.getLeader() != 0 && s.getLeader() == s.getHeader().getMemberId()) {
+                            endpoints.leaderIs(i);
+                            return;
+                        }
+                    } catch (StatusRuntimeException e) {
+                        // that member is not reachable now; ask the next
+                    }
+                }
+            } finally {
+                lookingForLeader.set(false);
+            }
+        });
+    }
+}

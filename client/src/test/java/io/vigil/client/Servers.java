@@ -1,0 +1,35 @@
+package io.vigil.client;
+
+import io.vigil.testkit.LocalServer;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * The servers every client feature is tried against: Vigil and a real etcd 3.4, each its own
+ * process. Where etcd is not installed its cases are skipped, unless -Dvigil.requireEtcd=true
+ * (CI) makes that a failure.
+ */
+final class Servers {
+    /** The names parameterized tests run over. */
+    static final List<String> NAMES = List.of("vigil", "etcd");
+
+    private Servers() {
+    }
+
+    static LocalServer start(String name, Path dir) {
+        if (name.equals("etcd")) {
+            boolean installed = LocalServer.etcdInstalled();
+            if (Boolean.getBoolean("vigil.requireEtcd") && !installed) {
+                throw new IllegalStateException("etcd must be installed (apt-get install etcd-server)");
+            }
+            Assumptions.assumeTrue(installed, "etcd not installed: apt-get install etcd-server");
+            return LocalServer.etcd(dir);
+        }
+        return LocalServer.vigil(dir);
+    }
+
+    static VigilClient client(LocalServer server) {
+        return VigilClient.builder().endpoints(server.endpoint()).build();
+    }
+}
