@@ -8,6 +8,7 @@ import io.vigil.proto.etcdserverpb.StatusRequest;
 import io.vigil.proto.etcdserverpb.StatusResponse;
 import java.time.Duration;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiFunction;
@@ -57,20 +58,29 @@ final class Calls {
 
     /**
      * A write: sent once, to the leader when known. A failure that may have left it applied is
-     * reported as such ({@link VigilException#outcomeUnknown()}), never retried.
+     * reported as such ({@link VigilException#outcomeUnknown()}), never retried; one that could
+     * not connect at all goes to the next member.
      */
     <T> T write(BiFunction<ManagedChannel, Deadline, T> call) {
         Deadline deadline = Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS);
-        int member = endpoints.forWrite();
-        try {
-            return call.apply(endpoints.channel(member), deadline);
-        } catch (StatusRuntimeException e) {
-            if (Retries.transientFailure(e.getStatus())) {
-                endpoints.failed(member);
-                findLeader();
+        StatusRuntimeException last = null;
+        // only a write that could not even connect is sent again, to the next member
+        for (int i = 0; i < endpoints.size() && !deadline.isExpired(); i++) {
+            int member = endpoints.forWrite();
+            try {
+                return call.apply(endpoints.channel(member), deadline);
+            } catch (StatusRuntimeException e) {
+                last = e;
+                if (Retries.transientFailure(e.getStatus())) {
+                    endpoints.failed(member);
+                    findLeader();
+                }
+                if (!Retries.neverSent(e.getStatus())) {
+                    throw VigilException.ofWrite(e);
+                }
             }
-            throw VigilException.ofWrite(e);
         }
+        throw last != null ? VigilException.of(last) : VigilException.timedOut(timeout);
     }
 
     /** Asks every member, in the background, which one leads; later writes go there. */
@@ -78,24 +88,30 @@ final class Calls {
         if (!lookingForLeader.compareAndSet(false, true)) {
             return;
         }
-        background.execute(() -> {
-            try {
-                for (int i = 0; i < endpoints.size(); i++) {
-                    try {
-                        StatusResponse s = MaintenanceGrpc.newBlockingStub(endpoints.channel(i))
-                                .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
-                                .status(StatusRequest.getDefaultInstance());
-                        if (s.getLeader() != 0 && s.getLeader() == s.getHeader().getMemberId()) {
-                            endpoints.leaderIs(i);
-                            return;
-                        }
-                    } catch (StatusRuntimeException e) {
-                        // that member is not reachable now; ask the next
+        try {
+            background.execute(this::askForLeader);
+        } catch (RejectedExecutionException closed) {
+            lookingForLeader.set(false);
+        }
+    }
+
+    private void askForLeader() {
+        try {
+            for (int i = 0; i < endpoints.size(); i++) {
+                try {
+                    StatusResponse s = MaintenanceGrpc.newBlockingStub(endpoints.channel(i))
+                            .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                            .status(StatusRequest.getDefaultInstance());
+                    if (s.getLeader() != 0 && s.getLeader() == s.getHeader().getMemberId()) {
+                        endpoints.leaderIs(i);
+                        return;
                     }
+                } catch (StatusRuntimeException e) {
+                    // that member is not reachable now; ask the next
                 }
-            } finally {
-                lookingForLeader.set(false);
             }
-        });
+        } finally {
+            lookingForLeader.set(false);
+        }
     }
 }

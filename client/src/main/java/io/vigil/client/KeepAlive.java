@@ -6,6 +6,7 @@ import io.grpc.stub.ClientResponseObserver;
 import io.vigil.proto.etcdserverpb.LeaseGrpc;
 import io.vigil.proto.etcdserverpb.LeaseKeepAliveRequest;
 import io.vigil.proto.etcdserverpb.LeaseKeepAliveResponse;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -84,7 +85,11 @@ public final class KeepAlive implements AutoCloseable {
         stream.sentAt.add(System.nanoTime());
         stream.requests.onNext(LeaseKeepAliveRequest.newBuilder().setID(leaseId).build());
         long period = Math.max(MIN_TICK_MS, TimeUnit.SECONDS.toMillis(ttlSeconds) / 3);
-        tick = timer.schedule(() -> serial.execute(this::renew), period, TimeUnit.MILLISECONDS);
+        try {
+            tick = timer.schedule(() -> serial.execute(this::renew), period, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closed) {
+            ended = true; // the client closed
+        }
     }
 
     private void onAnswer(Stream from, LeaseKeepAliveResponse r) {

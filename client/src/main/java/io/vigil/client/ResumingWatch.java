@@ -13,6 +13,7 @@ import io.vigil.proto.etcdserverpb.WatchResponse;
 import io.vigil.proto.mvccpb.Event;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -166,7 +167,11 @@ final class ResumingWatch implements Watch {
         long backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS << Math.min(failures, 10));
         failures++;
         backoff += (long) (Math.random() * backoff / 2);
-        timer.schedule(() -> serial.execute(this::open), backoff, TimeUnit.MILLISECONDS);
+        try {
+            timer.schedule(() -> serial.execute(this::open), backoff, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closed) {
+            ended = true; // the client closed
+        }
     }
 
     private void end(Stream from) {

@@ -25,6 +25,22 @@ final class Retries {
     }
 
     /**
+     * Whether the call never reached a server: its connection could not be made. Even a write
+     * may then go to another member.
+     */
+    static boolean neverSent(Status status) {
+        if (status.getCode() != Status.Code.UNAVAILABLE) {
+            return false;
+        }
+        for (Throwable t = status.getCause(); t != null; t = t.getCause()) {
+            if (t instanceof java.net.ConnectException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * Whether the server refused a write before proposing it, so it certainly did not happen:
      * bad arguments, permissions, auth, a failed precondition, too large or too many requests, no
      * space left (etcd's "database space exceeded").

@@ -2,8 +2,12 @@ package io.vigil.client;
 
 import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
-/** Runs tasks one at a time, in the order given, on an underlying executor. */
+/**
+ * Runs tasks one at a time, in the order given, on an underlying executor; once that executor
+ * refuses work (its client closed) tasks are dropped.
+ */
 final class SerialExecutor implements Executor {
     private final Executor underlying;
     private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
@@ -22,7 +26,15 @@ final class SerialExecutor implements Executor {
             }
             running = true;
         }
-        underlying.execute(this::drain);
+        try {
+            underlying.execute(this::drain);
+        } catch (RejectedExecutionException closed) {
+            // the client closed its listener threads: nothing more runs
+            synchronized (tasks) {
+                tasks.clear();
+                running = false;
+            }
+        }
     }
 
     private void drain() {

@@ -26,6 +26,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class VigilClient implements AutoCloseable {
     private final Endpoints endpoints;
     private final ScheduledExecutorService timer;
+    /** Asks the members which one leads (blocking calls kept off the timer). */
+    private final ExecutorService leaderLookup;
     private final ExecutorService ownListenerThreads;
     private final Kv kv;
     private final Watches watches;
@@ -34,6 +36,7 @@ public final class VigilClient implements AutoCloseable {
     private VigilClient(Builder b) {
         endpoints = new Endpoints(b.endpoints);
         timer = Executors.newSingleThreadScheduledExecutor(daemons("vigil-client-timer"));
+        leaderLookup = Executors.newSingleThreadExecutor(daemons("vigil-client-leader"));
         java.util.concurrent.Executor listeners = b.listenerExecutor;
         if (listeners == null) {
             ownListenerThreads = Executors.newCachedThreadPool(daemons("vigil-client-listener"));
@@ -41,7 +44,7 @@ public final class VigilClient implements AutoCloseable {
         } else {
             ownListenerThreads = null;
         }
-        Calls calls = new Calls(endpoints, b.callTimeout, timer);
+        Calls calls = new Calls(endpoints, b.callTimeout, leaderLookup);
         kv = new Kv(calls);
         watches = new Watches(endpoints, listeners, timer);
         leases = new Leases(calls, endpoints, listeners, timer);
@@ -70,6 +73,7 @@ public final class VigilClient implements AutoCloseable {
     @Override
     public void close() {
         timer.shutdownNow();
+        leaderLookup.shutdownNow();
         endpoints.close();
         if (ownListenerThreads != null) {
             ownListenerThreads.shutdown();

@@ -1,0 +1,149 @@
+package io.vigil.client;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vigil.testkit.LocalServer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.FieldSource;
+
+/**
+ * Resuming watches against Vigil and a real etcd: across SIGKILLs and restarts of the server under
+ * write load every revision is told exactly once, in order, and a cache built from the events
+ * equals the store; a compacted start is told as such; a listener that blocks holds back only its
+ * own watch (jetcd #1089: blocking inside a listener hung its event loop).
+ */
+class WatchTest {
+    static final List<String> SERVERS = Servers.NAMES;
+    /** How long the tests wait for what must happen (a hang guard, never a timing). */
+    static final Duration PATIENCE = Duration.ofSeconds(60);
+
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest
+    @FieldSource("SERVERS")
+    void everyRevisionExactlyOnceAcrossServerCrashes(String name) throws Exception {
+        try (LocalServer server = Servers.start(name, tmp);
+             VigilClient writer = VigilClient.builder().endpoints(server.endpoint()).callTimeout(Duration.ofSeconds(2)).build();
+             VigilClient watcher = Servers.client(server)) {
+            long start = writer.kv().put("k/start", "0").revision();
+            Recorder recorder = new Recorder();
+            Watch watch = watcher.watches().watch(Op.getPrefix("k/"), start, recorder);
+
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicLong acknowledged = new AtomicLong();
+            Thread load = new Thread(() -> {
+                for (int i = 0; !stop.get(); i++) {
+                    try {
+                        String key = "k/" + (i % 40);
+                        long r = i % 7 == 6 ? writer.kv().delete(key).revision() : writer.kv().put(key, "v" + i).revision();
+                        acknowledged.accumulateAndGet(r, Math::max);
+                    } catch (VigilException e) {
+                        // the server is down: a write whose outcome is unknown may or may not show up, and the
+                        // watch must tell the truth either way; pace the next try while it is down
+                        pause();
+                    }
+                }
+            }, "writer");
+            load.start();
+            try {
+                for (int crash = 0; crash < 2; crash++) {
+                    int before = recorder.size();
+                    await().atMost(PATIENCE).until(() -> recorder.size() >= before + 50);
+                    server.kill();
+                    server.restart();
+                }
+                int before = recorder.size();
+                await().atMost(PATIENCE).until(() -> recorder.size() >= before + 50);
+            } finally {
+                stop.set(true);
+                load.join();
+            }
+            long last = writer.kv().put("k/end", "end").revision();
+            await().atMost(PATIENCE).until(() -> recorder.reached(last));
+            assertTrue(acknowledged.get() < last);
+            watch.close();
+
+            // the truth: a fresh watch over the same history, and the store itself
+            Recorder truth = new Recorder();
+            try (Watch replay = watcher.watches().watch(Op.getPrefix("k/"), start, truth)) {
+                await().atMost(PATIENCE).until(() -> truth.reached(last));
+            }
+            List<Recorder.Told> told = recorder.told();
+            assertEquals(truth.told(), told, "every revision once, in order, across two crashes");
+            Map<String, String> store = new TreeMap<>();
+            for (KeyValue kv : writer.kv().getPrefix("k/").kvs()) {
+                store.put(kv.key(), kv.value());
+            }
+            assertEquals(store, recorder.cache());
+            assertNull(recorder.error());
+        }
+    }
+
+    @ParameterizedTest
+    @FieldSource("SERVERS")
+    void aCompactedStartIsToldNotSkipped(String name) {
+        try (LocalServer server = Servers.start(name, tmp); VigilClient client = Servers.client(server)) {
+            long first = client.kv().put("c/1", "a").revision();
+            client.kv().put("c/2", "b");
+            long third = client.kv().put("c/3", "c").revision();
+            client.kv().compact(third);
+            Recorder recorder = new Recorder();
+            client.watches().watch(Op.getPrefix("c/"), first, recorder);
+            await().atMost(PATIENCE).until(() -> recorder.compactedAt() >= 0);
+            assertEquals(third, recorder.compactedAt());
+            assertEquals(List.of(), recorder.told());
+        }
+    }
+
+    @ParameterizedTest
+    @FieldSource("SERVERS")
+    void aBlockingListenerHoldsBackOnlyItsOwnWatch(String name) throws Exception {
+        try (LocalServer server = Servers.start(name, tmp); VigilClient client = Servers.client(server)) {
+            CountDownLatch release = new CountDownLatch(1);
+            Recorder slow = new Recorder() {
+                @Override
+                public void onEvents(long revision, List<WatchEvent> events) {
+                    super.onEvents(revision, events);
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            };
+            Recorder other = new Recorder();
+            client.watches().watch(Op.getPrefix("slow/"), 0, slow);
+            client.watches().watch(Op.getPrefix("other/"), 0, other);
+            // both watches are created once a put under each is told; put the slow one's first
+            client.kv().put("slow/1", "blocks its listener");
+            await().atMost(PATIENCE).until(() -> slow.size() == 1);
+            client.kv().put("slow/2", "waits behind it");
+            long r = client.kv().put("other/1", "told meanwhile").revision();
+            await().atMost(PATIENCE).until(() -> other.reached(r));
+            assertEquals(1, slow.size());
+            release.countDown();
+            await().atMost(PATIENCE).until(() -> slow.size() == 2);
+        }
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(20);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
