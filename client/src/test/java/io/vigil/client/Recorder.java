@@ -81,4 +81,22 @@ class Recorder implements WatchListener {
     synchronized long progress() {
         return progress;
     }
+
+    /**
+     * Asserts what was told from {@code start} through {@code last} is the truth: what a fresh
+     * watch over the same history tells (every revision once, in order), and a cache equal to the
+     * store's keys under {@code prefix} now.
+     */
+    void assertIsTheHistory(VigilClient client, String prefix, long start, long last) {
+        Recorder truth = new Recorder();
+        try (Watch replay = client.watches().watch(Op.getPrefix(prefix), start, truth)) {
+            org.awaitility.Awaitility.await().atMost(WatchTest.PATIENCE).until(() -> truth.reached(last));
+        }
+        org.junit.jupiter.api.Assertions.assertEquals(truth.told(), told(), "every revision once, in order");
+        Map<String, String> store = new TreeMap<>();
+        for (KeyValue kv : client.kv().getPrefix(prefix).kvs()) {
+            store.put(kv.key(), kv.value());
+        }
+        org.junit.jupiter.api.Assertions.assertEquals(store, cache());
+    }
 }

@@ -18,15 +18,24 @@ final class Servers {
     }
 
     static LocalServer start(String name, Path dir) {
+        assumeRunnable(name);
+        return LocalServer.start(name, dir);
+    }
+
+    /** A new cluster of {@code size} members of {@code name}, each serving clients. */
+    static List<LocalServer> cluster(String name, Path dir, int size) {
+        assumeRunnable(name);
+        return LocalServer.cluster(name, dir, size);
+    }
+
+    private static void assumeRunnable(String name) {
         if (name.equals("etcd")) {
             boolean installed = LocalServer.etcdInstalled();
             if (Boolean.getBoolean("vigil.requireEtcd") && !installed) {
                 throw new IllegalStateException("etcd must be installed (apt-get install etcd-server)");
             }
             Assumptions.assumeTrue(installed, "etcd not installed: apt-get install etcd-server");
-            return LocalServer.etcd(dir);
         }
-        return LocalServer.vigil(dir);
     }
 
     static VigilClient client(LocalServer server) {

@@ -9,11 +9,7 @@ import io.vigil.testkit.LocalServer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.FieldSource;
@@ -42,23 +38,7 @@ class WatchTest {
             Recorder recorder = new Recorder();
             Watch watch = watcher.watches().watch(Op.getPrefix("k/"), start, recorder);
 
-            AtomicBoolean stop = new AtomicBoolean();
-            AtomicLong acknowledged = new AtomicLong();
-            Thread load = new Thread(() -> {
-                for (int i = 0; !stop.get(); i++) {
-                    try {
-                        String key = "k/" + (i % 40);
-                        long r = i % 7 == 6 ? writer.kv().delete(key).revision() : writer.kv().put(key, "v" + i).revision();
-                        acknowledged.accumulateAndGet(r, Math::max);
-                    } catch (VigilException e) {
-                        // the server is down: a write whose outcome is unknown may or may not show up, and the
-                        // watch must tell the truth either way; pace the next try while it is down
-                        pause();
-                    }
-                }
-            }, "writer");
-            load.start();
-            try {
+            try (WriteLoad load = new WriteLoad(writer, "k/")) {
                 for (int crash = 0; crash < 2; crash++) {
                     int before = recorder.size();
                     await().atMost(PATIENCE).until(() -> recorder.size() >= before + 50);
@@ -67,27 +47,12 @@ class WatchTest {
                 }
                 int before = recorder.size();
                 await().atMost(PATIENCE).until(() -> recorder.size() >= before + 50);
-            } finally {
-                stop.set(true);
-                load.join();
             }
             long last = writer.kv().put("k/end", "end").revision();
             await().atMost(PATIENCE).until(() -> recorder.reached(last));
-            assertTrue(acknowledged.get() < last);
             watch.close();
 
-            // the truth: a fresh watch over the same history, and the store itself
-            Recorder truth = new Recorder();
-            try (Watch replay = watcher.watches().watch(Op.getPrefix("k/"), start, truth)) {
-                await().atMost(PATIENCE).until(() -> truth.reached(last));
-            }
-            List<Recorder.Told> told = recorder.told();
-            assertEquals(truth.told(), told, "every revision once, in order, across two crashes");
-            Map<String, String> store = new TreeMap<>();
-            for (KeyValue kv : writer.kv().getPrefix("k/").kvs()) {
-                store.put(kv.key(), kv.value());
-            }
-            assertEquals(store, recorder.cache());
+            recorder.assertIsTheHistory(watcher, "k/", start, last);
             assertNull(recorder.error());
         }
     }
@@ -139,11 +104,4 @@ class WatchTest {
         }
     }
 
-    private static void pause() {
-        try {
-            Thread.sleep(20);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
 }

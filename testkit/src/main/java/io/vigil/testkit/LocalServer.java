@@ -25,18 +25,34 @@ public final class LocalServer implements AutoCloseable {
     private static final String VIGIL_MAIN = "io.vigil.server.Main";
 
     private final String name;
+    private final String member;
     private final List<String> command;
     private final Path dataDir;
     private final int clientPort;
     private final int peerPort;
+    private String initialCluster;
     private Process process;
+    private CompletableFuture<Void> ready;
 
-    private LocalServer(String name, List<String> command, Path dataDir) {
+    private LocalServer(String name, String member, Path dataDir) {
         this.name = name;
-        this.command = command;
+        this.member = member;
+        this.command = command(name);
         this.dataDir = dataDir;
         this.clientPort = freePort();
         this.peerPort = freePort();
+    }
+
+    private static List<String> command(String name) {
+        return switch (name) {
+            case "etcd" -> List.of("etcd");
+            case "vigil" -> List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--add-opens", "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
+                    // a test's server lives seconds: C1 alone and the serial collector spare CI's two cores
+                    "-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                    "-cp", System.getProperty("java.class.path"), VIGIL_MAIN, "serve");
+            default -> throw new IllegalArgumentException("etcd or vigil, not " + name);
+        };
     }
 
     /** Whether etcd is on the PATH. */
@@ -51,24 +67,42 @@ public final class LocalServer implements AutoCloseable {
 
     /** Starts one etcd on free ports with its data under {@code dataDir}; returns once it serves clients. */
     public static LocalServer etcd(Path dataDir) {
-        LocalServer etcd = new LocalServer("etcd", List.of("etcd"), dataDir);
-        etcd.startProcess();
-        return etcd;
+        return start("etcd", dataDir);
     }
 
     /**
-     * Starts one Vigil from this JVM's class path (which must hold the server) on free ports with
-     * its data under {@code dataDir}; returns once it serves clients.
+     * Starts one Vigil from this JVM's class path (which must hold the server and its logging) on
+     * free ports with its data under {@code dataDir}; returns once it serves clients.
      */
     public static LocalServer vigil(Path dataDir) {
-        LocalServer vigil = new LocalServer("vigil", List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-opens", "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
-                // a test's server lives seconds: C1 alone and the serial collector spare CI's two cores
-                "-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path"), VIGIL_MAIN, "serve"), dataDir);
-        vigil.startProcess();
-        return vigil;
+        return start("vigil", dataDir);
+    }
+
+    /** Starts one member of {@code name} ("etcd" or "vigil"); returns once it serves clients. */
+    public static LocalServer start(String name, Path dataDir) {
+        return cluster(name, dataDir, 1).get(0);
+    }
+
+    /**
+     * Starts a new cluster of {@code size} members of {@code name} ("etcd" or "vigil"), their data
+     * in {@code dataDir}/m0, m1, ...; returns once every member serves clients.
+     */
+    public static List<LocalServer> cluster(String name, Path dataDir, int size) {
+        List<LocalServer> members = new java.util.ArrayList<>();
+        java.util.StringJoiner initial = new java.util.StringJoiner(",");
+        for (int i = 0; i < size; i++) {
+            LocalServer m = new LocalServer(name, "m" + i, size == 1 ? dataDir : dataDir.resolve("m" + i));
+            members.add(m);
+            initial.add(m.member + "=http://127.0.0.1:" + m.peerPort);
+        }
+        for (LocalServer m : members) {
+            m.initialCluster = initial.toString();
+            m.launch();
+        }
+        for (LocalServer m : members) {
+            m.awaitReady();
+        }
+        return members;
     }
 
     /** "etcd" or "vigil". */
@@ -101,25 +135,27 @@ public final class LocalServer implements AutoCloseable {
         if (process.isAlive()) {
             throw new IllegalStateException(name + " is still running");
         }
-        startProcess();
+        launch();
+        awaitReady();
     }
 
-    private void startProcess() {
+    private void launch() {
         String client = "http://127.0.0.1:" + clientPort;
         String peer = "http://127.0.0.1:" + peerPort;
+        Path log = dataDir.resolve(name + ".log");
         try {
             Files.createDirectories(dataDir);
             List<String> cmd = new java.util.ArrayList<>(command);
-            cmd.addAll(List.of("--name", "m", "--data-dir", dataDir.resolve("data").toString(),
+            cmd.addAll(List.of("--name", member, "--data-dir", dataDir.resolve("data").toString(),
                     "--listen-client-urls", client, "--advertise-client-urls", client,
                     "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                    "--initial-cluster", "m=" + peer));
+                    "--initial-cluster", initialCluster));
             process = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        CompletableFuture<Void> ready = new CompletableFuture<>();
-        Path log = dataDir.resolve(name + ".log");
+        CompletableFuture<Void> started = new CompletableFuture<>();
+        ready = started;
         Process p = process;
         Thread reader = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
@@ -131,21 +167,26 @@ public final class LocalServer implements AutoCloseable {
                     out.newLine();
                     out.flush();
                     if (line.contains(READY)) {
-                        ready.complete(null);
+                        started.complete(null);
                     }
                 }
             } catch (IOException e) {
                 // the process went away
             }
-            ready.completeExceptionally(new IllegalStateException(name + " ended before serving; its log: " + log));
-        }, name + "-log");
+            started.completeExceptionally(new IllegalStateException(name + " ended before serving; its log: " + log));
+        }, name + "-" + member + "-log");
         reader.setDaemon(true);
         reader.start();
+    }
+
+    private void awaitReady() {
         try {
             ready.get(START_PATIENCE_S, TimeUnit.SECONDS);
         } catch (Exception e) {
             process.destroyForcibly();
-            throw new IllegalStateException(name + " did not serve within " + START_PATIENCE_S + " s; its log:\n" + tail(log), e);
+            Path log = dataDir.resolve(name + ".log");
+            throw new IllegalStateException(name + " " + member + " did not serve within " + START_PATIENCE_S
+                    + " s; its log:\n" + tail(log), e);
         }
     }
 
