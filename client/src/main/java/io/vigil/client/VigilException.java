@@ -4,20 +4,28 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 
 /**
- * A call that failed: the gRPC status code and the server's message (etcd's words, e.g.
- * {@code etcdserver: mvcc: required revision has been compacted}).
+ * A call that failed: its status code (gRPC's codes, onto which etcd maps its errors) and the
+ * server's message (etcd's words, e.g. {@code etcdserver: mvcc: required revision has been
+ * compacted}).
  *
  * <p>{@link #outcomeUnknown()} tells a write's caller whether the write may have been applied
  * even though it failed (the connection or the deadline went while it was in flight). The
  * client never retries such a write: only the caller knows whether doing it twice is harmless.
  */
 public final class VigilException extends RuntimeException {
-    private final Status.Code code;
+    /** gRPC's status codes, by the same names (the client's API does not expose gRPC's types). */
+    public enum Code {
+        OK, CANCELLED, UNKNOWN, INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED,
+        RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, OUT_OF_RANGE, UNIMPLEMENTED, INTERNAL, UNAVAILABLE,
+        DATA_LOSS, UNAUTHENTICATED
+    }
+
+    private final Code code;
     private final boolean outcomeUnknown;
 
     VigilException(Status.Code code, String message, boolean outcomeUnknown, Throwable cause) {
         super(message, cause);
-        this.code = code;
+        this.code = Code.valueOf(code.name());
         this.outcomeUnknown = outcomeUnknown;
     }
 
@@ -35,16 +43,12 @@ public final class VigilException extends RuntimeException {
         return new VigilException(Status.Code.DEADLINE_EXCEEDED, "no answer within " + timeout, false, null);
     }
 
-    static VigilException closed() {
-        return new VigilException(Status.Code.CANCELLED, "the client is closed", false, null);
-    }
-
     private static String describe(Status s) {
         return s.getDescription() != null ? s.getDescription() : s.getCode().toString();
     }
 
-    /** The gRPC status code (etcd's errors map onto these as in its rpctypes). */
-    public Status.Code code() {
+    /** The status code. */
+    public Code code() {
         return code;
     }
 

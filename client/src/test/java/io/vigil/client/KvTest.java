@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.grpc.Status;
 import io.vigil.testkit.LocalServer;
 import java.nio.file.Path;
 import java.util.List;
@@ -72,11 +71,11 @@ class KvTest {
             long r = kv.put("k", "2").revision();
             kv.compact(r);
             VigilException compacted = assertThrows(VigilException.class, () -> kv.get(Op.get("k").atRevision(r - 1)));
-            assertEquals(Status.Code.OUT_OF_RANGE, compacted.code());
+            assertEquals(VigilException.Code.OUT_OF_RANGE, compacted.code());
             assertEquals("etcdserver: mvcc: required revision has been compacted", compacted.getMessage());
 
             VigilException noLease = assertThrows(VigilException.class, () -> kv.put(Op.put("k", "v").lease(12345)));
-            assertEquals(Status.Code.NOT_FOUND, noLease.code());
+            assertEquals(VigilException.Code.NOT_FOUND, noLease.code());
             assertEquals("etcdserver: requested lease not found", noLease.getMessage());
             assertFalse(noLease.outcomeUnknown(), "a refused write certainly did not happen");
             assertEquals("2", kv.get("k").value());

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.grpc.Status;
 import io.vigil.testkit.FaultProxy;
 import io.vigil.testkit.Link;
 import io.vigil.testkit.LocalServer;
@@ -44,7 +43,7 @@ class RetryTest {
                 fromServer.block();
                 VigilException e = assertThrows(VigilException.class, () -> client.kv().put("x", "once"));
                 assertTrue(e.outcomeUnknown(), "the put reached the server; only its answer was lost");
-                assertEquals(Status.Code.DEADLINE_EXCEEDED, e.code());
+                assertEquals(VigilException.Code.DEADLINE_EXCEEDED, e.code());
                 fromServer.unblock();
             }
             KeyValue x = direct.kv().get("x");

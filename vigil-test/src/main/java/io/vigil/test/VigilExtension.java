@@ -1,6 +1,5 @@
 package io.vigil.test;
 
-import io.grpc.Status;
 import io.vigil.client.VigilClient;
 import io.vigil.client.VigilException;
 import io.vigil.server.ServerConfig;
@@ -165,7 +164,7 @@ public final class VigilExtension implements BeforeAllCallback, AfterAllCallback
                 client.kv().get("health"); // what etcd's own health check reads
                 return;
             } catch (VigilException e) {
-                boolean noLeaderYet = e.code() == Status.Code.UNAVAILABLE || e.code() == Status.Code.DEADLINE_EXCEEDED;
+                boolean noLeaderYet = e.code() == VigilException.Code.UNAVAILABLE || e.code() == VigilException.Code.DEADLINE_EXCEEDED;
                 if (!noLeaderYet || System.currentTimeMillis() > deadline) {
                     stop();
                     throw new IllegalStateException("Vigil elected no leader within " + READY_PATIENCE_MS + " ms", e);
