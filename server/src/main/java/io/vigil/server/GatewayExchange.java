@@ -3,13 +3,9 @@ package io.vigil.server;
 import com.google.gson.JsonElement;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
-import io.grpc.Attributes;
-import io.grpc.Grpc;
-import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.netty.buffer.Unpooled;
-import io.grpc.netty.shaded.io.netty.channel.ChannelFuture;
 import io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.DefaultHttpContent;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.DefaultHttpResponse;
@@ -20,7 +16,6 @@ import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpResponse;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpResponseStatus;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpVersion;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.LastHttpContent;
-import io.grpc.netty.shaded.io.netty.handler.ssl.SslHandler;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.function.Consumer;
@@ -46,23 +41,15 @@ import java.util.function.Consumer;
  * has ended and its response is written, {@code done} is told once with whether the connection
  * may serve another request.
  */
-final class GatewayExchange implements GatewayCall.Sink, ClientPortHttp.Exchange {
+final class GatewayExchange extends GatewayHttpCall {
     static final String JSON = "application/json";
-    private static final Metadata.Key<String> AUTHORIZATION = AuthCalls.AUTHORIZATION;
 
-    private final ChannelHandlerContext ctx;
-    private final boolean keepAlive;
-    private final Consumer<Boolean> done;
     private boolean streaming;
-    private GatewayCall call;
     private Message unaryResponse;
     private boolean headersWritten;
-    private boolean finished;
 
     GatewayExchange(ChannelHandlerContext ctx, boolean keepAlive, Consumer<Boolean> done) {
-        this.ctx = ctx;
-        this.keepAlive = keepAlive;
-        this.done = done;
+        super(ctx, keepAlive, done);
     }
 
     void start(GatewayCalls calls, MethodDescriptor<?, ?> method, FullHttpRequest request) {
@@ -109,14 +96,7 @@ final class GatewayExchange implements GatewayCall.Sink, ClientPortHttp.Exchange
                 return;
             }
         }
-        Metadata headers = new Metadata();
-        String token = request.headers().get(HttpHeaderNames.AUTHORIZATION);
-        if (token != null) {
-            headers.put(AUTHORIZATION, token);
-        }
-        call = calls.start(method, headers, ctx.executor(), attributes(ctx), () -> ctx.channel().isWritable(), this);
-        if (call == null) {
-            refuse(Status.UNIMPLEMENTED.withDescription("unknown service " + method.getServiceName()));
+        if (!startCall(calls, method, request)) {
             return;
         }
         for (Message r : requests) {
@@ -125,48 +105,9 @@ final class GatewayExchange implements GatewayCall.Sink, ClientPortHttp.Exchange
         call.halfClose();
     }
 
-    /** A call refused before it started: the error body, a stream's too (the gateway answers so before streaming). */
-    private void refuse(Status status) {
-        finished = true;
-        end(ClientPortHttp.respond(ctx, GatewayJson.httpStatus(status.getCode()), JSON, GatewayJson.errorBody(status),
-                keepAlive, true));
-    }
-
     private static Status parseFailure(MethodDescriptor<?, ?> method, InvalidProtocolBufferException e) {
         Status.Code code = method.getType().clientSendsOneMessage() ? Status.Code.INVALID_ARGUMENT : Status.Code.UNKNOWN;
         return Status.fromCode(code).withDescription(e.getMessage());
-    }
-
-    /** The transport's attributes of a call on this connection (remote address, TLS session), as gRPC's. */
-    static Attributes attributes(ChannelHandlerContext ctx) {
-        Attributes.Builder a = Attributes.newBuilder()
-                .set(Grpc.TRANSPORT_ATTR_REMOTE_ADDR, ctx.channel().remoteAddress())
-                .set(Grpc.TRANSPORT_ATTR_LOCAL_ADDR, ctx.channel().localAddress());
-        SslHandler tls = ctx.pipeline().get(SslHandler.class);
-        if (tls != null) {
-            a.set(Grpc.TRANSPORT_ATTR_SSL_SESSION, tls.engine().getSession());
-        }
-        return a.build();
-    }
-
-    @Override
-    public void ready() {
-        if (call != null) {
-            call.ready();
-        }
-    }
-
-    @Override
-    public void cancel() {
-        if (call != null) {
-            call.cancel();
-        }
-        finished = true;
-    }
-
-    @Override
-    public boolean isReady() {
-        return ctx.channel().isWritable();
     }
 
     @Override
@@ -220,10 +161,6 @@ final class GatewayExchange implements GatewayCall.Sink, ClientPortHttp.Exchange
             r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
         ctx.write(r);
-    }
-
-    private void end(ChannelFuture written) {
-        written.addListener(f -> done.accept(keepAlive && f.isSuccess()));
     }
 
     private static io.grpc.netty.shaded.io.netty.buffer.ByteBuf utf8(String s) {

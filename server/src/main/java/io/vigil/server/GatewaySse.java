@@ -2,10 +2,8 @@ package io.vigil.server;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Message;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.netty.buffer.Unpooled;
-import io.grpc.netty.shaded.io.netty.channel.ChannelFuture;
 import io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.DefaultHttpContent;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.DefaultHttpResponse;
@@ -56,20 +54,13 @@ import java.util.function.Consumer;
  *
  * <p>Lifecycle and threads as {@link GatewayExchange}: everything on the connection's event loop.
  */
-final class GatewaySse implements GatewayCall.Sink, ClientPortHttp.Exchange {
+final class GatewaySse extends GatewayHttpCall {
     static final String EVENT_STREAM = "text/event-stream";
 
-    private final ChannelHandlerContext ctx;
-    private final boolean keepAlive;
-    private final Consumer<Boolean> done;
-    private GatewayCall call;
     private long createdId;
-    private boolean finished;
 
     GatewaySse(ChannelHandlerContext ctx, boolean keepAlive, Consumer<Boolean> done) {
-        this.ctx = ctx;
-        this.keepAlive = keepAlive;
-        this.done = done;
+        super(ctx, keepAlive, done);
     }
 
     void start(GatewayCalls calls, FullHttpRequest request) {
@@ -82,15 +73,7 @@ final class GatewaySse implements GatewayCall.Sink, ClientPortHttp.Exchange {
             return;
         }
         createdId = create.getStartRevision() - 1;
-        Metadata headers = new Metadata();
-        String token = request.headers().get(HttpHeaderNames.AUTHORIZATION);
-        if (token != null) {
-            headers.put(AuthCalls.AUTHORIZATION, token);
-        }
-        call = calls.start(WatchGrpc.getWatchMethod(), headers, ctx.executor(), GatewayExchange.attributes(ctx),
-                () -> ctx.channel().isWritable(), this);
-        if (call == null) {
-            refuse(Status.UNIMPLEMENTED.withDescription("unknown service " + WatchGrpc.SERVICE_NAME));
+        if (!startCall(calls, WatchGrpc.getWatchMethod(), request)) {
             return;
         }
         HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
@@ -157,32 +140,6 @@ final class GatewaySse implements GatewayCall.Sink, ClientPortHttp.Exchange {
         throw new IllegalArgumentException(name + " is not a revision: " + value);
     }
 
-    private void refuse(Status status) {
-        finished = true;
-        end(ClientPortHttp.respond(ctx, GatewayJson.httpStatus(status.getCode()), GatewayExchange.JSON,
-                GatewayJson.errorBody(status), keepAlive, true));
-    }
-
-    @Override
-    public void ready() {
-        if (call != null) {
-            call.ready();
-        }
-    }
-
-    @Override
-    public void cancel() {
-        if (call != null) {
-            call.cancel();
-        }
-        finished = true;
-    }
-
-    @Override
-    public boolean isReady() {
-        return ctx.channel().isWritable();
-    }
-
     @Override
     public void onMessage(Message m) {
         if (finished) {
@@ -246,9 +203,5 @@ final class GatewaySse implements GatewayCall.Sink, ClientPortHttp.Exchange {
 
     private void write(String sse) {
         ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(sse.getBytes(StandardCharsets.UTF_8))));
-    }
-
-    private void end(ChannelFuture written) {
-        written.addListener(f -> done.accept(keepAlive && f.isSuccess()));
     }
 }
