@@ -24,9 +24,9 @@ import java.util.concurrent.TimeUnit;
  * leader ends the stream instead of going silent, and the watch moves to a member that has one.
  *
  * <p>Ordering: every response, failure and reconnection is handled on one serial executor, in
- * the order it happened; the listener runs there too. The next response is asked for only once
- * the listener is done with the last one (gRPC's manual flow control), so a slow listener holds
- * back the server rather than a queue here. {@link #nextRevision} only grows: events below it
+ * the order it happened; the listener runs there too. A response is asked for each time the
+ * listener is done with one, with a fixed number asked ahead (gRPC's manual flow control), so a
+ * slow listener holds back the server rather than a growing queue here. {@link #nextRevision} only grows: events below it
  * (a resumed stream repeating a revision) are dropped, and it moves past a revision once its
  * events are told, or past a progress notice's revision.
  */
@@ -34,6 +34,12 @@ final class ResumingWatch implements Watch {
     static final Metadata.Key<String> HAS_LEADER = Metadata.Key.of("hasleader", Metadata.ASCII_STRING_MARSHALLER);
     private static final long BACKOFF_MIN_MS = 25;
     private static final long BACKOFF_MAX_MS = 2000;
+    /**
+     * Responses asked for ahead of the listener: the server streams on while the listener works
+     * (one at a time would leave the stream idle for a thread hand-off per response), and a slow
+     * listener still holds the server back once these are queued.
+     */
+    private static final int RESPONSES_AHEAD = 16;
 
     private final Endpoints endpoints;
     private final WatchCreateRequest template;
@@ -192,7 +198,7 @@ final class ResumingWatch implements Watch {
         @Override
         public void beforeStart(ClientCallStreamObserver<WatchRequest> requestStream) {
             requests = requestStream;
-            requestStream.disableAutoRequestWithInitial(1);
+            requestStream.disableAutoRequestWithInitial(RESPONSES_AHEAD);
         }
 
         void send(WatchRequest request) {
