@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
 import io.grpc.ManagedChannel;
+import io.grpc.netty.GrpcSslContexts;
 import io.vigil.proto.etcdserverpb.KVGrpc;
 import io.vigil.proto.etcdserverpb.PutRequest;
 import io.vigil.proto.etcdserverpb.RangeRequest;
@@ -17,16 +20,20 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * etcd 3.5's --listen-client-http-urls: with it, the client URLs serve gRPC alone (an HTTP/1.1
  * request there is not answered as HTTP) and the HTTP endpoints (/health, /metrics, the JSON
- * gateway) are served on the HTTP URLs.
+ * gateway) are served on the HTTP URLs; over TLS, both with the client port's certificate.
  */
 class ClientHttpUrlsTest {
     @TempDir
@@ -59,6 +66,37 @@ class ClientHttpUrlsTest {
 
             String answer = http1Answer(server.clientAddresses().get(0));
             assertFalse(answer.startsWith("HTTP/"), "the gRPC-only port answered HTTP/1.1: " + answer);
+        }
+    }
+
+    @Test
+    void overTlsBothFollowTheClientCertificate() throws Exception {
+        TestCerts certs = new TestCerts(tmp);
+        TestCerts.Ca ca = certs.ca("ca");
+        TestCerts.Leaf cert = certs.leaf(ca, "server", true);
+        TestCerts.Leaf client = certs.leaf(ca, "client", true);
+        TlsSettings tls = TlsSettings.NONE.withClient(TlsSettings.Side.NONE.withCertFile(cert.certFile()).withKeyFile(cert.keyFile()));
+        try (VigilServer server = VigilServer.start(new ServerConfig().dataDir(tmp.resolve("data"))
+                .listenClientUrls(List.of(URI.create("https://127.0.0.1:0")))
+                .listenClientHttpUrls(List.of(URI.create("https://127.0.0.1:0"))).tls(tls), fatal -> { })) {
+            String grpc = endpoint(server.clientAddresses().get(0));
+            String http = endpoint(server.clientHttpAddresses().get(0));
+            try (Client jetcd = Client.builder().endpoints("https://" + grpc)
+                    .sslContext(GrpcSslContexts.forClient().trustManager(ca.certFile().toFile()).build()).build()) {
+                jetcd.getKVClient().put(ByteSequence.from("k", StandardCharsets.UTF_8), ByteSequence.from("v", StandardCharsets.UTF_8))
+                        .get(ClusterClients.PATIENCE.toSeconds(), TimeUnit.SECONDS);
+            }
+            HttpClient https = HttpClient.newBuilder().sslContext(TlsClientTest.sslContext(ca, client))
+                    .version(HttpClient.Version.HTTP_1_1).build();
+            HttpResponse<String> health = https.send(HttpRequest.newBuilder(URI.create("https://" + http + "/health")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, health.statusCode(), health.body());
+            HttpResponse<String> range = https.send(HttpRequest.newBuilder(URI.create("https://" + http + "/v3/kv/range"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"key\":\"" + Curl.b64("k") + "\"}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertTrue(range.body().contains("\"value\":\"" + Curl.b64("v") + "\""), range.body());
+            assertThrows(IOException.class, () -> https.send(HttpRequest.newBuilder(URI.create("https://" + grpc + "/health")).build(),
+                    HttpResponse.BodyHandlers.ofString()));
         }
     }
 
