@@ -23,16 +23,19 @@ public final class BenchConfig {
       "watch-fanout", "watch-catchup", "lease-keepalive", "mixed");
   /**
    * Scenarios run only when named: a round of lease-expiry takes minutes (etcd revokes 1000
-   * leases/s); snapshot-save and defrag write a large store first.
+   * leases/s); snapshot-save and defrag write a large store first; json-put and json-range
+   * measure the JSON gateway (issue 19), apart from the gRPC rows.
    */
-  public static final List<String> OPT_IN_SCENARIOS = List.of("lease-expiry", "snapshot-save", "defrag");
+  public static final List<String> OPT_IN_SCENARIOS = List.of("lease-expiry", "snapshot-save", "defrag", "json-put",
+      "json-range");
 
   static final List<Flag> FLAGS = List.of(
       Flag.of("scenarios", "put,range,txn-put,watch-fanout,watch-catchup,lease-keepalive,mixed",
           "comma-separated: put, range (= range-linearizable,range-serializable), txn-put, watch-fanout, "
-              + "watch-catchup, lease-keepalive, mixed; lease-expiry, snapshot-save and defrag only when named"),
+              + "watch-catchup, lease-keepalive, mixed; lease-expiry, snapshot-save, defrag, json-put and json-range "
+              + "(the JSON gateway over HTTP/1.1) only when named"),
       Flag.of("loader", "java", "load generator: java (the harness's grpc-java client), go (etcd's Go benchmark tool; "
-          + "only put, range, txn-put and watch-fanout, the others are skipped) or both (Go after Java, each round and side)"),
+          + "only put, range, txn-put and watch-fanout; wrk for json-put and json-range; the others are skipped) or both (Go after Java, each round and side)"),
       Flag.of("go-benchmark", null, "launcher of etcd's Go benchmark tool, asked once for the binary with `path` "
           + "(default <repo>/../shared/tools/etcd-benchmark)"),
       Flag.of("sides", "vigil,etcd", "servers to measure, in round order: vigil, etcd or both"),
@@ -213,6 +216,8 @@ public final class BenchConfig {
     check(watchStreams <= watchers, "--watch-streams " + watchStreams + " exceeds --watchers " + watchers);
     check(!secure || (vigilEndpoint == null && etcdEndpoint == null),
         "--secure starts both servers itself (it makes their certificates and users); drop --vigil-endpoint/--etcd-endpoint");
+    check(!secure || scenarios.stream().noneMatch(n -> n.startsWith("json-")),
+        "--secure: json-put and json-range speak plaintext HTTP/1.1 without a token; drop them or --secure");
     check(!goLoader || !secure, "--loader " + loader + " with --secure: the Go tool's put and watch keys are binary, "
         + "outside the bench user's vb/ range; use benchmarks/go-secure");
     check(javaLoader || scenarios.stream().anyMatch(GoCommands::supports),

@@ -182,7 +182,7 @@ final class BenchRun {
   /** One run of etcd's Go tool, right after the Java loader's round on the same side. */
   private boolean runGoRound(String name, Side side, int round) throws InterruptedException {
     String label = roundLabel(GoLoader.label(name), side, round);
-    progress.show(label + " (etcd's Go tool)", null);
+    progress.show(label + " (" + GoLoader.tool(name) + ")", null);
     List<RoundResult> result = new ArrayList<>();
     boolean ok = attempt(GoLoader.label(name), side, () -> result.add(
         goLoader.runRound(name, side, round, servers.get(side).endpoint(), servers.get(side).pid())));

@@ -23,8 +23,12 @@ import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpResponseStatus;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpServerCodec;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpUtil;
 import io.grpc.netty.shaded.io.netty.handler.codec.http.HttpVersion;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.netty.shaded.io.netty.util.AsciiString;
 import io.grpc.netty.shaded.io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -56,6 +60,9 @@ import java.util.function.Supplier;
  * <p>Over TLS ({@link ServerTls}) the first bytes looked at are the decrypted ones; the TLS
  * handshake's ALPN picks HTTP/1.1 for a client that offers it (curl, Prometheus) and h2 for gRPC
  * clients, which offer nothing else.
+ *
+ * <p>With --listen-client-http-urls ({@link #listen}), as etcd 3.5's, the HTTP side moves there
+ * and the client port is gRPC's alone: no sniffing in its pipeline.
  */
 final class ClientPortHttp implements AutoCloseable {
     /** The first four bytes of the HTTP/1.x requests served (methods other than these are not HTTP/1.1 here). */
@@ -70,6 +77,7 @@ final class ClientPortHttp implements AutoCloseable {
     private final int maxBodyBytes;
     private volatile HealthEndpoints health;
     private volatile GatewayCalls gateway;
+    private ClientHttpListener httpOnly;
 
     /**
      * @param maxBodyBytes the largest request body taken (larger: 413), at least what the largest
@@ -94,8 +102,26 @@ final class ClientPortHttp implements AutoCloseable {
         return new Negotiator(InternalProtocolNegotiators.serverPlaintext());
     }
 
+    /**
+     * Serves HTTP/1.1 alone on {@code urls} (--listen-client-http-urls) until {@link #close},
+     * over TLS with {@code tls} on https:// URLs. The client port then serves gRPC alone: its
+     * negotiation is gRPC's own, not {@link #negotiator()}.
+     */
+    void listen(List<URI> urls, SslContext tls) throws IOException {
+        httpOnly = new ClientHttpListener(urls, tls, ch -> ch.pipeline()
+                .addLast(new HttpServerCodec(), new HttpObjectAggregator(maxBodyBytes), new HttpRequests()));
+    }
+
+    /** The addresses {@link #listen} bound (none without --listen-client-http-urls). */
+    List<InetSocketAddress> httpAddresses() {
+        return httpOnly == null ? List.of() : httpOnly.addresses();
+    }
+
     @Override
     public void close() {
+        if (httpOnly != null) {
+            httpOnly.close();
+        }
         scrapes.shutdownNow();
     }
 

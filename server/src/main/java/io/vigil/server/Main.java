@@ -108,6 +108,10 @@ public final class Main {
         for (InetSocketAddress a : server.metricsAddresses()) {
             VigilServer.LOG.log(INFO, "serving metrics on http://" + a.getHostString() + ":" + a.getPort() + "/metrics");
         }
+        for (InetSocketAddress a : server.clientHttpAddresses()) {
+            VigilServer.LOG.log(INFO, "serving client HTTP (JSON gateway, /health, /metrics, /version) on "
+                    + scheme(config.listenClientHttpUrls()) + "://" + a.getHostString() + ":" + a.getPort());
+        }
         for (InetSocketAddress a : server.clientAddresses()) {
             VigilServer.LOG.log(INFO, "ready to serve client requests on " + scheme(config.listenClientUrls()) + "://" + a.getHostString() + ":" + a.getPort());
         }

@@ -31,6 +31,7 @@ public final class ServerConfig {
     public static final java.time.Duration WATCH_PROGRESS_NOTIFY_INTERVAL_DEFAULT = java.time.Duration.ofMinutes(10);
     private java.time.Duration watchProgressNotifyInterval = WATCH_PROGRESS_NOTIFY_INTERVAL_DEFAULT;
     private List<URI> listenMetricsUrls = List.of();
+    private List<URI> listenClientHttpUrls = List.of();
     /** etcd's backend batch interval: the longest applied entries wait for the store's commit. */
     public static final java.time.Duration BACKEND_BATCH_INTERVAL_DEFAULT = java.time.Duration.ofMillis(100);
     /** etcd's backend batch limit: the store commits once this many entries wait for it. */
@@ -390,6 +391,20 @@ public final class ServerConfig {
         return listenMetricsUrls;
     }
 
+    /**
+     * etcd 3.5's --listen-client-http-urls: where the client HTTP endpoints (the JSON gateway,
+     * /health, /metrics, /version, /livez, /readyz) are served, over TLS as the client URLs are.
+     * Set, the client URLs serve gRPC alone; empty (the default), both on the client URLs.
+     */
+    public ServerConfig listenClientHttpUrls(List<URI> urls) {
+        this.listenClientHttpUrls = List.copyOf(urls);
+        return this;
+    }
+
+    public List<URI> listenClientHttpUrls() {
+        return listenClientHttpUrls;
+    }
+
     public ServerConfig name(String name) {
         this.name = name;
         return this;
@@ -481,6 +496,9 @@ public final class ServerConfig {
         for (URI u : advertiseClientUrls()) {
             Urls.check(u);
         }
+        for (URI u : listenClientHttpUrls) {
+            Urls.check(u);
+        }
         if (maxRequestBytes <= 0) {
             throw new IllegalArgumentException("maxRequestBytes must be positive, got " + maxRequestBytes);
         }
@@ -513,7 +531,7 @@ public final class ServerConfig {
         }
         autoCompaction = CompactionPolicy.parse(autoCompactionMode, autoCompactionRetention, autoCompactionRevisionInterval);
         concludeCluster();
-        tls.check(listenClientUrls, listenPeerUrls());
+        tls.check(listenClientUrls, listenClientHttpUrls, listenPeerUrls());
         return this;
     }
 

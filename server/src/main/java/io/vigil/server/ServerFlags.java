@@ -31,6 +31,10 @@ final class ServerFlags {
                 (c, v) -> c.dataDir(Path.of(v))));
         FLAGS.put("listen-client-urls", new Flag("URLs to listen on for client traffic (default \"http://127.0.0.1:2379\")",
                 (c, v) -> c.listenClientUrls(Urls.parse(v))));
+        FLAGS.put("listen-client-http-urls", new Flag(
+                "URLs to serve the client HTTP endpoints on (JSON gateway, /health, /metrics, /version); when set, "
+                        + "--listen-client-urls serve gRPC only (default: none, both on the client URLs)",
+                (c, v) -> c.listenClientHttpUrls(Urls.parse(v))));
         FLAGS.put("advertise-client-urls", new Flag("client URLs to advertise (default: the listen URLs)",
                 (c, v) -> c.advertiseClientUrls(Urls.parse(v))));
         FLAGS.put("max-request-bytes", new Flag("largest client request accepted, in bytes (default 1572864)",

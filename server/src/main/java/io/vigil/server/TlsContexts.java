@@ -44,6 +44,8 @@ final class TlsContexts {
 
     /** Null when the port has no key pair (it serves plaintext). */
     private final SslContext clientPort;
+    /** The client port serving gRPC alone (--listen-client-http-urls set): gRPC's ALPN, h2 only. */
+    private final SslContext clientPortGrpc;
     private final SslContext peerPort;
     /** Without a key pair these present no certificate, and trust Java's CAs without a CA file. */
     private final SslContext toPeers;
@@ -65,6 +67,8 @@ final class TlsContexts {
             clientPort = clientKeys == null ? null : tuned(SslContextBuilder.forServer(clientKeys)
                     .sslProvider(SslProvider.JDK)
                     .applicationProtocolConfig(CLIENT_PORT_ALPN), client, clientTrust, protocols, suites);
+            clientPortGrpc = clientKeys == null ? null : tuned(GrpcSslContexts.configure(SslContextBuilder.forServer(clientKeys),
+                    SslProvider.JDK), client, clientTrust, protocols, suites);
             peerPort = peerKeys == null ? null : tuned(GrpcSslContexts.configure(SslContextBuilder.forServer(peerKeys),
                     SslProvider.JDK), peer, peerTrust, protocols, suites);
             toPeers = tuned(GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK).keyManager(peerKeys),
@@ -104,10 +108,23 @@ final class TlsContexts {
         }
     }
 
-    /** The client port: TLS (when it has a key pair) in front of gRPC and /metrics. */
-    ServerCredentials clientPort(ClientPortHttp http) {
+    /**
+     * The client port: TLS (when it has a key pair) in front of gRPC and, when {@code withHttp},
+     * the HTTP endpoints beside it ({@link ClientPortHttp}'s sniffing); without, gRPC's own
+     * plaintext negotiation alone, as on the peer port.
+     */
+    ServerCredentials clientPort(ClientPortHttp http, boolean withHttp) {
+        if (!withHttp) {
+            return clientPortGrpc == null ? InsecureServerCredentials.create()
+                    : InternalNettyServerCredentials.create(new ServerTls(clientPortGrpc, InternalProtocolNegotiators.serverPlaintext()));
+        }
         return InternalNettyServerCredentials.create(clientPort == null ? http.negotiator()
                 : new ServerTls(clientPort, http.negotiator()));
+    }
+
+    /** The client HTTP URLs' TLS (--listen-client-http-urls): the client port's certificate; null without one. */
+    SslContext clientHttp() {
+        return clientPort;
     }
 
     /** The peer port: TLS when it has a key pair. */

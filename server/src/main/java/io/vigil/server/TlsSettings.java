@@ -117,14 +117,21 @@ record TlsSettings(Side client, Side peer, List<String> cipherSuites, String min
      * Checks the flags against the URLs, with etcd's messages: an https URL needs its port's key
      * pair, a file given alone needs its partner, suites cannot be chosen for TLS 1.3 only.
      */
-    void check(List<URI> listenClientUrls, List<URI> listenPeerUrls) {
+    void check(List<URI> listenClientUrls, List<URI> listenClientHttpUrls, List<URI> listenPeerUrls) {
         oneScheme(listenClientUrls, "--listen-client-urls");
+        oneScheme(listenClientHttpUrls, "--listen-client-http-urls");
         oneScheme(listenPeerUrls, "--listen-peer-urls");
         pairComplete(client, "--cert-file", "--key-file");
         pairComplete(peer, "--peer-cert-file", "--peer-key-file");
         for (URI u : listenClientUrls) {
             if (Urls.secure(u) && !client.hasKeyPair()) {
                 throw new IllegalArgumentException("TLS key/cert (--cert-file, --key-file) must be provided for client url "
+                        + u + " with HTTPS scheme");
+            }
+        }
+        for (URI u : listenClientHttpUrls) {
+            if (Urls.secure(u) && !client.hasKeyPair()) {
+                throw new IllegalArgumentException("TLS key/cert (--cert-file, --key-file) must be provided for client http url "
                         + u + " with HTTPS scheme");
             }
         }

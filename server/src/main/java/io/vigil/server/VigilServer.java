@@ -247,11 +247,16 @@ public final class VigilServer implements AutoCloseable {
             clientHttp.serve(new HealthEndpoints(revLog::alarms, this::hasLeader, log::linearizableRead,
                             revLog::currentRevision, config.requestTimeoutMs()),
                     new GatewayCalls(clientServices, interceptors, maxMessageBytes(config.maxRequestBytes())));
+            boolean httpApart = !config.listenClientHttpUrls().isEmpty();
             NettyServerBuilder client = clientLimits(listen(config.listenClientUrls(), config.maxRequestBytes(),
-                    tls.clientPort(clientHttp)), limits);
+                    tls.clientPort(clientHttp, !httpApart)), limits);
             interceptors.forEach(client::intercept);
             clientServices.forEach(client::addService);
             discovery.services().forEach(client::addService);
+            if (httpApart) {
+                // before gRPC starts: a failure here leaves nothing of the client port behind (clientHttp.close)
+                clientHttp.listen(config.listenClientHttpUrls(), tls.clientHttp());
+            }
             grpc = client.build().start();
             discovery.serving(clientServices, hasLeader());
             grpcMetrics.initialize(grpc.getServices());
@@ -491,6 +496,11 @@ public final class VigilServer implements AutoCloseable {
     /** The services on the client URLs, as registered (for tests that go through every method). */
     java.util.List<io.grpc.ServerServiceDefinition> clientServices() {
         return grpc.getServices();
+    }
+
+    /** The addresses serving the client HTTP endpoints apart from gRPC (--listen-client-http-urls; none without). */
+    public List<InetSocketAddress> clientHttpAddresses() {
+        return clientHttp.httpAddresses();
     }
 
     /** The addresses serving /metrics. */

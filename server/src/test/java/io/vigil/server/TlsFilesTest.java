@@ -92,7 +92,7 @@ class TlsFilesTest {
         assertEquals("TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:0 with HTTPS scheme",
                 e.getMessage());
         TlsSettings tls13 = TlsSettings.NONE.withMinVersion("TLS1.3").withCipherSuites("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
-        e = assertThrows(IllegalArgumentException.class, () -> tls13.check(java.util.List.of(), java.util.List.of()));
+        e = assertThrows(IllegalArgumentException.class, () -> tls13.check(java.util.List.of(), java.util.List.of(), java.util.List.of()));
         assertEquals("cipher suites cannot be configured when only TLS1.3 is enabled", e.getMessage());
         assertEquals(java.util.List.of("TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
                 TlsSettings.NONE.withCipherSuites("TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305").cipherSuites());

@@ -23,8 +23,9 @@ public final class GoCommands {
 
   private GoCommands() {}
 
+  /** Whether the second loader runs {@code scenario}: the Go tool, or wrk for the JSON scenarios ({@link Wrk}). */
   public static boolean supports(String scenario) {
-    return SUBCOMMANDS.containsKey(scenario);
+    return SUBCOMMANDS.containsKey(scenario) || Wrk.supports(scenario);
   }
 
   /**

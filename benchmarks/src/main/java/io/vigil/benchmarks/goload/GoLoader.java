@@ -13,6 +13,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -22,7 +23,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * The second load generator: one run of etcd's Go tool per round and side, with the server's
+ * The second load generator: one run of etcd's Go tool (wrk for the JSON scenarios, {@link Wrk}) per round and side, with the server's
  * CPU from /proc over the tool's run and the tool's own CPU. The tool stops after a count, so
  * each round's size is the previous round's rate (same scenario and side) times --duration-ms.
  * Invariant for the client CPU: while a round runs, the Go tool is the only child this JVM
@@ -42,6 +43,7 @@ public final class GoLoader {
   private final ProcFs procFs;
   private final ResourceMonitor serverMonitor;
   private final Map<String, Double> lastRate = new HashMap<>();
+  private final Map<String, Path> wrkScripts = new HashMap<>();
 
   /** @param procFs null without /proc: CPU is then unknown */
   public GoLoader(Path binary, BenchConfig config, String runId, ProcFs procFs, ResourceMonitor serverMonitor) {
@@ -54,7 +56,12 @@ public final class GoLoader {
 
   /** The report's scenario name for the Go loader's rounds, next to the Java loader's {@code scenario}. */
   public static String label(String scenario) {
-    return scenario + "-go";
+    return scenario + (Wrk.supports(scenario) ? "-wrk" : "-go");
+  }
+
+  /** The second loader's name for {@code scenario}, for the progress line. */
+  public static String tool(String scenario) {
+    return Wrk.supports(scenario) ? "wrk" : "etcd's Go tool";
   }
 
   /** The Go tool's binary: {@code LAUNCHER path} prints it (building it first if needed). */
@@ -71,6 +78,10 @@ public final class GoLoader {
 
   /** For the report: the Go tool's command for this scenario, at the size of a first round. */
   public String describe(String scenario) {
+    if (Wrk.supports(scenario)) {
+      return "wrk 4.1 (Debian's): `wrk " + String.join(" ", Wrk.args(config, "HOST:PORT", Path.of(scenario + ".lua")))
+          + "`, the Lua script POSTing the Java scenario's bodies (keys at random, read from a file)";
+    }
     return "etcd's Go benchmark tool (tools/benchmark of etcd 3.4): `benchmark "
         + String.join(" ", args(scenario, "HOST:PORT", firstTotal(scenario))) + "`, its size per round "
         + "from the previous round's rate × --duration-ms" + notes(scenario);
@@ -90,8 +101,9 @@ public final class GoLoader {
       throws IOException, InterruptedException {
     String key = scenario + "/" + side.label();
     long total = lastRate.containsKey(key) ? totalAt(scenario, lastRate.get(key)) : firstTotal(scenario);
-    List<String> command = new ArrayList<>(List.of(binary.toString()));
-    command.addAll(args(scenario, endpoint, total));
+    boolean wrk = Wrk.supports(scenario);
+    List<String> command = new ArrayList<>(List.of(wrk ? "wrk" : binary.toString()));
+    command.addAll(wrk ? Wrk.args(config, endpoint, wrkScript(scenario)) : args(scenario, endpoint, total));
     boolean watch = scenario.equals("watch-fanout");
     long childTicksBefore = childTicks();
     if (!watch) {
@@ -121,12 +133,12 @@ public final class GoLoader {
       text = output.toString();
     }
     if (!exited || process.exitValue() != 0) {
-      throw new IllegalStateException("etcd's Go benchmark " + (exited ? "exited " + process.exitValue()
+      throw new IllegalStateException((wrk ? "wrk " : "etcd's Go benchmark ") + (exited ? "exited " + process.exitValue()
           : "did not finish in " + timeoutMs + " ms") + ": " + GoOutput.tail(text));
     }
     ResourceUsage client = procFs == null ? ResourceUsage.UNKNOWN
         : new ResourceUsage(procFs.ticksToSeconds(childTicks() - childTicksBefore - goTicksBeforePuts[0]), -1);
-    List<Measure> measures = measures(scenario, text);
+    List<Measure> measures = wrk ? List.of(Wrk.measure(scenario, text)) : measures(scenario, text);
     lastRate.put(key, watch ? measures.get(0).perSecond() / GoCommands.eventsPerPut(config)
         : measures.get(0).perSecond());
     return new RoundResult(label(scenario), side, round, measures, server, client);
@@ -143,6 +155,20 @@ public final class GoLoader {
       case "txn-put" -> List.of(GoOutput.find(summaries, "", output).toMeasure("txn", true));
       default -> List.of(GoOutput.find(summaries, "", output).toMeasure("range", true));
     };
+  }
+
+  /** The scenario's wrk script, written once per run (both sides' keys are under the same prefix). */
+  private Path wrkScript(String scenario) throws IOException {
+    Path script = wrkScripts.get(scenario);
+    if (script == null) {
+      Path dir = Files.createTempDirectory("vigil-bench-wrk");
+      dir.toFile().deleteOnExit();
+      script = Wrk.writeScript(scenario, config, Scenarios.prefix(scenario, runId), dir);
+      script.toFile().deleteOnExit();
+      dir.resolve(scenario + "-keys.txt").toFile().deleteOnExit();
+      wrkScripts.put(scenario, script);
+    }
+    return script;
   }
 
   private List<String> args(String scenario, String endpoint, long total) {

@@ -20,6 +20,8 @@ public final class Scenarios {
       case "mixed" -> new MixedScenario(config, prefix);
       case "snapshot-save" -> new SnapshotSaveScenario(config, prefix);
       case "defrag" -> new DefragScenario(config, prefix);
+      case "json-put" -> new JsonScenario(config, prefix, true);
+      case "json-range" -> new JsonScenario(config, prefix, false);
       default -> throw new IllegalArgumentException("scenario '" + name + "' is not built yet");
     };
   }
@@ -39,6 +41,8 @@ public final class Scenarios {
       case "lease-expiry" -> "lx";
       case "snapshot-save" -> "ss";
       case "defrag" -> "df";
+      case "json-put" -> "jp";
+      case "json-range" -> "jr";
       default -> name.substring(0, Math.min(3, name.length()));
     };
   }
