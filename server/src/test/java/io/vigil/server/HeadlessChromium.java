@@ -53,6 +53,7 @@ final class HeadlessChromium implements AutoCloseable {
         // the background-networking flags keep it from reaching out to Google's hosts
         process = new ProcessBuilder(BINARY, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage",
                 "--window-size=1000,700", "--user-data-dir=" + profile, "--remote-debugging-port=0", "about:blank")
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         String debugHost = debugHost();
