@@ -13,9 +13,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -62,9 +59,6 @@ public final class Informer<T> implements AutoCloseable {
     private static final long BACKOFF_MIN_MS = 50;
     private static final long BACKOFF_MAX_MS = 2000;
 
-    private record Entry<T>(long modRevision, T value) {
-    }
-
     private final VigilClient client;
     private final String prefix;
     private final Function<KeyValue, T> decoder;
@@ -77,10 +71,7 @@ public final class Informer<T> implements AutoCloseable {
         return t;
     });
     // guarded by this: the cache, its indexes and the revision change together
-    private final TreeMap<String, Entry<T>> cache = new TreeMap<>();
-    private final Map<String, Function<T, String>> indexFunctions = new HashMap<>();
-    /** index name -> indexed value -> keys. */
-    private final Map<String, Map<String, Set<String>>> indexes = new HashMap<>();
+    private final Cache<T> cache = new Cache<>();
     /** The store's revision the cache reflects; 0 until the first list. */
     private long revision;
     private boolean synced;
@@ -110,11 +101,7 @@ public final class Informer<T> implements AutoCloseable {
 
     /** Adds a secondary index: {@code indexFn} maps a value to its index value (null: not indexed). */
     public synchronized Informer<T> addIndex(String name, Function<T, String> indexFn) {
-        if (indexFunctions.putIfAbsent(name, indexFn) != null) {
-            throw new IllegalArgumentException("index " + name + " exists");
-        }
-        indexes.put(name, new HashMap<>());
-        cache.forEach((key, e) -> index(name, indexFn, key, e.value()));
+        cache.addIndex(name, indexFn);
         return this;
     }
 
@@ -139,22 +126,18 @@ public final class Informer<T> implements AutoCloseable {
 
     /** The cached value of {@code key} (the whole key, prefix included), or null. */
     public synchronized T get(String key) {
-        Entry<T> e = cache.get(key);
+        Cache.Entry<T> e = cache.get(key);
         return e == null ? null : e.value();
     }
 
     /** Every cached value, in key order. */
     public synchronized List<T> list() {
-        return cache.values().stream().map(Entry::value).toList();
+        return cache.values();
     }
 
     /** The cached values whose index {@code name} maps to {@code value}, in key order. */
     public synchronized List<T> byIndex(String name, String value) {
-        Map<String, Set<String>> index = indexes.get(name);
-        if (index == null) {
-            throw new IllegalArgumentException("no index " + name);
-        }
-        return index.getOrDefault(value, Set.of()).stream().map(k -> cache.get(k).value()).toList();
+        return cache.byIndex(name, value);
     }
 
     /** Waits until the cache reflects {@code r} or a later revision; false if it did not within {@code timeout}. */
@@ -187,7 +170,7 @@ public final class Informer<T> implements AutoCloseable {
         }
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (this) {
-            while (!(synced && (revision >= now.revision() || holdsExactly(truth)))) {
+            while (!(synced && (revision >= now.revision() || cache.holdsExactly(truth)))) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     throw new TimeoutException("the cache did not reach revision " + now.revision() + " within " + timeout);
@@ -212,19 +195,6 @@ public final class Informer<T> implements AutoCloseable {
             w.close();
         }
         lister.shutdownNow();
-    }
-
-    private boolean holdsExactly(Map<String, Long> truth) {
-        if (truth.size() != cache.size()) {
-            return false;
-        }
-        for (Map.Entry<String, Entry<T>> e : cache.entrySet()) {
-            Long r = truth.get(e.getKey());
-            if (r == null || r != e.getValue().modRevision()) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** On the lister: lists until it succeeds, applies the difference, watches from the next revision. */
@@ -259,13 +229,13 @@ public final class Informer<T> implements AutoCloseable {
         for (KeyValue kv : listed.kvs()) {
             now.put(kv.key(), kv);
         }
-        for (String gone : new ArrayList<>(cache.keySet())) {
+        for (String gone : new ArrayList<>(cache.keys())) {
             if (!now.containsKey(gone)) {
                 remove(gone);
             }
         }
         for (KeyValue kv : listed.kvs()) {
-            Entry<T> old = cache.get(kv.key());
+            Cache.Entry<T> old = cache.get(kv.key());
             if (old == null || old.modRevision() != kv.modRevision()) {
                 put(kv);
             }
@@ -281,11 +251,7 @@ public final class Informer<T> implements AutoCloseable {
     /** Holding the lock: caches the key's new value and tells the handlers. */
     private void put(KeyValue kv) {
         T value = decoder.apply(kv);
-        Entry<T> old = cache.put(kv.key(), new Entry<>(kv.modRevision(), value));
-        if (old != null) {
-            unindex(kv.key(), old.value());
-        }
-        indexFunctions.forEach((name, fn) -> index(name, fn, kv.key(), value));
+        Cache.Entry<T> old = cache.put(kv.key(), kv.modRevision(), value);
         for (Handler<T> h : handlers) {
             handlerCalls.execute(old == null ? () -> h.onAdd(value) : () -> h.onUpdate(old.value(), value));
         }
@@ -293,32 +259,13 @@ public final class Informer<T> implements AutoCloseable {
 
     /** Holding the lock: drops the key (if cached) and tells the handlers. */
     private void remove(String key) {
-        Entry<T> old = cache.remove(key);
+        Cache.Entry<T> old = cache.remove(key);
         if (old == null) {
             return;
         }
-        unindex(key, old.value());
         for (Handler<T> h : handlers) {
             handlerCalls.execute(() -> h.onDelete(old.value()));
         }
-    }
-
-    private void index(String name, Function<T, String> fn, String key, T value) {
-        String v = fn.apply(value);
-        if (v != null) {
-            indexes.get(name).computeIfAbsent(v, x -> new TreeSet<>()).add(key);
-        }
-    }
-
-    private void unindex(String key, T value) {
-        indexFunctions.forEach((name, fn) -> {
-            String v = fn.apply(value);
-            Map<String, Set<String>> index = indexes.get(name);
-            Set<String> keys = v == null ? null : index.get(v);
-            if (keys != null && keys.remove(key) && keys.isEmpty()) {
-                index.remove(v);
-            }
-        });
     }
 
     /** One list's watch: applies its events while it is the current one. */
