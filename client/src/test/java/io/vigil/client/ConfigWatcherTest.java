@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vigil.client.recipes.ConfigWatcher;
+import io.vigil.testkit.FaultProxy;
 import io.vigil.testkit.LocalServer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,7 +21,8 @@ import org.junit.jupiter.params.provider.FieldSource;
 /**
  * The config watcher recipe against Vigil and a real etcd: a burst of writes reloads fewer times
  * than it wrote and ends on the last value; a value that does not parse, or a deleted key, is
- * told as an error and the last good value stays.
+ * told as an error and the last good value stays; a change made while the watcher was cut off,
+ * its history compacted since, is loaded from a fresh read.
  */
 class ConfigWatcherTest {
     static final List<String> SERVERS = Servers.NAMES;
@@ -87,6 +89,29 @@ class ConfigWatcherTest {
                 await().atMost(WatchTest.PATIENCE).until(() -> reloads.errors.contains("null"));
                 assertEquals(7, limit.current());
                 assertTrue(reloads.errors.equals(List.of("many", "null")), reloads.errors.toString());
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @FieldSource("SERVERS")
+    void aChangeWhoseHistoryWasCompactedIsStillLoaded(String name) {
+        try (LocalServer server = Servers.start(name, tmp); VigilClient direct = Servers.client(server);
+             FaultProxy proxy = FaultProxy.start(InformerTest.port(server));
+             VigilClient through = VigilClient.builder().endpoints("127.0.0.1:" + proxy.port()).build()) {
+            direct.kv().put("config/limit", "1");
+            Reloads reloads = new Reloads();
+            try (ConfigWatcher<Integer> limit = new ConfigWatcher<>(through, "config/limit", Integer::parseInt, DEBOUNCE,
+                    listenerThreads, reloads)) {
+                limit.start();
+                proxy.cut();
+                direct.kv().put("config/limit", "2");
+                long r = direct.kv().put("config/limit", "3").revision();
+                direct.kv().compact(r);
+                proxy.unblock();
+                await().atMost(WatchTest.PATIENCE).until(() -> Integer.valueOf(3).equals(reloads.last()));
+                assertEquals(List.of(1, 3), reloads.values);
+                assertEquals(List.of(), reloads.errors);
             }
         }
     }

@@ -178,11 +178,21 @@ public final class ConfigWatcher<T> implements AutoCloseable {
             }
         }
 
-        /** On the timer: reads the key as a change (debounced like any), then watches from after the read. */
+        /**
+         * On the timer: reads the key, a change (debounced like any) unless it is as last seen, then
+         * watches from after the read.
+         */
         private void restart() {
             try {
                 OpResult.Get read = client.kv().get(Op.get(key));
-                changed(read.single());
+                KeyValue now = read.single();
+                boolean same;
+                synchronized (ConfigWatcher.this) {
+                    same = latest == null ? now == null : now != null && now.modRevision() == latest.modRevision();
+                }
+                if (!same) {
+                    changed(now);
+                }
                 watchFrom(read.revision() + 1);
             } catch (VigilException e) {
                 restartLater();
