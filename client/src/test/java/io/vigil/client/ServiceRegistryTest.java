@@ -21,7 +21,8 @@ import org.junit.jupiter.params.provider.FieldSource;
 /**
  * The service registry recipe against Vigil and a real etcd: instances registered under kept-alive
  * leases are discovered as a live set; a closed registration leaves it at once; a lost lease
- * (revoked behind the registration's back) is replaced by a new one and the instance comes back.
+ * (revoked behind the registration's back) is replaced by a new one and the instance comes back;
+ * registrations and discovery go on across a crash and restart of the server.
  */
 class ServiceRegistryTest {
     static final List<String> SERVERS = Servers.NAMES;
@@ -82,6 +83,28 @@ class ServiceRegistryTest {
             // the instance went (the revoke deleted its key) and came back
             await().atMost(WatchTest.PATIENCE).until(() -> seen.contains(Map.of()));
             await().atMost(WatchTest.PATIENCE).until(() -> api.current().equals(Map.of("me", "10.0.0.7:80")));
+        }
+    }
+
+    @ParameterizedTest
+    @FieldSource("SERVERS")
+    void registrationAndDiscoveryGoOnAcrossAServerCrash(String name) {
+        try (LocalServer server = Servers.start(name, tmp); VigilClient client = Servers.client(server);
+             ServiceRegistry registry = new ServiceRegistry(client, "services/", listenerThreads);
+             // a TTL the restart fits in, as in LeaseTest
+             ServiceRegistry.Registration one = registry.register("api", "one", "10.0.0.1:80", 10);
+             ServiceRegistry.Instances api = registry.discover("api")) {
+            await().atMost(WatchTest.PATIENCE).until(() -> api.current().equals(Map.of("one", "10.0.0.1:80")));
+            server.kill();
+            server.restart();
+            // the client's connection comes back after its reconnect backoff; a register before then fails, and says so
+            await().atMost(WatchTest.PATIENCE).ignoreExceptions().until(() -> client.kv().get("services/none") == null);
+            try (ServiceRegistry.Registration two = registry.register("api", "two", "10.0.0.2:80", 10)) {
+                Map<String, String> both = Map.of("one", "10.0.0.1:80", "two", "10.0.0.2:80");
+                await().atMost(WatchTest.PATIENCE).until(() -> api.current().equals(both));
+            }
+            await().atMost(WatchTest.PATIENCE).until(() -> api.current().equals(Map.of("one", "10.0.0.1:80")));
+            assertEquals(one.leaseId(), client.kv().get(one.key()).lease());
         }
     }
 }

@@ -111,6 +111,10 @@ public final class ServiceRegistry implements AutoCloseable {
         private void registerOnce() {
             long lease = client.leases().grant(ttlSeconds);
             client.kv().put(Op.put(key, address).lease(lease));
+            synchronized (this) {
+                // the current lease before its keep-alive starts, so that a loss told at once is not ignored
+                leaseId = lease;
+            }
             KeepAlive k = client.leases().keepAlive(lease, new LeaseListener() {
                 @Override
                 public void onLost(long id, String reason) {
@@ -119,7 +123,6 @@ public final class ServiceRegistry implements AutoCloseable {
             });
             synchronized (this) {
                 if (!closed) {
-                    leaseId = lease;
                     keepAlive = k;
                     return;
                 }
