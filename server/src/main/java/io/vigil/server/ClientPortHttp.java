@@ -249,6 +249,10 @@ final class ClientPortHttp implements AutoCloseable {
                 answer(ctx, 200, "text/html; charset=utf-8", BrowserPage.HTML, keepAlive);
                 return;
             }
+            if (path.equals(OpenApiDocument.PATH) && method.equals("GET") && OpenApiDocument.served() != null) {
+                answer(ctx, 200, GatewayExchange.JSON, OpenApiDocument.served(), keepAlive);
+                return;
+            }
             HealthEndpoints h = health;
             GatewayCalls calls = gateway;
             if (HealthEndpoints.serves(path) || path.startsWith("/v3/") || path.startsWith("/v3beta/")) {
