@@ -176,13 +176,18 @@ final class OpenApiDocument {
         responses.add("default", response("The call failed: the gRPC status, with the HTTP status of its code.",
                 JSON, OpenApiSchemas.ref(ERROR)));
         op.add("responses", responses);
+        op.add("security", optionalToken());
+        return op;
+    }
+
+    /** An operation's security: none (auth disabled) or the token. */
+    static JsonArray optionalToken() {
         JsonArray security = new JsonArray();
-        security.add(new JsonObject()); // none: auth disabled
+        security.add(new JsonObject());
         JsonObject token = new JsonObject();
         token.add(TOKEN, new JsonArray());
         security.add(token);
-        op.add("security", security);
-        return op;
+        return security;
     }
 
     private static JsonObject securitySchemes() {

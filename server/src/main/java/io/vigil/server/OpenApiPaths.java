@@ -9,8 +9,9 @@ import java.util.Map;
 
 /**
  * The OpenAPI operations of the client port's HTTP answers that are not gateway calls (their
- * contracts are {@link HealthEndpoints}' and {@link ClientPortHttp}'s), of watching over
- * server-sent events, and the gateway's error bodies ({@link GatewayJson}).
+ * contracts are {@link HealthEndpoints}', {@link BrowserPage}'s and {@link ClientPortHttp}'s), of
+ * watching over server-sent events ({@link GatewaySse}), and the gateway's error bodies
+ * ({@link GatewayJson}).
  */
 final class OpenApiPaths {
     private static final String JSON = GatewayExchange.JSON;
@@ -22,6 +23,10 @@ final class OpenApiPaths {
     /** Path → path item, in the order they are listed. */
     static Map<String, JsonObject> others() {
         Map<String, JsonObject> paths = new LinkedHashMap<>();
+        paths.put("/", get("A page for browsers (beyond etcd)",
+                "The member's status and members and a live watch of a prefix, over the JSON gateway and GET "
+                        + "/v3/watch; /?prefix=P starts watching P at once.",
+                null, Map.of("200", response("The page.", "text/html; charset=utf-8", string()))));
         JsonObject healthSchema = object(Map.of("health", enumOf("true", "false")));
         paths.put("/health", get("etcd 3.4's health check",
                 "Healthy unless an alarm is active, the member knows no leader, or a quorum read does not complete "
@@ -47,32 +52,44 @@ final class OpenApiPaths {
         return paths;
     }
 
-    /** {@code GET /v3/watch}: a watch as server-sent events. */
+    /** {@code GET /v3/watch}: a watch as server-sent events ({@link GatewaySse}). */
     static JsonObject watchEvents() {
         JsonArray parameters = new JsonArray();
-        parameters.add(parameter("key", "query", false, "The key to watch, or the range's first key: base64.",
+        parameters.add(parameter("key", "query", true,
+                "The key to watch, or the range's first key: base64, standard or URL-safe alphabet, padding optional.",
                 format("string", "byte")));
         parameters.add(parameter("range_end", "query", false,
-                "The range's end (exclusive), base64, as in a WatchCreateRequest; absent: the key alone.",
+                "The range's end (exclusive), base64 as key, as in a WatchCreateRequest; absent: the key alone.",
                 format("string", "byte")));
         parameters.add(parameter("start_revision", "query", false,
                 "The revision to watch from, in decimal; absent: from now.", format("string", "int64")));
+        parameters.add(parameter("prev_kv", "query", false, "true: each event carries the key-value before it.",
+                enumOf("true")));
         parameters.add(parameter("Last-Event-ID", "header", false,
-                "Sent by a reconnecting event source: the watch resumes after the last event it received.", string()));
+                "The id of the last event received (a revision), as a reconnecting EventSource sends it: the watch "
+                        + "starts right after it, whatever start_revision says.", format("string", "int64")));
         JsonObject op = new JsonObject();
         JsonArray tags = new JsonArray();
         tags.add("Watch");
         op.add("tags", tags);
         op.addProperty("operationId", "Watch_Events");
-        op.addProperty("summary", "A watch as server-sent events");
-        op.addProperty("description", "The watch of one key or range as a text/event-stream (an EventSource in a "
-                + "browser), for clients that cannot stream a request body; POST /v3/watch is etcd's gateway call.");
+        op.addProperty("summary", "A watch as server-sent events (beyond etcd's gateway)");
+        op.addProperty("description", String.join("\n\n",
+                "The Watch call for one key or range, answered as text/event-stream for a browser's EventSource; "
+                        + "also under /v3beta/watch. Every event's id is a revision all of whose events were sent, so "
+                        + "a client resuming with Last-Event-ID misses nothing and gets nothing twice.",
+                "Events: `created` (data: the created WatchResponse in the gateway's JSON; id: the revision the "
+                        + "watch starts after); then one unnamed event per revision (data: {\"header\",\"events\"}, "
+                        + "that revision's events together; id: the revision); progress notices as a comment and an "
+                        + "id without data; `canceled` (data: the WatchResponse, e.g. with compact_revision) or "
+                        + "`failed` (data: the gateway's error body) end the stream."));
         op.add("parameters", parameters);
         JsonObject responses = new JsonObject();
-        responses.add("200", response("Server-sent events, one per watch response.", "text/event-stream", string()));
-        responses.add("default", response("The watch could not start: the gRPC status, with the HTTP status of its code.",
-                JSON, OpenApiSchemas.ref(OpenApiDocument.ERROR)));
+        responses.add("200", response("The event stream.", GatewaySse.EVENT_STREAM, string()));
+        responses.add("default", response("The watch did not start (a missing or bad parameter: 400): the gRPC status, "
+                + "with the HTTP status of its code.", JSON, OpenApiSchemas.ref(OpenApiDocument.ERROR)));
         op.add("responses", responses);
+        op.add("security", OpenApiDocument.optionalToken());
         return op;
     }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -30,7 +31,7 @@ class OpenApiDocumentTest {
     private static final String REGENERATE = "./mvnw -o -q -pl server -am process-classes"
             + " && cp server/target/classes/io/vigil/server/openapi.json docs/openapi.json";
     /** The client port's paths beside the gateway's. */
-    private static final Set<String> OTHER_PATHS = Set.of("/health", "/version", "/livez", "/readyz", "/metrics",
+    private static final Set<String> OTHER_PATHS = Set.of("/", "/health", "/version", "/livez", "/readyz", "/metrics",
             "/openapi.json");
 
     @TempDir
@@ -39,10 +40,25 @@ class OpenApiDocumentTest {
     @Test
     void theCommittedCopyAndTheBuiltOneAreTheGeneratedDocument() throws Exception {
         String generated = OpenApiDocument.text();
-        assertEquals(generated, OpenApiDocument.served(), "the build did not write the current document; run " + REGENERATE);
-        assertEquals(generated, Files.readString(COMMITTED),
+        assertSameText(generated, OpenApiDocument.served(), "the build did not write the current document; run " + REGENERATE);
+        assertSameText(generated, Files.readString(COMMITTED),
                 "docs/openapi.json is not the generated document (it is never edited by hand); regenerate it with: "
                         + REGENERATE);
+    }
+
+    /** Fails with {@code message} and the first line that differs (not the whole document). */
+    private static void assertSameText(String expected, String actual, String message) {
+        if (expected.equals(actual)) {
+            return;
+        }
+        String[] e = expected.split("\n", -1);
+        String[] a = actual == null ? new String[0] : actual.split("\n", -1);
+        int line = 0;
+        while (line < e.length && line < a.length && e[line].equals(a[line])) {
+            line++;
+        }
+        fail(message + "\nfirst difference at line " + (line + 1) + ": expected "
+                + (line < e.length ? e[line] : "(end)") + ", found " + (line < a.length ? a[line] : "(end)"));
     }
 
     @Test
@@ -66,6 +82,7 @@ class OpenApiDocumentTest {
                 assertTrue(paths.getAsJsonObject(path).has("post"), path);
             }
             assertTrue(paths.getAsJsonObject("/v3/watch").has("get"), "GET /v3/watch: server-sent events");
+            assertEquals(400, get(http, vigil.endpoint(), "/v3/watch").statusCode(), "served: refused without a key");
             for (String path : OTHER_PATHS) {
                 assertTrue(paths.getAsJsonObject(path).has("get"), path);
                 assertNotEquals(404, get(http, vigil.endpoint(), path).statusCode(), path);
