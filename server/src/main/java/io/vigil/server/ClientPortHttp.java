@@ -43,7 +43,8 @@ import java.util.function.Supplier;
  * {@code /readyz}: {@link HealthEndpoints}), and the JSON gateway under {@code /v3/} and
  * {@code /v3beta/} ({@link GatewayRoutes}, {@link GatewayExchange}); beyond etcd, {@code GET /v3/watch}
  * as server-sent events ({@link GatewaySse}) and a page at {@code GET /} ({@link BrowserPage});
- * any other path: Go's 404.
+ * the OpenAPI document of all these at {@code GET /openapi.json} ({@link OpenApiDocument}); any
+ * other path: Go's 404.
  * Each new connection's first four bytes decide, once: an HTTP/1.x request line ({@code GET },
  * {@code POST}, {@code PUT }, ...) makes it an HTTP/1.1 connection, served by {@link HttpRequests};
  * anything else (gRPC's HTTP/2 preface {@code PRI * HTTP/2.0}) gets gRPC's own plaintext
@@ -273,6 +274,10 @@ final class ClientPortHttp implements AutoCloseable {
             }
             if (path.equals("/") && method.equals("GET")) {
                 answer(ctx, 200, "text/html; charset=utf-8", BrowserPage.HTML, keepAlive);
+                return;
+            }
+            if (path.equals(OpenApiDocument.PATH) && method.equals("GET") && OpenApiDocument.served() != null) {
+                answer(ctx, 200, GatewayExchange.JSON, OpenApiDocument.served(), keepAlive);
                 return;
             }
             HealthEndpoints h = health;

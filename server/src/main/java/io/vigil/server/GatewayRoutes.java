@@ -1,6 +1,12 @@
 package io.vigil.server;
 
+import com.google.api.AnnotationsProto;
+import com.google.api.HttpRule;
+import com.google.protobuf.Descriptors;
 import io.grpc.MethodDescriptor;
+import io.grpc.ServiceDescriptor;
+import io.grpc.protobuf.ProtoMethodDescriptorSupplier;
+import io.grpc.protobuf.ProtoServiceDescriptorSupplier;
 import io.vigil.proto.etcdserverpb.AuthGrpc;
 import io.vigil.proto.etcdserverpb.ClusterGrpc;
 import io.vigil.proto.etcdserverpb.KVGrpc;
@@ -9,21 +15,31 @@ import io.vigil.proto.etcdserverpb.MaintenanceGrpc;
 import io.vigil.proto.etcdserverpb.WatchGrpc;
 import io.vigil.proto.v3electionpb.ElectionGrpc;
 import io.vigil.proto.v3lockpb.LockGrpc;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
- * etcd 3.4's grpc-gateway paths (the {@code google.api.http} options of its rpc.proto,
- * v3lock.proto and v3election.proto; every one is {@code POST} with the whole body as the
- * request): each maps to the gRPC method it calls. etcd 3.4 serves each path under {@code /v3/}
- * and, deprecated, under {@code /v3beta/}.
+ * etcd 3.4's grpc-gateway paths, each mapped to the gRPC method it calls. The paths are read from
+ * the {@code google.api.http} options of the proto files (rpc.proto, v3lock.proto,
+ * v3election.proto), where they are written once: each is {@code POST} with the whole body as
+ * the request, a method's additional bindings are further paths to it. etcd 3.4 serves each path
+ * under {@code /v3/} and, deprecated, under {@code /v3beta/}.
  *
- * <p>Where etcd's table maps one path twice, the method etcd's gateway calls is the one here:
- * {@code /v3/maintenance/hash} is Hash, never HashKV (checked against etcd 3.4.23). Methods etcd
- * 3.4 has no path for (HashKV so, Downgrade, AuthStatus) have none here.
+ * <p>Methods etcd 3.4 has no path for (HashKV, whose path in etcd's rpc.proto is Hash's, as its
+ * gateway calls Hash there; Downgrade, AuthStatus) carry no option. A path given twice, or a
+ * rule other than a {@code POST} of body {@code "*"} under {@code /v3/}, fails class
+ * initialization: the gateway serves nothing else.
  */
 final class GatewayRoutes {
+    /** The services with gateway paths, in etcd's order. */
+    private static final List<ServiceDescriptor> SERVICES = List.of(KVGrpc.getServiceDescriptor(),
+            WatchGrpc.getServiceDescriptor(), LeaseGrpc.getServiceDescriptor(), ClusterGrpc.getServiceDescriptor(),
+            MaintenanceGrpc.getServiceDescriptor(), AuthGrpc.getServiceDescriptor(), LockGrpc.getServiceDescriptor(),
+            ElectionGrpc.getServiceDescriptor());
     private static final Map<String, MethodDescriptor<?, ?>> BY_PATH = table();
 
     private GatewayRoutes() {
@@ -37,61 +53,42 @@ final class GatewayRoutes {
         return BY_PATH.get(path);
     }
 
-    /** Every path under /v3/, in etcd's order, and its method. */
+    /** Every path under /v3/, in etcd's order (services, their methods, then bindings), and its method. */
     static Map<String, MethodDescriptor<?, ?>> all() {
         return BY_PATH;
     }
 
+    /** The proto declaration of a gateway method (its types, options and streaming). */
+    static Descriptors.MethodDescriptor proto(MethodDescriptor<?, ?> method) {
+        return ((ProtoMethodDescriptorSupplier) method.getSchemaDescriptor()).getMethodDescriptor();
+    }
+
     private static Map<String, MethodDescriptor<?, ?>> table() {
         Map<String, MethodDescriptor<?, ?>> t = new LinkedHashMap<>();
-        t.put("/v3/kv/range", KVGrpc.getRangeMethod());
-        t.put("/v3/kv/put", KVGrpc.getPutMethod());
-        t.put("/v3/kv/deleterange", KVGrpc.getDeleteRangeMethod());
-        t.put("/v3/kv/txn", KVGrpc.getTxnMethod());
-        t.put("/v3/kv/compaction", KVGrpc.getCompactMethod());
-        t.put("/v3/watch", WatchGrpc.getWatchMethod());
-        t.put("/v3/lease/grant", LeaseGrpc.getLeaseGrantMethod());
-        t.put("/v3/lease/revoke", LeaseGrpc.getLeaseRevokeMethod());
-        t.put("/v3/kv/lease/revoke", LeaseGrpc.getLeaseRevokeMethod());
-        t.put("/v3/lease/keepalive", LeaseGrpc.getLeaseKeepAliveMethod());
-        t.put("/v3/lease/timetolive", LeaseGrpc.getLeaseTimeToLiveMethod());
-        t.put("/v3/kv/lease/timetolive", LeaseGrpc.getLeaseTimeToLiveMethod());
-        t.put("/v3/lease/leases", LeaseGrpc.getLeaseLeasesMethod());
-        t.put("/v3/kv/lease/leases", LeaseGrpc.getLeaseLeasesMethod());
-        t.put("/v3/cluster/member/add", ClusterGrpc.getMemberAddMethod());
-        t.put("/v3/cluster/member/remove", ClusterGrpc.getMemberRemoveMethod());
-        t.put("/v3/cluster/member/update", ClusterGrpc.getMemberUpdateMethod());
-        t.put("/v3/cluster/member/list", ClusterGrpc.getMemberListMethod());
-        t.put("/v3/cluster/member/promote", ClusterGrpc.getMemberPromoteMethod());
-        t.put("/v3/maintenance/alarm", MaintenanceGrpc.getAlarmMethod());
-        t.put("/v3/maintenance/status", MaintenanceGrpc.getStatusMethod());
-        t.put("/v3/maintenance/defragment", MaintenanceGrpc.getDefragmentMethod());
-        t.put("/v3/maintenance/hash", MaintenanceGrpc.getHashMethod());
-        t.put("/v3/maintenance/snapshot", MaintenanceGrpc.getSnapshotMethod());
-        t.put("/v3/maintenance/transfer-leadership", MaintenanceGrpc.getMoveLeaderMethod());
-        t.put("/v3/auth/enable", AuthGrpc.getAuthEnableMethod());
-        t.put("/v3/auth/disable", AuthGrpc.getAuthDisableMethod());
-        t.put("/v3/auth/authenticate", AuthGrpc.getAuthenticateMethod());
-        t.put("/v3/auth/user/add", AuthGrpc.getUserAddMethod());
-        t.put("/v3/auth/user/get", AuthGrpc.getUserGetMethod());
-        t.put("/v3/auth/user/list", AuthGrpc.getUserListMethod());
-        t.put("/v3/auth/user/delete", AuthGrpc.getUserDeleteMethod());
-        t.put("/v3/auth/user/changepw", AuthGrpc.getUserChangePasswordMethod());
-        t.put("/v3/auth/user/grant", AuthGrpc.getUserGrantRoleMethod());
-        t.put("/v3/auth/user/revoke", AuthGrpc.getUserRevokeRoleMethod());
-        t.put("/v3/auth/role/add", AuthGrpc.getRoleAddMethod());
-        t.put("/v3/auth/role/get", AuthGrpc.getRoleGetMethod());
-        t.put("/v3/auth/role/list", AuthGrpc.getRoleListMethod());
-        t.put("/v3/auth/role/delete", AuthGrpc.getRoleDeleteMethod());
-        t.put("/v3/auth/role/grant", AuthGrpc.getRoleGrantPermissionMethod());
-        t.put("/v3/auth/role/revoke", AuthGrpc.getRoleRevokePermissionMethod());
-        t.put("/v3/lock/lock", LockGrpc.getLockMethod());
-        t.put("/v3/lock/unlock", LockGrpc.getUnlockMethod());
-        t.put("/v3/election/campaign", ElectionGrpc.getCampaignMethod());
-        t.put("/v3/election/proclaim", ElectionGrpc.getProclaimMethod());
-        t.put("/v3/election/leader", ElectionGrpc.getLeaderMethod());
-        t.put("/v3/election/observe", ElectionGrpc.getObserveMethod());
-        t.put("/v3/election/resign", ElectionGrpc.getResignMethod());
+        for (ServiceDescriptor service : SERVICES) {
+            Map<String, MethodDescriptor<?, ?>> byName = new HashMap<>();
+            service.getMethods().forEach(m -> byName.put(m.getBareMethodName(), m));
+            Descriptors.ServiceDescriptor proto =
+                    ((ProtoServiceDescriptorSupplier) service.getSchemaDescriptor()).getServiceDescriptor();
+            for (Descriptors.MethodDescriptor m : proto.getMethods()) {
+                if (!m.getOptions().hasExtension(AnnotationsProto.http)) {
+                    continue;
+                }
+                HttpRule rule = m.getOptions().getExtension(AnnotationsProto.http);
+                List<HttpRule> rules = new ArrayList<>();
+                rules.add(rule);
+                rules.addAll(rule.getAdditionalBindingsList());
+                for (HttpRule r : rules) {
+                    String path = r.getPost();
+                    if (r.getPatternCase() != HttpRule.PatternCase.POST || !r.getBody().equals("*") || !path.startsWith("/v3/")) {
+                        throw new IllegalStateException(m.getFullName() + ": not a POST of body \"*\" under /v3/: " + r);
+                    }
+                    if (t.putIfAbsent(path, byName.get(m.getName())) != null) {
+                        throw new IllegalStateException(path + " is given to two methods, the second " + m.getFullName());
+                    }
+                }
+            }
+        }
         return Collections.unmodifiableMap(t);
     }
 }
