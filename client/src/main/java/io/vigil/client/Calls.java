@@ -1,7 +1,12 @@
 package io.vigil.client;
 
 import io.grpc.Deadline;
-import io.grpc.ManagedChannel;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ClientInterceptors;
+import io.grpc.MethodDescriptor;
 import io.grpc.StatusRuntimeException;
 import io.vigil.proto.etcdserverpb.MaintenanceGrpc;
 import io.vigil.proto.etcdserverpb.StatusRequest;
@@ -35,12 +40,14 @@ final class Calls {
 
     /**
      * A call that changes nothing (or nothing twice): on a transient failure it is tried on the
-     * next member, each member at most twice, until the deadline.
+     * next member, each member at most twice, until the deadline; when no member could even be
+     * connected to, it then waits for a connection within the deadline.
      */
-    <T> T read(BiFunction<ManagedChannel, Deadline, T> call) {
+    <T> T read(BiFunction<Channel, Deadline, T> call) {
         Deadline deadline = Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS);
         int attempts = 2 * endpoints.size();
         StatusRuntimeException last = null;
+        boolean noneConnected = true;
         for (int i = 0; i < attempts && !deadline.isExpired(); i++) {
             int member = endpoints.preferred();
             try {
@@ -50,7 +57,15 @@ final class Calls {
                     throw VigilException.of(e);
                 }
                 last = e;
+                noneConnected &= Retries.neverSent(e.getStatus());
                 endpoints.failed(member);
+            }
+        }
+        if (noneConnected && !deadline.isExpired()) {
+            try {
+                return call.apply(waitingForReady(endpoints.preferred()), deadline);
+            } catch (StatusRuntimeException e) {
+                throw VigilException.of(e);
             }
         }
         throw last != null ? VigilException.of(last) : VigilException.timedOut(timeout);
@@ -59,9 +74,10 @@ final class Calls {
     /**
      * A write: sent once, to the leader when known. A failure that may have left it applied is
      * reported as such ({@link VigilException#outcomeUnknown()}), never retried; one that could
-     * not connect at all goes to the next member.
+     * not connect at all goes to the next member, and when none could, it waits for a connection
+     * within the deadline.
      */
-    <T> T write(BiFunction<ManagedChannel, Deadline, T> call) {
+    <T> T write(BiFunction<Channel, Deadline, T> call) {
         Deadline deadline = Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS);
         StatusRuntimeException last = null;
         // only a write that could not even connect is sent again, to the next member
@@ -80,8 +96,31 @@ final class Calls {
                 }
             }
         }
+        if (!deadline.isExpired()) {
+            try {
+                return call.apply(waitingForReady(endpoints.forWrite()), deadline);
+            } catch (StatusRuntimeException e) {
+                throw VigilException.ofWrite(e);
+            }
+        }
         throw last != null ? VigilException.of(last) : VigilException.timedOut(timeout);
     }
+
+    /**
+     * When no member could be connected to (e.g. the only one restarts, and gRPC waits out its
+     * reconnect backoff): the call waits for {@code member}'s connection until its deadline,
+     * and is sent once it is up, instead of failing at once.
+     */
+    private Channel waitingForReady(int member) {
+        return ClientInterceptors.intercept(endpoints.channel(member), WAIT_FOR_READY);
+    }
+
+    private static final ClientInterceptor WAIT_FOR_READY = new ClientInterceptor() {
+        @Override
+        public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+            return next.newCall(method, options.withWaitForReady());
+        }
+    };
 
     /** Asks every member, in the background, which one leads; later writes go there. */
     void findLeader() {

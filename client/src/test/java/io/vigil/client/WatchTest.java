@@ -90,9 +90,10 @@ class WatchTest {
                 }
             };
             Recorder other = new Recorder();
-            client.watches().watch(Op.getPrefix("slow/"), 0, slow);
-            client.watches().watch(Op.getPrefix("other/"), 0, other);
-            // both watches are created once a put under each is told; put the slow one's first
+            // from the next revision, so the puts below are seen however soon the watches start
+            long next = client.kv().getPrefix("slow/").revision() + 1;
+            client.watches().watch(Op.getPrefix("slow/"), next, slow);
+            client.watches().watch(Op.getPrefix("other/"), next, other);
             client.kv().put("slow/1", "blocks its listener");
             await().atMost(PATIENCE).until(() -> slow.size() == 1);
             client.kv().put("slow/2", "waits behind it");
