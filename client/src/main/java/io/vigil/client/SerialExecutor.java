@@ -5,15 +5,18 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 
 /**
- * Runs tasks one at a time, in the order given, on an underlying executor; once that executor
- * refuses work (its client closed) tasks are dropped.
+ * Runs tasks one at a time, in the order given, on an underlying executor (a pool, or a direct
+ * one), so that callbacks keep the order of the changes they tell: how the client runs each
+ * watch's listener, and how the recipes run their handlers. A task that throws is reported to its
+ * thread's uncaught-exception handler and the next one runs; once the underlying executor refuses
+ * work (e.g. it was shut down), tasks are dropped.
  */
-final class SerialExecutor implements Executor {
+public final class SerialExecutor implements Executor {
     private final Executor underlying;
     private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
     private boolean running;
 
-    SerialExecutor(Executor underlying) {
+    public SerialExecutor(Executor underlying) {
         this.underlying = underlying;
     }
 

@@ -97,7 +97,7 @@ class ConfigWatcherTest {
     @FieldSource("SERVERS")
     void aChangeWhoseHistoryWasCompactedIsStillLoaded(String name) {
         try (LocalServer server = Servers.start(name, tmp); VigilClient direct = Servers.client(server);
-             FaultProxy proxy = FaultProxy.start(InformerTest.port(server));
+             FaultProxy proxy = FaultProxy.start(server.clientPort());
              VigilClient through = VigilClient.builder().endpoints("127.0.0.1:" + proxy.port()).build()) {
             direct.kv().put("config/limit", "1");
             Reloads reloads = new Reloads();

@@ -186,7 +186,7 @@ class InformerTest {
     @FieldSource("SERVERS")
     void relistsWhenItsHistoryWasCompactedAndTellsTheDifference(String name) throws Exception {
         try (LocalServer server = Servers.start(name, tmp); VigilClient direct = Servers.client(server);
-             FaultProxy proxy = FaultProxy.start(port(server));
+             FaultProxy proxy = FaultProxy.start(server.clientPort());
              VigilClient through = VigilClient.builder().endpoints("127.0.0.1:" + proxy.port()).build();
              Informer<Item> informer = new Informer<>(through, "c/", Item::of, handlerThreads)) {
             direct.kv().put("c/stays", "1");
@@ -236,11 +236,6 @@ class InformerTest {
             cached.put(i.key(), i.value());
         }
         return cached;
-    }
-
-    static int port(LocalServer server) {
-        String e = server.endpoint();
-        return Integer.parseInt(e.substring(e.lastIndexOf(':') + 1));
     }
 
     private static void pause() {

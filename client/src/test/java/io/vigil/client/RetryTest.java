@@ -34,7 +34,7 @@ class RetryTest {
             direct.kv().get("x"); // a server just started answers its first calls slowly
             Link toServer = new Link("to server");
             Link fromServer = new Link("from server");
-            InetSocketAddress target = new InetSocketAddress("127.0.0.1", port(server));
+            InetSocketAddress target = new InetSocketAddress("127.0.0.1", server.clientPort());
             try (FaultProxy proxy = FaultProxy.start(new InetSocketAddress("127.0.0.1", 0), target,
                     new FaultProxy.Route(toServer, fromServer));
                  VigilClient client = VigilClient.builder().endpoints("127.0.0.1:" + proxy.port())
@@ -61,10 +61,5 @@ class RetryTest {
             client.kv().put("y", "written past the dead member");
             assertEquals("written past the dead member", client.kv().get("y").value());
         }
-    }
-
-    private static int port(LocalServer server) {
-        String e = server.endpoint();
-        return Integer.parseInt(e.substring(e.lastIndexOf(':') + 1));
     }
 }

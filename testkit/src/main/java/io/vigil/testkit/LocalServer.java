@@ -120,6 +120,11 @@ public final class LocalServer implements AutoCloseable {
         return "127.0.0.1:" + clientPort;
     }
 
+    /** The port it serves clients on (the same across restarts). */
+    public int clientPort() {
+        return clientPort;
+    }
+
     /** Kills it with SIGKILL, as a crash: nothing it did not sync survives. */
     public void kill() {
         process.destroyForcibly();

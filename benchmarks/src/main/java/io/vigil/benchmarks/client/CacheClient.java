@@ -12,6 +12,11 @@ interface CacheClient extends AutoCloseable {
     /** Lists {@code prefix} into a fresh cache; returns the revision listed at. */
     long sync(String prefix) throws Exception;
 
+    /** Whether it takes part in the replay (an informer watches from its own list only). */
+    default boolean replays() {
+        return true;
+    }
+
     /** The number of keys in the cache. */
     int cached();
 

@@ -27,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  * Usage: {@code ClientBench --endpoint HOST:PORT [--objects 100000] [--events 100000]
  * [--value-size 256] [--rounds 5] [--warmup-rounds 2]}; the data is written once with jetcd, 256
  * puts in flight.
- * Prints one line per round and client, then medians and the ratio vigil-client / jetcd.
+ * Prints one line per round and client, then medians and the ratio vigil-client / jetcd. A third
+ * contestant, Vigil's {@code Informer}, only syncs, as a full informer does.
  */
 public final class ClientBench {
     private static final String PREFIX = "cb/obj/";
@@ -57,7 +58,8 @@ public final class ClientBench {
             throw new IllegalArgumentException("--endpoint HOST:PORT is required");
         }
         long replayFrom = prepare(endpoint, objects, events, valueSize);
-        List<CacheClient> clients = List.of(new VigilCacheClient(endpoint), new JetcdCacheClient(endpoint));
+        List<CacheClient> clients = List.of(new VigilCacheClient(endpoint), new JetcdCacheClient(endpoint),
+                new InformerCacheClient(endpoint));
         double[][] syncMs = new double[clients.size()][rounds];
         double[][] replayRate = new double[clients.size()][rounds];
         try {
@@ -72,12 +74,14 @@ public final class ClientBench {
                     if (client.cached() != objects) {
                         throw new IllegalStateException(client.name() + " listed " + client.cached() + " of " + objects);
                     }
-                    client.watchUntil(PREFIX, replayFrom, events);
+                    if (client.replays()) {
+                        client.watchUntil(PREFIX, replayFrom, events);
+                    }
                     long t2 = System.nanoTime();
                     if (round >= 0) {
                         syncMs[c][round] = (t1 - t0) / 1e6;
-                        replayRate[c][round] = events / ((t2 - t1) / 1e9);
-                        out(String.format(Locale.ROOT, "round %d %-12s sync %8.1f ms   replay %10.0f events/s",
+                        replayRate[c][round] = client.replays() ? events / ((t2 - t1) / 1e9) : Double.NaN;
+                        out(String.format(Locale.ROOT, "round %d %-14s sync %8.1f ms   replay %10.0f events/s",
                                 round + 1, client.name(), syncMs[c][round], replayRate[c][round]));
                     }
                 }
@@ -89,10 +93,13 @@ public final class ClientBench {
         }
         double ourSync = median(syncMs[0]);
         double theirSync = median(syncMs[1]);
+        double informerSync = median(syncMs[2]);
         double ourRate = median(replayRate[0]);
         double theirRate = median(replayRate[1]);
         out(String.format(Locale.ROOT, "median sync of %d objects: vigil-client %.1f ms, jetcd %.1f ms (ratio %.2f)",
                 objects, ourSync, theirSync, ourSync / theirSync));
+        out(String.format(Locale.ROOT, "median sync of %d objects: vigil Informer %.1f ms (ratio to jetcd's list %.2f)",
+                objects, informerSync, informerSync / theirSync));
         out(String.format(Locale.ROOT, "median replay of %d events: vigil-client %.0f/s, jetcd %.0f/s (ratio %.2f)",
                 events, ourRate, theirRate, ourRate / theirRate));
     }

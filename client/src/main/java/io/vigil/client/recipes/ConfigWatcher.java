@@ -3,6 +3,7 @@ package io.vigil.client.recipes;
 import io.vigil.client.KeyValue;
 import io.vigil.client.Op;
 import io.vigil.client.OpResult;
+import io.vigil.client.SerialExecutor;
 import io.vigil.client.VigilClient;
 import io.vigil.client.VigilException;
 import io.vigil.client.Watch;
@@ -49,7 +50,7 @@ public final class ConfigWatcher<T> implements AutoCloseable {
     private final String key;
     private final Function<String, T> parser;
     private final long debounceNanos;
-    private final Serial calls;
+    private final SerialExecutor calls;
     private final Listener<T> listener;
     /** Closes debounce windows and restarts the watch; one thread, so reloads happen in order. */
     private final ScheduledExecutorService timer = new ScheduledThreadPoolExecutor(1, r -> {
@@ -71,7 +72,7 @@ public final class ConfigWatcher<T> implements AutoCloseable {
         this.key = key;
         this.parser = parser;
         this.debounceNanos = debounce.toNanos();
-        this.calls = new Serial(executor);
+        this.calls = new SerialExecutor(executor);
         this.listener = listener;
     }
 

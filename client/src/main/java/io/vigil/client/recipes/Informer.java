@@ -3,6 +3,7 @@ package io.vigil.client.recipes;
 import io.vigil.client.KeyValue;
 import io.vigil.client.Op;
 import io.vigil.client.OpResult;
+import io.vigil.client.SerialExecutor;
 import io.vigil.client.VigilClient;
 import io.vigil.client.VigilException;
 import io.vigil.client.Watch;
@@ -16,8 +17,8 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
@@ -63,7 +64,7 @@ public final class Informer<T> implements AutoCloseable {
     private final VigilClient client;
     private final String prefix;
     private final Function<KeyValue, T> decoder;
-    private final Serial handlerCalls;
+    private final SerialExecutor handlerCalls;
     private final List<Handler<T>> handlers = new CopyOnWriteArrayList<>();
     /** Lists and relists, off the watch's thread; retries until it succeeds or the informer closes. */
     private final ExecutorService lister = Executors.newSingleThreadExecutor(r -> {
@@ -91,7 +92,7 @@ public final class Informer<T> implements AutoCloseable {
         this.client = client;
         this.prefix = prefix;
         this.decoder = decoder;
-        this.handlerCalls = new Serial(handlerExecutor);
+        this.handlerCalls = new SerialExecutor(handlerExecutor);
     }
 
     /** Adds a handler; one added after {@link #start} hears only of later changes. */
