@@ -27,6 +27,13 @@ final class LeaderObserver {
     private final ServerCallStreamObserver<LeaderResponse> out;
     /** The watch open now (first key, or the leader's key); event loop only. */
     private LocalKv.Watch watch;
+    /**
+     * The step the open watch serves. A watch may answer inside {@link LocalKv#watch} itself (its
+     * scope's executor runs tasks inline when the call has no event loop): the step can then end,
+     * and the next begin, before the watch is even returned. A response for a step that is no
+     * longer current is dropped, and a watch returned for such a step is closed at once.
+     */
+    private Object step;
 
     LeaderObserver(LocalKv kv, LocalKv.Scope scope, ByteString prefix, ServerCallStreamObserver<LeaderResponse> out) {
         this.kv = kv;
@@ -88,16 +95,27 @@ final class LeaderObserver {
     }
 
     private void open(WatchCreateRequest request, java.util.function.Consumer<WatchResponse> onEvents) {
-        watch = kv.watch(scope, request, resp -> {
+        Object mine = new Object();
+        step = mine;
+        LocalKv.Watch opened = kv.watch(scope, request, resp -> {
+            if (step != mine) {
+                return;
+            }
             if (resp.getCanceled()) {
                 end();
             } else if (!scope.isEnded()) {
                 onEvents.accept(resp);
             }
         });
+        if (step == mine) {
+            watch = opened;
+        } else if (opened != null) {
+            opened.close(); // its step ended while it was being opened
+        }
     }
 
     private void closeWatch() {
+        step = null;
         if (watch != null) {
             watch.close();
             watch = null;
