@@ -58,8 +58,6 @@ public final class Informer<T> implements AutoCloseable {
         }
     }
 
-    private static final long BACKOFF_MIN_MS = 50;
-    private static final long BACKOFF_MAX_MS = 2000;
 
     private final VigilClient client;
     private final String prefix;
@@ -204,26 +202,11 @@ public final class Informer<T> implements AutoCloseable {
 
     /** On the lister: lists until it succeeds, applies the difference, watches from the next revision. */
     private void relist() {
-        long backoff = BACKOFF_MIN_MS;
-        while (true) {
-            synchronized (this) {
-                if (closed) {
-                    return;
-                }
-            }
-            try {
-                OpResult.Get listed = client.kv().getPrefix(prefix);
-                watchFrom(listed);
-                return;
-            } catch (VigilException e) {
-                try {
-                    Thread.sleep(backoff);
-                } catch (InterruptedException closing) {
-                    return;
-                }
-                backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
-            }
-        }
+        Retrying.untilDone(this::isClosed, () -> watchFrom(client.kv().getPrefix(prefix)));
+    }
+
+    private synchronized boolean isClosed() {
+        return closed;
     }
 
     private synchronized void watchFrom(OpResult.Get listed) {
@@ -317,7 +300,7 @@ public final class Informer<T> implements AutoCloseable {
         @Override
         public void onError(VigilException error) {
             // the watch ended for a reason retrying it cannot cure (e.g. permission denied): list again, paced
-            relistLater(BACKOFF_MAX_MS);
+            relistLater(Retrying.BACKOFF_MAX_MS);
         }
 
         private void relistLater(long pauseMs) {

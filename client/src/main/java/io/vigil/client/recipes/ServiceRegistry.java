@@ -28,8 +28,6 @@ import java.util.function.Consumer;
  * }</pre>
  */
 public final class ServiceRegistry implements AutoCloseable {
-    private static final long BACKOFF_MIN_MS = 50;
-    private static final long BACKOFF_MAX_MS = 2000;
 
     private final VigilClient client;
     private final String root;
@@ -144,27 +142,13 @@ public final class ServiceRegistry implements AutoCloseable {
             }
         }
 
+        /** Registers again until it succeeds; a grant of unknown outcome may leave a lease behind, expiring by its TTL. */
         private void reRegister() {
-            long backoff = BACKOFF_MIN_MS;
-            while (true) {
-                synchronized (this) {
-                    if (closed) {
-                        return;
-                    }
-                }
-                try {
-                    registerOnce();
-                    return;
-                } catch (VigilException e) {
-                    // a grant of unknown outcome may leave a lease behind: it expires by its TTL
-                    try {
-                        Thread.sleep(backoff);
-                    } catch (InterruptedException registryClosed) {
-                        return;
-                    }
-                    backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
-                }
-            }
+            Retrying.untilDone(this::isClosed, this::registerOnce);
+        }
+
+        private synchronized boolean isClosed() {
+            return closed;
         }
 
         /** Deregisters: stops the keep-alive and revokes the lease, which deletes the key. */
