@@ -236,7 +236,9 @@ final class LocalKv {
     /**
      * Opens one watcher on the hub, on a stream of its own that only this server uses; its
      * responses (created, events, canceled) reach {@code onResponse} in order, on the scope's
-     * executor. Null when the scope has ended. The scope closes it when it ends.
+     * executor. The first may arrive before this returns (the stream drains inline after the
+     * create), so a caller must not rely on having the returned watch in hand by then. Null when
+     * the scope has ended. The scope closes it when it ends.
      */
     Watch watch(Scope scope, WatchCreateRequest request, Consumer<WatchResponse> onResponse) {
         Watch w = new Watch(scope, onResponse);
