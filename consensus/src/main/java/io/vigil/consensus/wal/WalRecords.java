@@ -95,8 +95,8 @@ final class WalRecords {
    *   <li>the segment is the last one;</li>
    *   <li>no valid record of another save follows it: a later save was written only after this
    *       one was synced, so this one was acknowledged and must read back whole;</li>
-   *   <li>nothing but zeros follows the end of its save (its {@code saveEnd}, when any of its
-   *       records tells it);</li>
+   *   <li>nothing but zeros follows the end of its save (its {@code saveEnd}, when a record that
+   *       checks out tells it, or the bad record's header lying wholly in written sectors);</li>
    *   <li>the bad record holds a sector that the save did not get to write: the file ends inside
    *       the record, or one of the 512-byte sectors the record overlaps is all zeros from the
    *       save's start on. Disks write sectors whole, and the space past the synced end holds
@@ -186,9 +186,13 @@ final class WalRecords {
       if (!lastSegment) {
         throw new WalCorruptException(where + ", in a segment that is not the last");
       }
-      boolean headerChecksOut = h != null && h.saveStart() == start && (end < 0 || h.saveEnd() == end)
-          && h.length() >= 1 && h.saveEnd() >= h.recordEnd();
-      int saveEnd = end >= 0 ? end : headerChecksOut ? h.saveEnd() : -1;
+      // The bad record's CRC failed, so its header is unverified: its bounds are used only when
+      // they are plausible and no sector the header lies in is unwritten, since a zero sector
+      // may have cut any of its fields (a saveEnd with a zeroed low byte named a save that ends
+      // elsewhere, and the save's own later records looked like another save's).
+      boolean headerTrusted = h != null && h.saveStart() == start && (end < 0 || h.saveEnd() == end)
+          && h.length() >= 1 && h.saveEnd() >= h.recordEnd() && !unwrittenSector(start, at, at + HEADER_SIZE);
+      int saveEnd = end >= 0 ? end : headerTrusted ? h.saveEnd() : -1;
       int size = buf.limit();
       for (int p = at + 1; p <= size - HEADER_SIZE; p++) {
         Header later = header(p);
@@ -211,7 +215,7 @@ final class WalRecords {
               + ": not a torn write");
         }
       }
-      long extentEnd = headerChecksOut ? h.recordEnd() : (long) at + HEADER_SIZE;
+      long extentEnd = headerTrusted ? h.recordEnd() : (long) at + HEADER_SIZE;
       if (!unwrittenSector(start, at, extentEnd)) {
         throw new WalCorruptException(where + ", and every sector of it was written: damage, not a torn write");
       }
