@@ -21,7 +21,13 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LeaseCheckpointClusterTest {
     private static final Duration PATIENCE = Duration.ofSeconds(60);
-    private static final long TTL = 30;
+    private static final long TTL = 20;
+    /**
+     * How much of the TTL passes before the leader is killed: the idle lease then has at most
+     * TTL - PASSED + 2 s left (checkpoints every 2 s), the kept-alive one's stale checkpoint at
+     * most TTL - PASSED + 2 s too, both well below the TTL - 5 a whole lease shows.
+     */
+    private static final long PASSED = 10;
     private static final Pattern GRANTED = Pattern.compile("lease ([0-9a-f]+) granted");
     private static final Pattern REMAINING = Pattern.compile("remaining\\((-?\\d+)s\\)");
 
@@ -70,8 +76,8 @@ class LeaseCheckpointClusterTest {
             String kept = grant(at);
             assertEquals(0, Etcdctl.run(at, null, "put", "idle-key", "x", "--lease", idle).exitCode());
 
-            // let 12 s of the TTL pass; the leader checkpoints both leases every 2 s meanwhile
-            await().atMost(PATIENCE).pollInterval(Duration.ofMillis(500)).until(() -> remaining(at, idle) <= TTL - 12);
+            // let PASSED s of the TTL pass; the leader checkpoints both leases every 2 s meanwhile
+            await().atMost(PATIENCE).pollInterval(Duration.ofMillis(500)).until(() -> remaining(at, idle) <= TTL - PASSED);
             // one keep-alive: its lease is whole again, and the checkpoint it had is cleared
             Etcdctl.Result keepAlive = Etcdctl.run(at, null, "lease", "keep-alive", "--once", kept);
             assertEquals(0, keepAlive.exitCode(), keepAlive.stderr());
@@ -85,7 +91,7 @@ class LeaseCheckpointClusterTest {
             String now = c.endpoint(newLeader);
             long idleLeft = remaining(now, idle);
             long keptLeft = remaining(now, kept);
-            // without checkpoints the new leader would give both their whole TTL (30 s + 1 s election timeout)
+            // without checkpoints the new leader would give both their whole TTL (plus a 1 s election timeout)
             assertTrue(idleLeft > 0 && idleLeft <= TTL - 5, "the idle lease kept its remaining TTL: " + idleLeft + " s\n" + c.logs());
             assertTrue(keptLeft >= TTL - 5, "the kept-alive lease is whole, not its old checkpoint: " + keptLeft + " s\n" + c.logs());
 

@@ -58,18 +58,14 @@ final class VigilCluster implements AutoCloseable {
     /** Starts {@code size} members, each with {@code extraFlags} too. */
     static VigilCluster start(Path dir, int size, String... extraFlags) {
         VigilCluster c = new VigilCluster(dir, size, false, extraFlags);
-        for (int i = 0; i < size; i++) {
-            c.startMember(i);
-        }
+        c.startMembers();
         return c;
     }
 
     /** As {@link #start}, with https:// peer URLs: {@code extraFlags} give the --peer-cert-file and the rest. */
     static VigilCluster startWithPeerTls(Path dir, int size, String... extraFlags) {
         VigilCluster c = new VigilCluster(dir, size, false, "https", extraFlags);
-        for (int i = 0; i < size; i++) {
-            c.startMember(i);
-        }
+        c.startMembers();
         return c;
     }
 
@@ -94,18 +90,7 @@ final class VigilCluster implements AutoCloseable {
     /** As {@link #start}, with every peer link through a fault proxy of {@link #network()}. */
     static VigilCluster startPartitionable(Path dir, int size, String... extraFlags) {
         VigilCluster c = new VigilCluster(dir, size, true, extraFlags);
-        try {
-            for (int i = 0; i < size; i++) {
-                c.startMember(i);
-            }
-        } catch (RuntimeException e) {
-            try {
-                c.close();
-            } catch (InterruptedException interrupted) {
-                Thread.currentThread().interrupt();
-            }
-            throw e;
-        }
+        c.startMembers();
         return c;
     }
 
@@ -130,6 +115,28 @@ final class VigilCluster implements AutoCloseable {
         return members.length;
     }
 
+    /**
+     * Starts every member side by side (their JVMs start at once) and waits until each is ready;
+     * when one fails, the others are stopped.
+     */
+    private void startMembers() {
+        try {
+            for (int i = 0; i < members.length; i++) {
+                members[i] = spawnMember(i);
+            }
+            for (VigilProcess m : members) {
+                m.awaitReady();
+            }
+        } catch (RuntimeException e) {
+            try {
+                close();
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            throw e;
+        }
+    }
+
     /** Starts member i (again), on its data directory and peer port. */
     void startMember(int i) {
         startMember(i, new String[0]);
@@ -137,6 +144,10 @@ final class VigilCluster implements AutoCloseable {
 
     /** As {@link #startMember(int)}, with {@code moreFlags} for this start of this member only. */
     void startMember(int i, String... moreFlags) {
+        members[i] = spawnMember(i, moreFlags).awaitReady();
+    }
+
+    private VigilProcess spawnMember(int i, String... moreFlags) {
         List<String> flags = new ArrayList<>(List.of("--name", name(i),
                 "--initial-cluster", initialCluster,
                 "--listen-peer-urls", peerScheme + "://127.0.0.1:" + peerPorts[i],
@@ -144,7 +155,7 @@ final class VigilCluster implements AutoCloseable {
                 "--listen-client-urls", "http://127.0.0.1:" + clientPorts[i]));
         flags.addAll(List.of(extraFlags));
         flags.addAll(List.of(moreFlags));
-        members[i] = VigilProcess.start(dataDir(i), network == null ? List.of() : network.jvmOptions(i),
+        return VigilProcess.spawn(dataDir(i), network == null ? List.of() : network.jvmOptions(i),
                 flags.toArray(String[]::new));
     }
 

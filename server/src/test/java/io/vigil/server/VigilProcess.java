@@ -21,7 +21,9 @@ final class VigilProcess implements AutoCloseable {
     private static final Pattern READY = Pattern.compile("ready to serve client requests on https?://([^:]+):(\\d+)");
 
     private final Process process;
-    private final String endpoint;
+    /** The host:port from the ready line; fails when the process exits before printing it. */
+    private final CompletableFuture<String> started = new CompletableFuture<>();
+    private String endpoint;
     private final List<String> output = java.util.Collections.synchronizedList(new ArrayList<>());
 
     /** The java command line that runs bin/vigil's main class here, up to its arguments. */
@@ -69,7 +71,6 @@ final class VigilProcess implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        CompletableFuture<String> started = new CompletableFuture<>();
         Thread reader = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
@@ -87,20 +88,33 @@ final class VigilProcess implements AutoCloseable {
         }, "vigil-output");
         reader.setDaemon(true);
         reader.start();
+    }
+
+    /** Waits for the ready line; a process that does not print it in time is killed. */
+    VigilProcess awaitReady() {
         try {
             endpoint = started.get(60, TimeUnit.SECONDS);
         } catch (Exception e) {
             process.destroyForcibly();
             throw new IllegalStateException("vigil did not start: " + output, e);
         }
+        return this;
     }
 
     static VigilProcess start(Path dataDir, String... extraFlags) {
-        return new VigilProcess(dataDir, List.of(), extraFlags);
+        return new VigilProcess(dataDir, List.of(), extraFlags).awaitReady();
     }
 
     /** As {@link #start(Path, String...)}, with {@code jvmOptions} for the server's JVM too. */
     static VigilProcess start(Path dataDir, List<String> jvmOptions, String... extraFlags) {
+        return spawn(dataDir, jvmOptions, extraFlags).awaitReady();
+    }
+
+    /**
+     * Starts the process without waiting for it to be ready: several members' JVMs then start
+     * side by side. {@link #awaitReady} must be called before the process is used.
+     */
+    static VigilProcess spawn(Path dataDir, List<String> jvmOptions, String... extraFlags) {
         return new VigilProcess(dataDir, jvmOptions, extraFlags);
     }
 
@@ -112,7 +126,8 @@ final class VigilProcess implements AutoCloseable {
     static VigilProcess startQuiet(Path dataDir, int port, Pattern started, String... extraFlags) {
         List<String> flags = new ArrayList<>(List.of(extraFlags));
         flags.addAll(List.of("--listen-client-urls", "http://127.0.0.1:" + port));
-        return new VigilProcess(dataDir, List.of(), started, m -> "127.0.0.1:" + port, flags.toArray(String[]::new));
+        return new VigilProcess(dataDir, List.of(), started, m -> "127.0.0.1:" + port, flags.toArray(String[]::new))
+                .awaitReady();
     }
 
     /** host:port, as etcdctl's --endpoints wants it. */
