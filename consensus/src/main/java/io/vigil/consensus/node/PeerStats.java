@@ -6,13 +6,13 @@ package io.vigil.consensus.node;
  * (receiving, probe answers): implementations must be thread-safe and must not block.
  */
 public interface PeerStats {
-  /** A Raft message of {@code bytes} went onto the stream to {@code to}. */
+  /** An envelope of Raft messages, {@code bytes} long, went onto the stream to {@code to}. */
   void sent(long to, int bytes);
 
   /** A message for {@code to} was dropped: its stream is down or its send buffer full. */
   void sendFailed(long to);
 
-  /** A Raft message of {@code bytes} came in from {@code from}. */
+  /** An envelope of Raft messages, {@code bytes} long, came in from {@code from}. */
   void received(long from, int bytes);
 
   /** A stream from {@code from} was refused or broke off with an error. */

@@ -12,8 +12,12 @@ import io.vigil.consensus.raft.Message;
 import io.vigil.proto.internal.PeerAck;
 import io.vigil.proto.internal.PeerEnvelope;
 import io.vigil.proto.internal.PeerHello;
+import io.vigil.proto.internal.RaftBatch;
+import io.vigil.proto.internal.RaftMessage;
 import io.vigil.proto.internal.RaftPeerGrpc;
 import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -33,8 +37,13 @@ import java.util.function.Function;
  * one, which the node thread takes up on its next send or tick; streams to members that left
  * are closed, and a member whose peer URL changed is dialled at the new one.
  *
- * <p>Threads: {@link #send} and {@link #tick} run on the node thread only; gRPC's callbacks only
- * set flags.
+ * <p>Batching: {@link #send} holds a peer's messages until the node's {@link #flush} (after each
+ * group of sends of a Ready), which sends them to that peer as one envelope, in order, up to
+ * {@link #BATCH_BYTES} (a larger message goes alone). A Ready then costs one gRPC message and one
+ * flush per peer, whatever number of forwarded proposals, appends or their answers it holds.
+ *
+ * <p>Threads: {@link #send}, {@link #flush} and {@link #tick} run on the node thread only; gRPC's
+ * callbacks only set flags.
  */
 public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
   /** How long a broken stream waits before it is opened again. */
@@ -43,6 +52,11 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
   static final int SEND_BUFFER_BYTES = 8 << 20;
   /** How often each peer is probed for the round-trip time (etcd's prober: every few seconds). */
   static final long PROBE_NANOS = TimeUnit.SECONDS.toNanos(5);
+  /**
+   * The most bytes of Raft messages one envelope packs; well below what a peer port takes in one
+   * gRPC message (--max-request-bytes and gRPC's framing), which one message alone must fit.
+   */
+  static final int BATCH_BYTES = 256 << 10;
 
   private final PeerHello hello;
   private final Function<URI, ChannelCredentials> credentials;
@@ -126,7 +140,14 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
     takeUpPeers();
     Peer p = peers.get(m.to());
     if (p != null) {
-      p.send(m);
+      p.hold(RaftMessages.encode(m));
+    }
+  }
+
+  @Override
+  public void flush() {
+    for (Peer p : peers.values()) {
+      p.flush();
     }
   }
 
@@ -160,6 +181,9 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
     private long nextProbeNanos = System.nanoTime();
     /** A probe is out; the next is sent once it is answered (or failed). */
     private volatile boolean probing;
+    /** Messages {@link #send} holds for this peer until the next flush, and their size. */
+    private final List<RaftMessage> held = new ArrayList<>();
+    private int heldBytes;
 
     Peer(long id, URI url) {
       this.id = id;
@@ -167,18 +191,38 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
       this.target = url.getHost() + ":" + url.getPort();
     }
 
-    void send(Message m) {
-      if (!connect()) {
-        unreachable();
+    void hold(RaftMessage m) {
+      int size = m.getSerializedSize();
+      if (!held.isEmpty() && heldBytes + size > BATCH_BYTES) {
+        flush();
+      }
+      held.add(m);
+      heldBytes += size;
+    }
+
+    /** Sends what is held as one envelope; drops it, and reports the peer unreachable, when the stream cannot take it. */
+    void flush() {
+      if (held.isEmpty()) {
         return;
       }
-      if (!stream.isReady()) {
-        unreachable();
+      int count = held.size();
+      if (!connect() || !stream.isReady()) {
+        held.clear();
+        heldBytes = 0;
+        unreachable(count);
         return;
       }
-      PeerEnvelope envelope = PeerEnvelope.newBuilder().setMessage(RaftMessages.encode(m)).build();
-      stream.onNext(envelope);
-      stats.sent(id, envelope.getSerializedSize());
+      PeerEnvelope.Builder envelope = PeerEnvelope.newBuilder();
+      if (count == 1) {
+        envelope.setMessage(held.get(0));
+      } else {
+        envelope.setBatch(RaftBatch.newBuilder().addAllMessages(held));
+      }
+      held.clear();
+      heldBytes = 0;
+      PeerEnvelope e = envelope.build();
+      stream.onNext(e);
+      stats.sent(id, e.getSerializedSize());
     }
 
     /** Times a {@code Probe} call to this peer, at most one at a time and one per {@link #PROBE_NANOS}. */
@@ -255,8 +299,10 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
       return true;
     }
 
-    private void unreachable() {
-      stats.sendFailed(id);
+    private void unreachable(int dropped) {
+      for (int i = 0; i < dropped; i++) {
+        stats.sendFailed(id);
+      }
       RaftNode n = node;
       if (n != null) {
         n.reportUnreachable(id);

@@ -50,7 +50,16 @@ import java.util.function.Consumer;
 public final class RaftNode implements AutoCloseable {
   /** Sends messages to peers. Called on the node thread; must not block. */
   public interface Transport {
+    /** Sends {@code message}, or holds it until the next {@link #flush}. */
     void send(Message message);
+
+    /**
+     * Sends every message {@link #send} holds. The node calls it after each group of sends of a
+     * Ready (the leader's appends before its own WAL write, the rest after), so a transport may
+     * pack a group's messages for one peer together.
+     */
+    default void flush() {
+    }
 
     /** Called on every tick, on the node thread: a chance to reconnect to peers. */
     default void tick() {
@@ -180,6 +189,17 @@ public final class RaftNode implements AutoCloseable {
         return;
       }
       raw.step(message);
+    }, null);
+  }
+
+  /** Steps {@code messages} (from one peer, in order) as one task of the node thread. */
+  public void step(List<Message> messages) {
+    submit(() -> {
+      for (Message m : messages) {
+        if (!m.type().isLocal()) {
+          raw.step(m);
+        }
+      }
     }, null);
   }
 
@@ -361,6 +381,7 @@ public final class RaftNode implements AutoCloseable {
           transport.send(m);
         }
       }
+      transport.flush();
       storage.save(rd.hardState().orElse(null), rd.entries(), rd.mustSync());
       rd.hardState().ifPresent(hs -> {
         term = hs.term();
@@ -376,6 +397,7 @@ public final class RaftNode implements AutoCloseable {
           transport.send(m);
         }
       }
+      transport.flush();
       for (ReadState rs : rd.readStates()) {
         unansweredReads.remove(ByteBuffer.wrap(rs.requestContext()).getLong());
       }

@@ -6,12 +6,16 @@ import io.vigil.consensus.raft.Message;
 import io.vigil.proto.internal.PeerAck;
 import io.vigil.proto.internal.PeerEnvelope;
 import io.vigil.proto.internal.PeerHello;
+import io.vigil.proto.internal.RaftMessage;
 import io.vigil.proto.internal.RaftPeerGrpc;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.LongPredicate;
 
 /**
  * The receiving half of the peer transport: each peer's stream opens with a {@link PeerHello}
- * naming its cluster, then carries Raft messages, which are stepped into the node. A stream from
+ * naming its cluster, then carries Raft messages (one or a batch an envelope), which are stepped
+ * into the node in order, a batch as one task of the node thread. A stream from
  * another cluster, or a message that does not decode or is not addressed to this member, ends
  * the stream with an error; the member keeps serving.
  */
@@ -82,22 +86,32 @@ public final class RaftPeerService extends RaftPeerGrpc.RaftPeerImplBase {
           refuse(Status.FAILED_PRECONDITION.withDescription("a peer stream must open with a hello"));
           return;
         }
-        Message m;
-        try {
-          m = RaftMessages.decode(envelope.getMessage());
-        } catch (IllegalArgumentException bad) {
-          refuse(Status.INVALID_ARGUMENT.withDescription(bad.getMessage()));
-          return;
+        List<RaftMessage> encoded = envelope.hasBatch() ? envelope.getBatch().getMessagesList()
+            : List.of(envelope.getMessage());
+        List<Message> messages = new ArrayList<>(encoded.size());
+        for (RaftMessage r : encoded) {
+          Message m;
+          try {
+            m = RaftMessages.decode(r);
+          } catch (IllegalArgumentException bad) {
+            refuse(Status.INVALID_ARGUMENT.withDescription(bad.getMessage()));
+            return;
+          }
+          if (m.to() != memberId || m.from() != from.getMemberId()) {
+            refuse(Status.INVALID_ARGUMENT.withDescription(String.format(
+                "message from %x to %x on the stream of member %x to %x", m.from(), m.to(), from.getMemberId(), memberId)));
+            return;
+          }
+          messages.add(m);
         }
-        if (m.to() != memberId || m.from() != from.getMemberId()) {
-          refuse(Status.INVALID_ARGUMENT.withDescription(String.format(
-              "message from %x to %x on the stream of member %x to %x", m.from(), m.to(), from.getMemberId(), memberId)));
-          return;
-        }
-        stats.received(m.from(), envelope.getSerializedSize());
+        stats.received(from.getMemberId(), envelope.getSerializedSize());
         RaftNode n = node;
         if (n != null) {
-          n.step(m);
+          if (messages.size() == 1) {
+            n.step(messages.get(0));
+          } else {
+            n.step(messages);
+          }
         }
       }
 

@@ -1,0 +1,174 @@
+package io.vigil.consensus.node;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.vigil.consensus.raft.ConfState;
+import io.vigil.consensus.raft.Config;
+import io.vigil.consensus.raft.Entry;
+import io.vigil.consensus.raft.EntryType;
+import io.vigil.proto.internal.PeerHello;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Three nodes in this JVM over the real peer transport (gRPC streams on loopback): proposals
+ * made on every member at once, each envelope packing what a Ready had for its peer, reach every
+ * member's log whole and in one order, and no envelope is larger than {@link
+ * PeerTransport#BATCH_BYTES} allows, against a peer port that takes little more.
+ */
+class PeerTransportTest {
+  private static final long CLUSTER = 7;
+  private static final int ENTRY_BYTES = 60 << 10;
+  /** Room for one batch and its framing, not for two: an unsplit batch would break the stream. */
+  private static final int MAX_INBOUND = PeerTransport.BATCH_BYTES + (64 << 10);
+
+  @TempDir
+  Path dir;
+
+  private final List<AutoCloseable> closing = new ArrayList<>();
+  private final List<Throwable> fatal = new CopyOnWriteArrayList<>();
+
+  @AfterEach
+  void close() throws Exception {
+    for (int i = closing.size() - 1; i >= 0; i--) {
+      closing.get(i).close();
+    }
+  }
+
+  /** Records what a member's transport sent: envelopes, and the largest one. */
+  private static final class Sent implements PeerStats {
+    final AtomicInteger envelopes = new AtomicInteger();
+    final AtomicLong largest = new AtomicLong();
+    final AtomicInteger failed = new AtomicInteger();
+
+    @Override
+    public void sent(long to, int bytes) {
+      envelopes.incrementAndGet();
+      largest.accumulateAndGet(bytes, Math::max);
+    }
+
+    @Override
+    public void sendFailed(long to) {
+      failed.incrementAndGet();
+    }
+
+    @Override
+    public void received(long from, int bytes) {
+    }
+
+    @Override
+    public void receiveFailed(long from) {
+    }
+
+    @Override
+    public void roundTrip(long to, long nanos) {
+    }
+  }
+
+  private record Member(long id, RaftNode node, List<Long> applied, Sent sent) {
+  }
+
+  @Test
+  void proposalsOnEveryMemberReachEveryLogInOneOrderInBoundedEnvelopes() throws Exception {
+    long[] ids = {1, 2, 3};
+    Map<Long, Server> servers = new HashMap<>();
+    Map<Long, RaftPeerService> services = new HashMap<>();
+    for (long id : ids) {
+      RaftPeerService service = new RaftPeerService(CLUSTER, id, other -> false);
+      Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0), InsecureServerCredentials.create())
+          .maxInboundMessageSize(MAX_INBOUND).directExecutor().addService(service).build().start();
+      closing.add(() -> server.shutdownNow().awaitTermination(10, TimeUnit.SECONDS));
+      servers.put(id, server);
+      services.put(id, service);
+    }
+    List<Member> members = new ArrayList<>();
+    for (long id : ids) {
+      members.add(start(id, ids, servers, services.get(id)));
+    }
+    await().atMost(Duration.ofSeconds(30)).until(() -> {
+      long leader = members.get(0).node().leaderId();
+      return leader != 0 && members.stream().allMatch(m -> m.node().leaderId() == leader);
+    });
+
+    // every member proposes at once: followers forward their proposals, the leader appends them
+    int perMember = 40;
+    List<Thread> proposers = new ArrayList<>();
+    for (Member m : members) {
+      Thread t = new Thread(() -> {
+        for (int k = 0; k < perMember; k++) {
+          byte[] data = new byte[ENTRY_BYTES];
+          ByteBuffer.wrap(data).putLong(m.id() * 1_000_000 + k);
+          m.node().propose(data, new CompletableFuture<>());
+        }
+      });
+      proposers.add(t);
+      t.start();
+    }
+    for (Thread t : proposers) {
+      t.join();
+    }
+    int total = perMember * members.size();
+    await().atMost(Duration.ofSeconds(60))
+        .until(() -> members.stream().allMatch(m -> m.applied().size() >= total));
+    assertEquals(List.of(), fatal);
+    List<Long> order = members.get(0).applied();
+    for (Member m : members) {
+      assertEquals(order, m.applied(), "member " + m.id() + " applied the same entries in the same order");
+      assertEquals(total, m.applied().stream().distinct().count(), "every proposal once on member " + m.id());
+      assertTrue(m.sent().largest.get() <= PeerTransport.BATCH_BYTES + 1024,
+          "member " + m.id() + " sent an envelope of " + m.sent().largest.get() + " bytes");
+    }
+  }
+
+  private Member start(long id, long[] ids, Map<Long, Server> servers, RaftPeerService service) throws IOException {
+    Map<Long, URI> peers = new HashMap<>();
+    for (long other : ids) {
+      if (other != id) {
+        peers.put(other, URI.create("http://127.0.0.1:" + servers.get(other).getPort()));
+      }
+    }
+    PeerTransport transport = new PeerTransport(PeerHello.newBuilder().setClusterId(CLUSTER).setMemberId(id).build(),
+        peers, url -> InsecureChannelCredentials.create());
+    Sent sent = new Sent();
+    transport.stats(sent);
+    ConfState conf = ConfState.ofVoters(1L, 2L, 3L);
+    RaftStorage storage = RaftStorage.open(dir.resolve("m" + id), conf, 0);
+    List<Long> applied = new CopyOnWriteArrayList<>();
+    Config config = Config.builder().id(id).randomSeed(id).maxSizePerMsgBytes(3 * ENTRY_BYTES).build();
+    RaftNode node = RaftNode.start(config, storage, conf, transport, a -> {
+      for (Entry e : a.committed()) {
+        if (e.type() == EntryType.NORMAL && e.data().length > 0) {
+          applied.add(ByteBuffer.wrap(e.data()).getLong());
+        }
+      }
+    }, TimeUnit.MILLISECONDS.toNanos(20), fatal::add);
+    transport.attach(node);
+    service.attach(node);
+    closing.add(storage);
+    closing.add(transport);
+    closing.add(node);
+    return new Member(id, node, applied, sent);
+  }
+}
