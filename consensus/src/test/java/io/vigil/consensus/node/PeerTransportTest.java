@@ -35,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Three nodes in this JVM over the real peer transport (gRPC streams on loopback): proposals
  * made on every member at once, each envelope packing what a Ready had for its peer, reach every
- * member's log whole and in one order, and no envelope is larger than {@link
+ * member's log in one order, none lost unless the leader changed or a send was dropped (then
+ * proposed again, as a client would), and no envelope is larger than {@link
  * PeerTransport#BATCH_BYTES} allows, against a peer port that takes little more.
  */
 class PeerTransportTest {
@@ -114,32 +115,75 @@ class PeerTransportTest {
 
     // every member proposes at once: followers forward their proposals, the leader appends them
     int perMember = 40;
+    long changesBefore = leaderChanges(members);
+    Map<Long, Member> proposerOf = new HashMap<>();
     List<Thread> proposers = new ArrayList<>();
     for (Member m : members) {
-      Thread t = new Thread(() -> {
-        for (int k = 0; k < perMember; k++) {
-          byte[] data = new byte[ENTRY_BYTES];
-          ByteBuffer.wrap(data).putLong(m.id() * 1_000_000 + k);
-          m.node().propose(data, new CompletableFuture<>());
-        }
-      });
+      List<Long> mine = new ArrayList<>();
+      for (int k = 0; k < perMember; k++) {
+        mine.add(m.id() * 1_000_000 + k);
+        proposerOf.put(m.id() * 1_000_000 + k, m);
+      }
+      Thread t = new Thread(() -> mine.forEach(id -> propose(m, id)));
       proposers.add(t);
       t.start();
     }
     for (Thread t : proposers) {
       t.join();
     }
-    int total = perMember * members.size();
-    await().atMost(Duration.ofSeconds(60))
-        .until(() -> members.stream().allMatch(m -> m.applied().size() >= total));
+    // Raft may lose a forwarded proposal when the leader changes; a client then proposes again,
+    // as this does. Without a leader change or a dropped send, nothing may be lost.
+    int reproposed = 0;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (true) {
+      List<Long> missing = new ArrayList<>(proposerOf.keySet());
+      try {
+        await().atMost(Duration.ofSeconds(5)).until(() -> members.stream().allMatch(m -> m.applied().containsAll(missing)));
+        break;
+      } catch (org.awaitility.core.ConditionTimeoutException e) {
+        assertTrue(System.nanoTime() < deadline, "not applied within 60 s: " + describe(members));
+        missing.removeAll(members.get(0).applied());
+        missing.forEach(id -> propose(proposerOf.get(id), id));
+        reproposed += missing.size();
+      }
+    }
     assertEquals(List.of(), fatal);
+    boolean undisturbed = leaderChanges(members) == changesBefore
+        && members.stream().allMatch(m -> m.sent().failed.get() == 0);
+    if (undisturbed) {
+      assertEquals(0, reproposed, "no proposal lost without a leader change or a dropped send: " + describe(members));
+    }
+    await().atMost(Duration.ofSeconds(30))
+        .until(() -> members.stream().allMatch(m -> m.applied().size() == members.get(0).applied().size()));
     List<Long> order = members.get(0).applied();
     for (Member m : members) {
       assertEquals(order, m.applied(), "member " + m.id() + " applied the same entries in the same order");
-      assertEquals(total, m.applied().stream().distinct().count(), "every proposal once on member " + m.id());
+      if (reproposed == 0) {
+        assertEquals(order.size(), order.stream().distinct().count(), "every proposal once");
+      }
       assertTrue(m.sent().largest.get() <= PeerTransport.BATCH_BYTES + 1024,
           "member " + m.id() + " sent an envelope of " + m.sent().largest.get() + " bytes");
     }
+  }
+
+  private static void propose(Member m, long id) {
+    byte[] data = new byte[ENTRY_BYTES];
+    ByteBuffer.wrap(data).putLong(id);
+    m.node().propose(data, new CompletableFuture<>());
+  }
+
+  private static long leaderChanges(List<Member> members) {
+    return members.stream().mapToLong(m -> m.node().leaderChanges()).sum();
+  }
+
+  private static String describe(List<Member> members) {
+    StringBuilder sb = new StringBuilder();
+    for (Member m : members) {
+      sb.append(" m").append(m.id()).append(": applied ").append(m.applied().size()).append(", leader changes ")
+          .append(m.node().leaderChanges()).append(", dropped sends ").append(m.sent().failed.get())
+          .append(", envelopes ").append(m.sent().envelopes.get()).append(';');
+    }
+    return sb.toString();
   }
 
   private Member start(long id, long[] ids, Map<Long, Server> servers, RaftPeerService service) throws IOException {
@@ -163,7 +207,7 @@ class PeerTransportTest {
           applied.add(ByteBuffer.wrap(e.data()).getLong());
         }
       }
-    }, TimeUnit.MILLISECONDS.toNanos(20), fatal::add);
+    }, TimeUnit.MILLISECONDS.toNanos(50), fatal::add);
     transport.attach(node);
     service.attach(node);
     closing.add(storage);
