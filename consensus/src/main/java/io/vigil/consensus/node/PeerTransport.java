@@ -8,7 +8,9 @@ import io.grpc.ManagedChannel;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
+import io.vigil.consensus.raft.Entry;
 import io.vigil.consensus.raft.Message;
+import io.vigil.consensus.raft.MessageType;
 import io.vigil.proto.internal.PeerAck;
 import io.vigil.proto.internal.PeerEnvelope;
 import io.vigil.proto.internal.PeerHello;
@@ -41,6 +43,7 @@ import java.util.function.Function;
  * group of sends of a Ready), which sends them to that peer as one envelope, in order, up to
  * {@link #BATCH_BYTES} (a larger message goes alone). A Ready then costs one gRPC message and one
  * flush per peer, whatever number of forwarded proposals, appends or their answers it holds.
+ * Proposals forwarded one after another join into one PROP, which the leader appends at once.
  *
  * <p>Threads: {@link #send}, {@link #flush} and {@link #tick} run on the node thread only; gRPC's
  * callbacks only set flags.
@@ -140,7 +143,7 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
     takeUpPeers();
     Peer p = peers.get(m.to());
     if (p != null) {
-      p.hold(RaftMessages.encode(m));
+      p.hold(m);
     }
   }
 
@@ -184,6 +187,14 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
     /** Messages {@link #send} holds for this peer until the next flush, and their size. */
     private final List<RaftMessage> held = new ArrayList<>();
     private int heldBytes;
+    /**
+     * The proposals (forwarded PROP) held last, not encoded yet: the next one of the same term
+     * joins them, up to {@link #BATCH_BYTES} of entries, so the leader appends them as one and
+     * replicates them with one append per follower. Null when the last message held is no PROP.
+     */
+    private Message proposals;
+    private List<Entry> proposed;
+    private long proposedBytes;
 
     Peer(long id, URI url) {
       this.id = id;
@@ -191,17 +202,51 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
       this.target = url.getHost() + ":" + url.getPort();
     }
 
-    void hold(RaftMessage m) {
+    void hold(Message m) {
+      if (m.type() == MessageType.PROP && proposals != null && proposals.term() == m.term()
+          && proposedBytes + m.entriesSizeBytes() <= BATCH_BYTES) {
+        proposed.addAll(m.entries());
+        proposedBytes += m.entriesSizeBytes();
+        return;
+      }
+      holdProposals();
+      if (m.type() == MessageType.PROP) {
+        proposals = m;
+        proposed = new ArrayList<>(m.entries());
+        proposedBytes = m.entriesSizeBytes();
+        return;
+      }
+      hold(RaftMessages.encode(m));
+    }
+
+    /** Holds the proposals joined so far as one PROP, after the messages held before them. */
+    private void holdProposals() {
+      if (proposals == null) {
+        return;
+      }
+      Message joined = proposed.size() == proposals.entries().size() ? proposals
+          : proposals.toBuilder().entries(proposed).build();
+      proposals = null;
+      proposed = null;
+      hold(RaftMessages.encode(joined));
+    }
+
+    private void hold(RaftMessage m) {
       int size = m.getSerializedSize();
       if (!held.isEmpty() && heldBytes + size > BATCH_BYTES) {
-        flush();
+        sendHeld();
       }
       held.add(m);
       heldBytes += size;
     }
 
-    /** Sends what is held as one envelope; drops it, and reports the peer unreachable, when the stream cannot take it. */
     void flush() {
+      holdProposals();
+      sendHeld();
+    }
+
+    /** Sends what is held as one envelope; drops it, and reports the peer unreachable, when the stream cannot take it. */
+    private void sendHeld() {
       if (held.isEmpty()) {
         return;
       }
