@@ -110,6 +110,9 @@ public final class RaftNode implements AutoCloseable {
   private final long tickNanos;
   private final Consumer<Throwable> onFatal;
   private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
+  /** Data proposals taken from the inbox, not yet handed to the core (node thread only). */
+  private final List<Waiting> joining = new ArrayList<>();
+  private long joiningBytes;
   private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
   /** Read contexts handed to the core and not answered yet, with their callers. */
   private final Map<Long, CompletableFuture<?>> unansweredReads = new LinkedHashMap<>();
@@ -162,7 +165,60 @@ public final class RaftNode implements AutoCloseable {
    * timeout) or a leader takes it.
    */
   public void propose(byte[] data, CompletableFuture<?> caller) {
-    submit(() -> offer(new Waiting(data, null, 0, caller)), caller);
+    submit(new Proposal(new Waiting(data, null, 0, caller)), caller);
+  }
+
+  /**
+   * A data proposal's task. Proposals queued one after another join: the loop collects them in
+   * {@link #joining} (up to {@link #JOIN_BYTES}) and hands them to the core as one PROP before it
+   * runs any other task or builds a Ready, so the leader appends and replicates them with one append per follower, and
+   * a follower forwards them as one message. Their order, and their order against every other
+   * task, is kept.
+   */
+  private final class Proposal implements Runnable {
+    private final Waiting waiting;
+
+    Proposal(Waiting waiting) {
+      this.waiting = waiting;
+    }
+
+    @Override
+    public void run() {
+      if (waiting.caller().isDone()) {
+        return;
+      }
+      if (joiningBytes + waiting.data().length > JOIN_BYTES) {
+        offerJoined();
+      }
+      joining.add(waiting);
+      joiningBytes += waiting.data().length;
+    }
+  }
+
+  /**
+   * The most bytes of data proposals joined into one (a larger one goes alone): a follower
+   * forwards the joined proposal as one message, which must fit what a peer port takes.
+   */
+  static final int JOIN_BYTES = 256 << 10;
+
+  /** Hands the proposals collected in {@link #joining} to the core as one; those it drops wait. */
+  private void offerJoined() {
+    if (joining.isEmpty()) {
+      return;
+    }
+    if (joining.size() == 1) {
+      offer(joining.get(0));
+    } else {
+      List<byte[]> data = new ArrayList<>(joining.size());
+      for (Waiting w : joining) {
+        data.add(w.data());
+      }
+      if (!raw.propose(data)) {
+        waiting.addAll(joining);
+      }
+    }
+    joining.clear();
+    joiningBytes = 0;
   }
 
   /**
@@ -343,12 +399,19 @@ public final class RaftNode implements AutoCloseable {
         long wait = nextTick - System.nanoTime();
         Runnable task = wait > 0 ? inbox.poll(wait, TimeUnit.NANOSECONDS) : inbox.poll();
         for (int n = 0; task != null && n < 4096; n++) {
+          if (!(task instanceof Proposal)) {
+            offerJoined();
+          }
           task.run();
           task = inbox.poll();
         }
         if (task != null) {
+          if (!(task instanceof Proposal)) {
+            offerJoined();
+          }
           task.run();
         }
+        offerJoined();
         long now = System.nanoTime();
         if (now - nextTick >= 0) {
           raw.tick();
@@ -423,6 +486,9 @@ public final class RaftNode implements AutoCloseable {
     // queued tasks only touch the core, which no longer runs; their callers are failed below or time out
     inbox.clear();
     IllegalStateException stopped = new IllegalStateException("the member is stopping");
+    joining.forEach(w -> w.caller().completeExceptionally(stopped));
+    joining.clear();
+    joiningBytes = 0;
     waiting.forEach(w -> w.caller().completeExceptionally(stopped));
     unansweredReads.values().forEach(c -> c.completeExceptionally(stopped));
     waiting.clear();

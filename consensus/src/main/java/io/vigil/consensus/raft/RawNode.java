@@ -1,5 +1,6 @@
 package io.vigil.consensus.raft;
 
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -59,6 +60,15 @@ public final class RawNode {
   public boolean propose(byte[] data) {
     return raft.step(Message.builder(MessageType.PROP).entries(List.of(Entry.normal(0, 0, data)))
         .build());
+  }
+
+  /** Proposes several entries, in order, as one proposal: all are taken or all are dropped. */
+  public boolean propose(List<byte[]> data) {
+    List<Entry> entries = new ArrayList<>(data.size());
+    for (byte[] d : data) {
+      entries.add(Entry.normal(0, 0, d));
+    }
+    return raft.step(Message.builder(MessageType.PROP).entries(entries).build());
   }
 
   /**

@@ -98,6 +98,24 @@ class RawNodeTest {
         "only entries after Config.applied are handed out again");
   }
 
+  /** Proposals joined into one (RaftNode's batching) are appended in order, or dropped together. */
+  @Test
+  void proposalsJoinedIntoOneAreAppendedInOrderOrDroppedTogether() {
+    MemoryStorage s = MemoryStorage.bootstrap(ConfState.ofVoters(1L, 2L), null);
+    RawNode follower = new RawNode(Config.builder().id(1).randomSeed(3).build(), s);
+    assertFalse(follower.propose(List.of("a".getBytes(), "b".getBytes())), "no leader: dropped");
+
+    MemoryStorage alone = MemoryStorage.bootstrap(ConfState.ofVoters(1L), null);
+    RawNode n = single(alone);
+    n.campaign();
+    handle(n, alone);
+    assertTrue(n.propose(List.of("a".getBytes(), "b".getBytes(), "c".getBytes())));
+    List<Entry> applied = handle(n, alone);
+    assertEquals(List.of("a", "b", "c"), applied.stream().map(e -> new String(e.data())).toList());
+    long first = applied.get(0).index();
+    assertEquals(List.of(first, first + 1, first + 2), applied.stream().map(Entry::index).toList());
+  }
+
   @Test
   void restartToleratesASnapshotPersistedWithoutItsHardState() {
     // Crash after the snapshot of a Ready was written but before its hard state (commit 10).
