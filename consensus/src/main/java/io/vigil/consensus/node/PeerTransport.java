@@ -9,6 +9,7 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import io.vigil.consensus.raft.Entry;
+import io.vigil.consensus.raft.EntryType;
 import io.vigil.consensus.raft.Message;
 import io.vigil.consensus.raft.MessageType;
 import io.vigil.proto.internal.PeerAck;
@@ -188,8 +189,8 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
     private final List<RaftMessage> held = new ArrayList<>();
     private int heldBytes;
     /**
-     * The proposals (forwarded PROP) held last, not encoded yet: the next one of the same term
-     * joins them, up to {@link #BATCH_BYTES} of entries, so the leader appends them as one and
+     * The data proposals (forwarded PROP) held last, not encoded yet: the next one from the same
+     * member and term joins them, up to {@link #BATCH_BYTES} of entries, so the leader appends them as one and
      * replicates them with one append per follower. Null when the last message held is no PROP.
      */
     private Message proposals;
@@ -203,20 +204,35 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
     }
 
     void hold(Message m) {
-      if (m.type() == MessageType.PROP && proposals != null && proposals.term() == m.term()
+      boolean joinable = m.type() == MessageType.PROP && onlyData(m);
+      if (joinable && proposals != null && proposals.from() == m.from() && proposals.term() == m.term()
           && proposedBytes + m.entriesSizeBytes() <= BATCH_BYTES) {
         proposed.addAll(m.entries());
         proposedBytes += m.entriesSizeBytes();
         return;
       }
       holdProposals();
-      if (m.type() == MessageType.PROP) {
+      if (joinable) {
         proposals = m;
         proposed = new ArrayList<>(m.entries());
         proposedBytes = m.entriesSizeBytes();
         return;
       }
       hold(RaftMessages.encode(m));
+    }
+
+    /**
+     * Whether a PROP carries data entries only. The leader takes or refuses a proposal whole, and
+     * refuses one whose conf change it cannot take now (another pending, a learner behind): a conf
+     * change travels alone so that it never takes data proposals down with it.
+     */
+    private static boolean onlyData(Message m) {
+      for (Entry e : m.entries()) {
+        if (e.type() != EntryType.NORMAL) {
+          return false;
+        }
+      }
+      return true;
     }
 
     /** Holds the proposals joined so far as one PROP, after the messages held before them. */

@@ -203,7 +203,9 @@ public final class RaftNode implements AutoCloseable {
 
   /** Hands the proposals collected in {@link #joining} to the core as one; those it drops wait. */
   private void offerJoined() {
+    joining.removeIf(w -> w.caller().isDone());
     if (joining.isEmpty()) {
+      joiningBytes = 0;
       return;
     }
     if (joining.size() == 1) {

@@ -88,6 +88,10 @@ public final class RaftPeerService extends RaftPeerGrpc.RaftPeerImplBase {
         }
         List<RaftMessage> encoded = envelope.hasBatch() ? envelope.getBatch().getMessagesList()
             : List.of(envelope.getMessage());
+        if (encoded.isEmpty()) {
+          refuse(Status.INVALID_ARGUMENT.withDescription("an empty batch of Raft messages"));
+          return;
+        }
         List<Message> messages = new ArrayList<>(encoded.size());
         for (RaftMessage r : encoded) {
           Message m;

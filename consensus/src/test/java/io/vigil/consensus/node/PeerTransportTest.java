@@ -8,6 +8,7 @@ import io.grpc.InsecureChannelCredentials;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.vigil.consensus.raft.ConfChange;
 import io.vigil.consensus.raft.ConfState;
 import io.vigil.consensus.raft.Config;
 import io.vigil.consensus.raft.Entry;
@@ -36,7 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Three nodes in this JVM over the real peer transport (gRPC streams on loopback): proposals
  * made on every member at once, each envelope packing what a Ready had for its peer, reach every
  * member's log in one order, none lost unless the leader changed or a send was dropped (then
- * proposed again, as a client would), and no envelope is larger than {@link
+ * proposed again, as a client would), also when refused membership changes travel among them, and no envelope is larger than {@link
  * PeerTransport#BATCH_BYTES} allows, against a peer port that takes little more.
  */
 class PeerTransportTest {
@@ -124,7 +125,16 @@ class PeerTransportTest {
         mine.add(m.id() * 1_000_000 + k);
         proposerOf.put(m.id() * 1_000_000 + k, m);
       }
-      Thread t = new Thread(() -> mine.forEach(id -> propose(m, id)));
+      Thread t = new Thread(() -> {
+        for (int k = 0; k < mine.size(); k++) {
+          propose(m, mine.get(k));
+          if (k % 10 == 5) {
+            // a change the leader refuses (m is a voter already), amid the data: it must not
+            // take the data proposals forwarded with it down
+            m.node().proposeConfChange(new ConfChange(ConfChange.Type.ADD_VOTER, m.id()), new CompletableFuture<>());
+          }
+        }
+      });
       proposers.add(t);
       t.start();
     }
