@@ -240,16 +240,6 @@ public final class RaftNode implements AutoCloseable {
     submit(() -> offer(new Waiting(null, null, context, caller)), caller);
   }
 
-  /** A message from a peer. */
-  public void step(Message message) {
-    submit(() -> {
-      if (message.type().isLocal()) {
-        return;
-      }
-      raw.step(message);
-    }, null);
-  }
-
   /** Steps {@code messages} (from one peer, in order) as one task of the node thread. */
   public void step(List<Message> messages) {
     submit(() -> {
@@ -401,17 +391,11 @@ public final class RaftNode implements AutoCloseable {
         long wait = nextTick - System.nanoTime();
         Runnable task = wait > 0 ? inbox.poll(wait, TimeUnit.NANOSECONDS) : inbox.poll();
         for (int n = 0; task != null && n < 4096; n++) {
-          if (!(task instanceof Proposal)) {
-            offerJoined();
-          }
-          task.run();
+          runTask(task);
           task = inbox.poll();
         }
         if (task != null) {
-          if (!(task instanceof Proposal)) {
-            offerJoined();
-          }
-          task.run();
+          runTask(task);
         }
         offerJoined();
         long now = System.nanoTime();
@@ -430,6 +414,14 @@ public final class RaftNode implements AutoCloseable {
       onFatal.accept(t);
     }
     failLeftovers();
+  }
+
+  /** Runs one inbox task; any task but a proposal first hands the joined proposals to the core. */
+  private void runTask(Runnable task) {
+    if (!(task instanceof Proposal)) {
+      offerJoined();
+    }
+    task.run();
   }
 
   private void handleReadies() {

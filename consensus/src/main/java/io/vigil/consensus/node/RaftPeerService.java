@@ -111,11 +111,7 @@ public final class RaftPeerService extends RaftPeerGrpc.RaftPeerImplBase {
         stats.received(from.getMemberId(), envelope.getSerializedSize());
         RaftNode n = node;
         if (n != null) {
-          if (messages.size() == 1) {
-            n.step(messages.get(0));
-          } else {
-            n.step(messages);
-          }
+          n.step(messages);
         }
       }
 
