@@ -198,7 +198,7 @@ public final class VigilServer implements AutoCloseable {
         MetricsEndpoint endpoint = null;
         RaftNode node = null;
         try {
-            NettyServerBuilder peerBuilder = listen(config.listenPeerUrls(), config.maxRequestBytes(),
+            NettyServerBuilder peerBuilder = listen(config.listenPeerUrls(), peerMessageBytes(config.maxRequestBytes()),
                     tls.peerPort());
             if (peerBuilder != null) {
                 // members ping each other every few seconds; do not answer that with GOAWAY
@@ -217,6 +217,7 @@ public final class VigilServer implements AutoCloseable {
                     .applied(appliedIndex)
                     .preVote(config.preVote())
                     .checkQuorum(true)
+                    .maxSizePerMsgBytes(Config.MAX_SIZE_PER_MSG_BYTES_DEFAULT)
                     .randomSeed(new SecureRandom().nextLong())
                     .build();
             node = RaftNode.start(raft, storage, conf, transport, log::enqueue,
@@ -330,6 +331,15 @@ public final class VigilServer implements AutoCloseable {
                 .maxInboundMessageSize(maxMessageBytes(maxRequestBytes))
                 .permitKeepAliveWithoutCalls(true)
                 .directExecutor();
+    }
+
+    /**
+     * The largest message one member sends another, before gRPC's framing, which the peer port
+     * must take whatever the client's request limit: an append carries up to Raft's per-message
+     * bound of entries or one larger entry (a request and its envelope), a snapshot one chunk.
+     */
+    private static int peerMessageBytes(int maxRequestBytes) {
+        return (int) Math.max(maxRequestBytes, Math.max(Config.MAX_SIZE_PER_MSG_BYTES_DEFAULT, Snapshots.CHUNK_BYTES));
     }
 
     /** The largest gRPC message the ports take: etcd's request limit and gRPC's framing. */

@@ -52,7 +52,7 @@ class SnapshotTransferTest {
     }
 
     private long count(String endpoint) {
-        return KVGrpc.newBlockingStub(clients.channel(endpoint)).range(prefix("k", true)).getCount();
+        return KVGrpc.newBlockingStub(clients.channel(endpoint)).range(prefix("k", true).toBuilder().setCountOnly(true).build()).getCount();
     }
 
     /** A watch of prefix k from {@code revision} on the member at {@code endpoint}. */
@@ -109,6 +109,43 @@ class SnapshotTransferTest {
                 kv.put(put("k421", "the newcomer votes"));
                 await().atMost(PATIENCE).ignoreExceptions().until(() -> count(m4.endpoint()) == 422);
             }
+        }
+    }
+
+    /**
+     * Regression (found by review): with a small {@code --max-request-bytes} a follower still
+     * catches up, first from the log and then from a snapshot. The peer port used to take only
+     * the client's request limit (plus gRPC's framing) while Raft sends up to 1 MiB of entries in
+     * one append and a snapshot travels in 1 MiB chunks, so the first catch-up message broke the
+     * peer stream, every time: the follower never caught up.
+     */
+    @Test
+    void aFollowerCatchesUpUnderASmallRequestLimit() throws Exception {
+        String value = "v".repeat(60 << 10);
+        try (VigilCluster c = VigilCluster.start(dir, 3, "--max-request-bytes", String.valueOf(64 << 10),
+                "--snapshot-count", "100", "--experimental-snapshot-catchup-entries", "50")) {
+            int leader = awaitLeader(c);
+            int follower = (leader + 1) % 3;
+            KVGrpc.KVBlockingStub kv = KVGrpc.newBlockingStub(clients.channel(c.endpoint(leader)));
+            c.stop(follower);
+            // 40 entries of 60 KiB: within the retained log, more than one 1 MiB append
+            for (int n = 0; n < 40; n++) {
+                kv.put(put("k" + n, value));
+            }
+            c.startMember(follower);
+            await().atMost(PATIENCE).ignoreExceptions().until(() -> count(c.endpoint(follower)) == 40);
+            assertTrue(c.member(follower).output().stream().noneMatch(l -> l.contains("installed the snapshot")),
+                    c.logs());
+
+            c.stop(follower);
+            // beyond the retained log: a snapshot of several MiB, in chunks
+            for (int n = 40; n < 200; n++) {
+                kv.put(put("k" + n, value));
+            }
+            c.startMember(follower);
+            await().atMost(PATIENCE).ignoreExceptions().until(() -> count(c.endpoint(follower)) == 200);
+            assertTrue(c.member(follower).output().stream().anyMatch(l -> l.contains("installed the snapshot at index")),
+                    c.logs());
         }
     }
 
