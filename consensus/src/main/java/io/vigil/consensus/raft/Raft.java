@@ -804,8 +804,15 @@ final class Raft {
     return true;
   }
 
+  /**
+   * Carries a request on to the leader. A proposal goes as this member's, also one another member
+   * sent here: peers deliver only a member's own messages, and a leader answers no proposal. A
+   * READ_INDEX or TRANSFER_LEADER keeps its requester in {@code from}: the leader answers it, or
+   * hands leadership to it.
+   */
   private void forward(Message m) {
-    Message.Builder b = m.toBuilder().to(leaderId).from(m.from() == NONE ? id : m.from());
+    long from = m.type() == MessageType.PROP || m.from() == NONE ? id : m.from();
+    Message.Builder b = m.toBuilder().to(leaderId).from(from);
     if (m.type() == MessageType.TRANSFER_LEADER) {
       b.term(term);
     }

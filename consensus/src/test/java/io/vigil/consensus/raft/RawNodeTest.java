@@ -230,6 +230,26 @@ class RawNodeTest {
     assertFalse(leader.step(fwd), "8 + 8 > 10");
   }
 
+  /**
+   * A proposal that reached a follower from another member (which took it for the leader) goes
+   * on as this member's: peers deliver only a member's own messages, so the leader would refuse a
+   * stream carrying another's.
+   */
+  @Test
+  void aFollowerForwardsAnotherMembersProposalAsItsOwn() {
+    MemoryStorage s = MemoryStorage.bootstrap(ConfState.ofVoters(1L, 2L, 3L), null);
+    Raft follower = new Raft(Config.builder().id(2).randomSeed(3).build(), s);
+    follower.becomeFollower(1, 1);
+    follower.outbox.clear();
+    assertTrue(follower.step(Message.builder(MessageType.PROP).from(3).to(2)
+        .entries(List.of(Entry.normal(0, 0, new byte[8]))).build()));
+    assertEquals(1, follower.outbox.size());
+    Message fwd = follower.outbox.get(0);
+    assertEquals(MessageType.PROP, fwd.type());
+    assertEquals(1, fwd.to());
+    assertEquals(2, fwd.from());
+  }
+
   @Test
   void statusShowsLeaderProgress() {
     MemoryStorage s = MemoryStorage.bootstrap(ConfState.ofVoters(1L), null);
