@@ -1,5 +1,6 @@
 package io.vigil.revlog;
 
+import io.vigil.proto.mvccpb.KeyValue;
 import java.util.Arrays;
 
 /**
@@ -47,12 +48,48 @@ final class KeyHistory {
 
     private volatile Snapshot snapshot = EMPTY;
 
+    /*
+     * The live generation as the writer last left it, writer only (never published): what a put
+     * needs of the value it replaces, so that it need not read that value from the store (etcd's
+     * keyIndex keeps created and ver the same way). liveVersion 0: the key is not live.
+     * Compaction leaves them as they are: it never removes the newest entry.
+     */
+    private long liveCreateRevision;
+    private long liveVersion;
+    private long liveLease;
+
     Snapshot snapshot() {
         return snapshot;
     }
 
-    /** Writer only. The revision must be newer than every entry already present. */
-    void append(long mainRevision, int subRevision, boolean tombstone) {
+    /** Writer only: whether the key is live, as of the newest entry appended. */
+    boolean isLive() {
+        return liveVersion > 0;
+    }
+
+    /** Writer only: the live key's create_revision; meaningful when {@link #isLive}. */
+    long liveCreateRevision() {
+        return liveCreateRevision;
+    }
+
+    /** Writer only: the live key's version; meaningful when {@link #isLive}. */
+    long liveVersion() {
+        return liveVersion;
+    }
+
+    /** Writer only: the live key's lease (0: none); meaningful when {@link #isLive}. */
+    long liveLease() {
+        return liveLease;
+    }
+
+    /**
+     * Writer only. The revision must be newer than every entry already present; {@code kv} is the
+     * record written there (a tombstone's carries only the key and revision).
+     */
+    void append(long mainRevision, int subRevision, boolean tombstone, KeyValue kv) {
+        liveCreateRevision = tombstone ? 0 : kv.getCreateRevision();
+        liveVersion = tombstone ? 0 : kv.getVersion();
+        liveLease = tombstone ? 0 : kv.getLease();
         Snapshot s = snapshot;
         long[] mains = s.mains;
         int[] subs = s.subs;

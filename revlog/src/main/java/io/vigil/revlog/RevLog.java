@@ -492,6 +492,23 @@ public final class RevLog implements AutoCloseable {
         }
     }
 
+    /**
+     * {@code e} with prev_kv: the key as it was just before e's revision, when it was live then and
+     * the log still holds it (etcd's watch server reads it at mod_revision - 1 as it sends the
+     * event, and leaves it out once compacted); {@code e} itself when it has one already, is a
+     * create, or the key was absent or compacted. A put's event leaves apply without prev_kv
+     * unless its request read the value anyway ({@code RevisionWriter#events}). Any thread.
+     */
+    public Event withPrevKv(Event e) {
+        if (e.hasPrevKv() || (e.getType() == Event.EventType.PUT && e.getKv().getVersion() <= 1)) {
+            return e;
+        }
+        try (Reading reading = new Reading()) {
+            KeyValue prev = keyBefore(reading.txn, e.getKv().getKey().toByteArray(), e.getKv().getModRevision());
+            return prev == null ? e : e.toBuilder().setPrevKv(prev).build();
+        }
+    }
+
     private Event historyEvent(Txn<byte[]> txn, long main, byte[] record, boolean withPrevKv) {
         KeyValue kv = Records.keyValue(record);
         boolean tombstone = Records.isTombstone(record);
@@ -865,7 +882,7 @@ public final class RevLog implements AutoCloseable {
                 KeyValue kv = Records.keyValue(r.val());
                 boolean tombstone = Records.isTombstone(r.val());
                 idx.getOrCreate(kv.getKey().toByteArray())
-                        .append(Records.mainRevision(r.key()), Records.subRevision(r.key()), tombstone);
+                        .append(Records.mainRevision(r.key()), Records.subRevision(r.key()), tombstone, kv);
                 if (!tombstone && kv.getLease() != 0) {
                     leaseOfLiveKey.put(kv.getKey(), kv.getLease());
                 } else {

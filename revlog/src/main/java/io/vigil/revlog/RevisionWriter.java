@@ -82,9 +82,11 @@ final class RevisionWriter {
     }
 
     /**
-     * The events written, in sub-revision order; empty when nothing changed. Each carries prev_kv:
-     * the key as it was before this revision (etcd's watch reads it at mod_revision - 1), absent
-     * for a create. Watchers that did not ask for it get the event without.
+     * The events written, in sub-revision order; empty when nothing changed. A delete carries
+     * prev_kv, the key as it was before this revision; a put only when this request read the value
+     * it replaces anyway (prev_kv or ignore_value asked), otherwise the watch hub reads it for the
+     * watchers that ask ({@link RevLog#withPrevKv}, at mod_revision - 1 as etcd's watch does). A
+     * create has none.
      */
     List<Event> events() {
         return events;
@@ -105,32 +107,36 @@ final class RevisionWriter {
     PutResponse put(PutRequest p) {
         // etcd checks a plain put's lease before the key; inside a txn the other way round
         checkLease(p.getLease());
-        KeyValue prev = current(p.getKey().toByteArray());
-        if ((p.getIgnoreValue() || p.getIgnoreLease()) && prev == null) {
+        if ((p.getIgnoreValue() || p.getIgnoreLease()) && live(p.getKey().toByteArray()) == null) {
             throw new RevLogException(RevLogException.Code.KEY_NOT_FOUND);
         }
-        return doPut(p, prev);
+        return doPut(p);
     }
 
-    private PutResponse doPut(PutRequest p, KeyValue prev) {
+    private PutResponse doPut(PutRequest p) {
         byte[] key = p.getKey().toByteArray();
+        KeyHistory live = live(key);
+        // the value it replaces is read only when this request needs it, as etcd reads it: a
+        // watcher's prev_kv is read when its event is sent (RevLog#withPrevKv)
+        KeyValue prev = live != null && (p.getPrevKv() || p.getIgnoreValue()) ? current(key) : null;
         long main = beginRevision + 1;
+        long oldLease = live == null ? 0 : live.liveLease();
         ByteString value = p.getIgnoreValue() ? prev.getValue() : p.getValue();
-        long lease = p.getIgnoreLease() ? prev.getLease() : p.getLease();
+        long lease = p.getIgnoreLease() ? oldLease : p.getLease();
         KeyValue kv = KeyValue.newBuilder()
                 .setKey(p.getKey())
-                .setCreateRevision(prev == null ? main : prev.getCreateRevision())
+                .setCreateRevision(live == null ? main : live.liveCreateRevision())
                 .setModRevision(main)
-                .setVersion(prev == null ? 1 : prev.getVersion() + 1)
+                .setVersion(live == null ? 1 : live.liveVersion() + 1)
                 .setValue(value)
                 .setLease(lease)
                 .build();
         // the event's prev_kv is the key before this revision; a create has none (etcd: IsCreateEvent)
-        KeyValue before = kv.getVersion() == 1 ? null : beforeThisRevision(key, prev);
+        KeyValue before = prev == null ? null : beforeThisRevision(key, prev);
         write(key, Records.PUT, kv);
         // etcd's attach/detach: the key leaves its old lease unless it keeps it, and joins the new
-        if (prev != null && prev.getLease() != 0 && prev.getLease() != lease) {
-            lessor.detach(prev.getLease(), key);
+        if (oldLease != 0 && oldLease != lease) {
+            lessor.detach(oldLease, key);
         }
         if (lease != 0) {
             lessor.attach(lease, key);
@@ -305,7 +311,7 @@ final class RevisionWriter {
                 case REQUEST_RANGE -> r.setResponseRange(rangeInTxn(op.getRequestRange()));
                 case REQUEST_PUT -> {
                     PutRequest p = op.getRequestPut();
-                    r.setResponsePut(doPut(p, current(p.getKey().toByteArray())));
+                    r.setResponsePut(doPut(p));
                 }
                 case REQUEST_DELETE_RANGE -> r.setResponseDeleteRange(deleteRange(op.getRequestDeleteRange()));
                 case REQUEST_TXN -> r.setResponseTxn(execute(op.getRequestTxn(), path, false));
@@ -370,6 +376,15 @@ final class RevisionWriter {
         }
     }
 
+    /**
+     * The history of key when it is live including this request's changes so far, or null: the
+     * writer's own view, without reading the store. Writer only.
+     */
+    private KeyHistory live(byte[] key) {
+        KeyHistory h = index.get(key);
+        return h != null && h.isLive() ? h : null;
+    }
+
     /** The live KeyValue of key including this request's changes so far, or null. */
     private KeyValue current(byte[] key) {
         return liveAt(key, visibleRevision);
@@ -411,7 +426,7 @@ final class RevisionWriter {
         byte[] record = Records.encode(kind, kv);
         store.kv.put(txn, Records.revisionKey(main, sub), record);
         written.add(record);
-        index.getOrCreate(key).append(main, sub, kind == Records.TOMBSTONE);
+        index.getOrCreate(key).append(main, sub, kind == Records.TOMBSTONE, kv);
     }
 
     private byte[] read(long main, int sub) {

@@ -160,7 +160,7 @@ public final class WatchHub {
         this.encoder = new WatchEncoder(headers, config, metrics);
         this.progress = new Progress(encoder);
         this.unsynced = new Unsynced(encoder, progress, metrics);
-        this.synced = new Synced(registry, unsynced, encoder, metrics);
+        this.synced = new Synced(registry, unsynced, encoder, metrics, revLog::withPrevKv);
         this.registration = new Registration(revLog, config, registry, unsynced, progress, encoder, metrics);
     }
 
