@@ -805,14 +805,18 @@ final class Raft {
   }
 
   /**
-   * Carries a request on to the leader. A proposal goes as this member's, also one another member
-   * sent here: peers deliver only a member's own messages, and a leader answers no proposal. A
-   * READ_INDEX or TRANSFER_LEADER keeps its requester in {@code from}: the leader answers it, or
-   * hands leadership to it.
+   * Carries a request on to the leader, always as this member's: peers deliver only a member's
+   * own messages (the leader's peer service ends a stream that carries another's). A proposal
+   * another member sent here goes on as this member's (a leader answers no proposal). A
+   * READ_INDEX or TRANSFER_LEADER names in {@code from} whom the leader answers or hands over to,
+   * so only this member's own travel; another member's (it took this member for the leader), or
+   * a transfer to another member asked here, is dropped: its requester asks again or times out.
    */
   private void forward(Message m) {
-    long from = m.type() == MessageType.PROP || m.from() == NONE ? id : m.from();
-    Message.Builder b = m.toBuilder().to(leaderId).from(from);
+    if (m.type() != MessageType.PROP && m.from() != NONE && m.from() != id) {
+      return;
+    }
+    Message.Builder b = m.toBuilder().to(leaderId).from(id);
     if (m.type() == MessageType.TRANSFER_LEADER) {
       b.term(term);
     }

@@ -233,10 +233,10 @@ class RawNodeTest {
   /**
    * A proposal that reached a follower from another member (which took it for the leader) goes
    * on as this member's: peers deliver only a member's own messages, so the leader would refuse a
-   * stream carrying another's.
+   * stream carrying another's. Another member's read or transfer request cannot: it is dropped.
    */
   @Test
-  void aFollowerForwardsAnotherMembersProposalAsItsOwn() {
+  void aFollowerForwardsOnlyWhatCanTravelAsItsOwn() {
     MemoryStorage s = MemoryStorage.bootstrap(ConfState.ofVoters(1L, 2L, 3L), null);
     Raft follower = new Raft(Config.builder().id(2).randomSeed(3).build(), s);
     follower.becomeFollower(1, 1);
@@ -248,6 +248,18 @@ class RawNodeTest {
     assertEquals(MessageType.PROP, fwd.type());
     assertEquals(1, fwd.to());
     assertEquals(2, fwd.from());
+
+    // a read or transfer names its requester: another member's cannot travel as this one's
+    follower.outbox.clear();
+    assertTrue(follower.step(Message.builder(MessageType.READ_INDEX).from(3).to(2)
+        .context(new byte[] {1}).build()));
+    assertTrue(follower.step(Message.builder(MessageType.TRANSFER_LEADER).from(3).build()));
+    assertTrue(follower.outbox.isEmpty(), follower.outbox.toString());
+    follower.step(Message.builder(MessageType.READ_INDEX).context(new byte[] {2}).build());
+    follower.step(Message.builder(MessageType.TRANSFER_LEADER).from(2).build());
+    assertEquals(List.of(MessageType.READ_INDEX, MessageType.TRANSFER_LEADER),
+        follower.outbox.stream().map(Message::type).toList());
+    assertTrue(follower.outbox.stream().allMatch(f -> f.from() == 2 && f.to() == 1));
   }
 
   @Test
