@@ -336,10 +336,13 @@ public final class VigilServer implements AutoCloseable {
     /**
      * The largest message one member sends another, before gRPC's framing, which the peer port
      * must take whatever the client's request limit: an append carries up to Raft's per-message
-     * bound of entries or one larger entry (a request and its envelope), a snapshot one chunk.
+     * bound of entries or one larger entry, a snapshot one chunk. An entry holds at most what the
+     * client port took (only KV requests are checked against --max-request-bytes) and its
+     * envelope, which the framing allowance covers.
      */
     private static int peerMessageBytes(int maxRequestBytes) {
-        return (int) Math.max(maxRequestBytes, Math.max(Config.MAX_SIZE_PER_MSG_BYTES_DEFAULT, Snapshots.CHUNK_BYTES));
+        return (int) Math.max(maxMessageBytes(maxRequestBytes),
+                Math.max(Config.MAX_SIZE_PER_MSG_BYTES_DEFAULT, Snapshots.CHUNK_BYTES));
     }
 
     /** The largest gRPC message the ports take: etcd's request limit and gRPC's framing. */
