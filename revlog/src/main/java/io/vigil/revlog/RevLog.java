@@ -493,20 +493,31 @@ public final class RevLog implements AutoCloseable {
     }
 
     /**
-     * {@code e} with prev_kv: the key as it was just before e's revision, when it was live then and
-     * the log still holds it (etcd's watch server reads it at mod_revision - 1 as it sends the
-     * event, and leaves it out once compacted); {@code e} itself when it has one already, is a
-     * create, or the key was absent or compacted. A put's event leaves apply without prev_kv
-     * unless its request read the value anyway ({@code RevisionWriter#events}). Any thread.
+     * The events with prev_kv: each the key as it was just before its revision, when it was live
+     * then and the log still holds it (etcd's watch server reads it at mod_revision - 1 as it
+     * sends the event, and leaves it out once compacted). An event that has one already, a
+     * create, or one whose key was absent or compacted stays as it is. A put's event leaves apply
+     * without prev_kv unless its request read the value anyway ({@code RevisionWriter#events}).
+     * One read transaction; any thread.
      */
-    public Event withPrevKv(Event e) {
-        if (e.hasPrevKv() || (e.getType() == Event.EventType.PUT && e.getKv().getVersion() <= 1)) {
-            return e;
+    public List<Event> withPrevKv(List<Event> events) {
+        if (events.stream().noneMatch(RevLog::mayLackPrevKv)) {
+            return events;
         }
         try (Reading reading = new Reading()) {
-            KeyValue prev = keyBefore(reading.txn, e.getKv().getKey().toByteArray(), e.getKv().getModRevision());
-            return prev == null ? e : e.toBuilder().setPrevKv(prev).build();
+            List<Event> out = new ArrayList<>(events.size());
+            for (Event e : events) {
+                KeyValue prev = mayLackPrevKv(e)
+                        ? keyBefore(reading.txn, e.getKv().getKey().toByteArray(), e.getKv().getModRevision())
+                        : null;
+                out.add(prev == null ? e : e.toBuilder().setPrevKv(prev).build());
+            }
+            return out;
         }
+    }
+
+    private static boolean mayLackPrevKv(Event e) {
+        return !e.hasPrevKv() && (e.getType() == Event.EventType.DELETE || e.getKv().getVersion() > 1);
     }
 
     private Event historyEvent(Txn<byte[]> txn, long main, byte[] record, boolean withPrevKv) {

@@ -184,7 +184,7 @@ class LeaseModelTest {
                 if (prev != null) {
                     e.setPrevKv(prev);
                 }
-                assertEquals(List.of(e.build()), r.events().stream().map(log::withPrevKv).toList());
+                assertEquals(List.of(e.build()), log.withPrevKv(r.events()));
             }
             assertEquals(revision, r.revision());
         }

@@ -70,7 +70,7 @@ class PrevKvTest {
         assertEquals(kv.getModRevision() - 1, kv.getCreateRevision());
         assertEquals(0, kv.getLease());
         assertTrue(log.lessor().timeToLive(7, true).orElseThrow().keys().isEmpty(), "the key left its old lease");
-        Event withPrev = log.withPrevKv(e);
+        Event withPrev = log.withPrevKv(List.of(e)).get(0);
         assertEquals("v1", withPrev.getPrevKv().getValue().toStringUtf8());
         assertEquals(7, withPrev.getPrevKv().getLease());
         assertEquals(kv, withPrev.getKv());
@@ -82,10 +82,10 @@ class PrevKvTest {
 
         // a create has none to read; once compacted, the value before is gone and so is prev_kv
         Event create = apply(put("b", "v1", 0)).events().get(0);
-        assertSame(create, log.withPrevKv(create));
+        assertSame(create, log.withPrevKv(List.of(create)).get(0));
         apply(InternalRequest.newBuilder().setCompaction(
                 CompactionRequest.newBuilder().setRevision(log.currentRevision())).build());
-        assertFalse(log.withPrevKv(e).hasPrevKv());
+        assertFalse(log.withPrevKv(List.of(e)).get(0).hasPrevKv());
 
         // rebuilt from the store after a restart: the key is live at version 3, created by v1
         log.close();

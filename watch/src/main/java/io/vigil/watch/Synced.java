@@ -5,7 +5,6 @@ import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.UnaryOperator;
 
 /**
  * The live path (etcd's {@code notify} over the synced group): each published revision's events go
@@ -26,15 +25,11 @@ final class Synced {
     private final Unsynced unsynced;
     private final WatchEncoder encoder;
     private final WatchMetrics metrics;
-    /** Adds prev_kv to a live event for the watchers that asked ({@code RevLog#withPrevKv}). */
-    private final UnaryOperator<Event> withPrevKv;
     /** A watcher fell behind during the current {@link #dispatch}. */
     private boolean fellBehind;
 
-    Synced(WatcherRegistry registry, Unsynced unsynced, WatchEncoder encoder, WatchMetrics metrics,
-           UnaryOperator<Event> withPrevKv) {
+    Synced(WatcherRegistry registry, Unsynced unsynced, WatchEncoder encoder, WatchMetrics metrics) {
         this.registry = registry;
-        this.withPrevKv = withPrevKv;
         this.unsynced = unsynced;
         this.encoder = encoder;
         this.metrics = metrics;
@@ -46,7 +41,7 @@ final class Synced {
      */
     boolean dispatch(long revision, List<Event> events) {
         fellBehind = false;
-        EncodedEvents encoded = new EncodedEvents(events, withPrevKv);
+        EncodedEvents encoded = new EncodedEvents(events);
         byte[] header = encoder.header(revision);
         if (events.size() == 1) {
             Event e = events.get(0);

@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.function.UnaryOperator;
 
 /**
  * The unsynced group (etcd's {@code unsynced}): the watchers behind the published head, caught up
@@ -91,7 +90,7 @@ final class Unsynced {
      */
     void feed(Read read, History history, long lastPublished) {
         long through = Math.min(history.throughRevision(), lastPublished);
-        EncodedEvents encoded = new EncodedEvents(history.events(), UnaryOperator.identity()); // read with prev_kv when a watcher wants it
+        EncodedEvents encoded = new EncodedEvents(history.events());
         byte[] header = encoder.chunkHeader(through);
         int[] indexes = new int[encoded.size()];
         List<Watcher> joined = new ArrayList<>();

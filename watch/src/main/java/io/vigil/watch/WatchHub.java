@@ -3,6 +3,7 @@ package io.vigil.watch;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vigil.proto.etcdserverpb.ResponseHeader;
 import io.vigil.proto.etcdserverpb.WatchCreateRequest;
+import io.vigil.proto.mvccpb.Event;
 import io.vigil.revlog.ApplyResult;
 import io.vigil.revlog.History;
 import io.vigil.revlog.RevLog;
@@ -136,6 +137,7 @@ public final class WatchHub {
     private final Progress progress;
     private final Unsynced unsynced;
     private final Synced synced;
+    private final WatcherRegistry registry;
     private final Registration registration;
     private long lastPublished;
     /**
@@ -156,11 +158,11 @@ public final class WatchHub {
         this.buffered = new BufferBudget(config.maxBufferedBytes);
         this.metrics = new WatchMetrics(meters, buffered);
         this.lastPublished = revLog.currentRevision();
-        WatcherRegistry registry = new WatcherRegistry();
+        this.registry = new WatcherRegistry();
         this.encoder = new WatchEncoder(headers, config, metrics);
         this.progress = new Progress(encoder);
         this.unsynced = new Unsynced(encoder, progress, metrics);
-        this.synced = new Synced(registry, unsynced, encoder, metrics, revLog::withPrevKv);
+        this.synced = new Synced(registry, unsynced, encoder, metrics);
         this.registration = new Registration(revLog, config, registry, unsynced, progress, encoder, metrics);
     }
 
@@ -252,19 +254,42 @@ public final class WatchHub {
     /**
      * Hands an applied batch to the synced watchers. One thread, in apply order, after the batch
      * is committed to the revision log.
+     *
+     * <p>A put's event leaves apply without prev_kv ({@link RevLog#withPrevKv}). While any watcher
+     * asks for prev_kv, it is read for every event of the batch before the hub lock is taken, not
+     * under it: a store read may wait behind a defragmentation's swap, and watch creation waits
+     * for the lock on transport threads. If such a watcher came while the store was read without
+     * it, the batch is read again.
      */
     public void publish(List<ApplyResult> results) {
-        underLock(() -> {
-            boolean fellBehind = false;
-            for (ApplyResult r : results) {
-                if (!r.events().isEmpty()) {
-                    fellBehind |= synced.dispatch(r.revision(), r.events());
-                }
-                lastPublished = Math.max(lastPublished, r.revision());
+        List<List<Event>> withPrevKv = null;
+        while (true) {
+            if (withPrevKv == null && registry.anyPrevKv()) {
+                withPrevKv = results.stream().map(r -> revLog.withPrevKv(r.events())).toList();
             }
-            progress.published(lastPublished);
-            return fellBehind;
-        });
+            List<List<Event>> events = withPrevKv;
+            boolean[] unread = {false};
+            underLock(() -> {
+                if (events == null && registry.anyPrevKv()) {
+                    unread[0] = true;
+                    return false;
+                }
+                boolean fellBehind = false;
+                for (int i = 0; i < results.size(); i++) {
+                    ApplyResult r = results.get(i);
+                    List<Event> revision = events == null ? r.events() : events.get(i);
+                    if (!revision.isEmpty()) {
+                        fellBehind |= synced.dispatch(r.revision(), revision);
+                    }
+                    lastPublished = Math.max(lastPublished, r.revision());
+                }
+                progress.published(lastPublished);
+                return fellBehind;
+            });
+            if (!unread[0]) {
+                return;
+            }
+        }
     }
 
     // ---- the catch-up path ----

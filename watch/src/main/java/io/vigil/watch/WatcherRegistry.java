@@ -41,8 +41,13 @@ final class WatcherRegistry {
     private final Map<ByteString, KeyWatchers> byKey = new HashMap<>();
     private final IntervalTree<Watcher> ranges = new IntervalTree<>();
     private int size;
+    /** Watchers that asked for prev_kv; written under the hub lock, read also without it. */
+    private volatile int prevKvWatchers;
 
     void add(Watcher w) {
+        if (w.prevKv) {
+            prevKvWatchers++;
+        }
         if (w.isSingleKey()) {
             byKey.computeIfAbsent(w.key, k -> new KeyWatchers()).add(w);
         } else {
@@ -62,6 +67,14 @@ final class WatcherRegistry {
             throw new IllegalStateException("watcher " + w.id + " was not registered");
         }
         size--;
+        if (w.prevKv) {
+            prevKvWatchers--;
+        }
+    }
+
+    /** Whether a registered watcher asked for prev_kv. Any thread. */
+    boolean anyPrevKv() {
+        return prevKvWatchers > 0;
     }
 
     /** Calls action for each watcher whose range holds key (whatever its filters and position). */
