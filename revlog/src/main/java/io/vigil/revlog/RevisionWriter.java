@@ -116,8 +116,8 @@ final class RevisionWriter {
     private PutResponse doPut(PutRequest p) {
         byte[] key = p.getKey().toByteArray();
         KeyHistory live = live(key);
-        // the value it replaces is read only when this request needs it, as etcd reads it: a
-        // watcher's prev_kv is read when its event is sent (RevLog#withPrevKv)
+        // the value it replaces is read only when this request needs it, as etcd reads it: the
+        // watch hub reads prev_kv for the watchers that ask (RevLog#withPrevKv)
         KeyValue prev = live != null && (p.getPrevKv() || p.getIgnoreValue()) ? current(key) : null;
         long main = beginRevision + 1;
         long oldLease = live == null ? 0 : live.liveLease();
