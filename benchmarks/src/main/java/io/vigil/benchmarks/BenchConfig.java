@@ -77,6 +77,8 @@ public final class BenchConfig {
       Flag.of("watch-writers", "2", "watch-fanout: concurrent writers"),
       Flag.quick("watch-put-rate", "200", "100",
           "watch-fanout: puts per second, all writers together; 0 = as fast as the writers go (capacity)"),
+      Flag.of("watch-prev-kv", "false",
+          "watch-fanout and mixed: watchers ask for prev_kv, as the Kubernetes API server's watches do (true or false; the Go tool's watches never do)"),
       Flag.quick("catchup-events", "50000", "3000", "watch-catchup: events written before, replayed each round"),
       Flag.quick("catchup-watchers", "4", "2", "watch-catchup: watchers replaying at once"),
       Flag.quick("leases", "1000", "200", "lease-keepalive: leases kept alive"),
@@ -134,6 +136,7 @@ public final class BenchConfig {
   public final int watchKeys;
   public final int watchWriters;
   public final int watchPutRate;
+  public final boolean watchPrevKv;
   public final int catchupEvents;
   public final int catchupWatchers;
   public final int leases;
@@ -196,6 +199,9 @@ public final class BenchConfig {
     watchKeys = v.intAtLeast("watch-keys", 1);
     watchWriters = v.intAtLeast("watch-writers", 1);
     watchPutRate = v.intAtLeast("watch-put-rate", 0);
+    String prevKv = v.string("watch-prev-kv");
+    check(prevKv.equals("true") || prevKv.equals("false"), "--watch-prev-kv: true or false, got " + prevKv);
+    watchPrevKv = Boolean.parseBoolean(prevKv);
     catchupEvents = v.intAtLeast("catchup-events", 1);
     catchupWatchers = v.intAtLeast("catchup-watchers", 1);
     leases = v.intAtLeast("leases", 1);

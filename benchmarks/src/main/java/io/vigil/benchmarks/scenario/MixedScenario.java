@@ -46,7 +46,8 @@ final class MixedScenario implements Scenario {
   public String describe() {
     return config.mixedInformers + " informers (list then watch) over " + config.mixedResources + " resources × "
         + config.mixedObjects + " objects of " + config.mixedValueSizeBytes + " B, updates at "
-        + config.mixedPutRate + "/s, " + config.connections + " connections";
+        + config.mixedPutRate + "/s, " + config.connections + " connections"
+        + (config.watchPrevKv ? ", watches with prev_kv" : "");
   }
 
   @Override
@@ -128,7 +129,7 @@ final class MixedScenario implements Scenario {
           lists.recordNs(System.nanoTime() - startNs);
           synchronized (streams) {
             streams.get(informer % streams.size()).create(informer, resource.prefix(), resource.prefixEnd(),
-                listRevision + 1);
+                listRevision + 1, config.watchPrevKv);
           }
         }
 

@@ -68,7 +68,7 @@ final class WatchCatchupScenario implements Scenario {
       for (int w = 0; w < config.catchupWatchers; w++) {
         WatchStream stream = new WatchStream(server.watch(w), replay);
         streams.add(stream);
-        stream.create(w, keys.prefix(), keys.prefixEnd(), startRevision);
+        stream.create(w, keys.prefix(), keys.prefixEnd(), startRevision, false);
       }
       boolean done = replay.finished.await(REPLAY_TIMEOUT_MS, TimeUnit.MILLISECONDS);
       window.close();

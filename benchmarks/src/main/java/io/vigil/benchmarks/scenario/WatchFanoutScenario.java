@@ -45,7 +45,8 @@ final class WatchFanoutScenario implements Scenario {
   public String describe() {
     return config.watchers + " watchers on " + config.watchStreams + " streams over " + config.connections
         + " connections, " + config.watchKeys + " keys, " + config.watchWriters + " writers at "
-        + config.watchPutRate + " puts/s, value " + config.valueSizeBytes + " B";
+        + config.watchPutRate + " puts/s, value " + config.valueSizeBytes + " B"
+        + (config.watchPrevKv ? ", watchers ask for prev_kv" : "");
   }
 
   @Override
@@ -86,7 +87,7 @@ final class WatchFanoutScenario implements Scenario {
       streams.add(new WatchStream(server.watch(s), delivery));
     }
     for (int w = 0; w < config.watchers; w++) {
-      streams.get(w % config.watchStreams).create(w, keys.key(w % config.watchKeys), ByteString.EMPTY, 0);
+      streams.get(w % config.watchStreams).create(w, keys.key(w % config.watchKeys), ByteString.EMPTY, 0, config.watchPrevKv);
     }
     long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.rpcTimeoutMs);
     while (!delivery.created.await(20, TimeUnit.MILLISECONDS)

@@ -41,10 +41,10 @@ final class WatchStream {
     this.requests = stub.watch(new Responses());
   }
 
-  void create(int watcher, ByteString key, ByteString rangeEnd, long startRevision) {
+  void create(int watcher, ByteString key, ByteString rangeEnd, long startRevision, boolean prevKv) {
     pendingCreates.add(watcher);
     requests.onNext(WatchRequest.newBuilder().setCreateRequest(WatchCreateRequest.newBuilder()
-        .setKey(key).setRangeEnd(rangeEnd).setStartRevision(startRevision)).build());
+        .setKey(key).setRangeEnd(rangeEnd).setStartRevision(startRevision).setPrevKv(prevKv)).build());
     String failure = broken;
     if (failure != null) {
       listener.failed(watcher, failure); // the stream died before (or while) this create was sent
