@@ -40,7 +40,6 @@ final class KvService extends KVGrpc.KVImplBase {
     private final Supplier<CompletableFuture<Void>> linearizableRead;
     private final BooleanSupplier isLeader;
     private final ResponseHeaders headers;
-    private final int maxRequestBytes;
     private final int maxTxnOps;
     private final TestFaults faults;
     private final Quota quota;
@@ -53,14 +52,13 @@ final class KvService extends KVGrpc.KVImplBase {
      * @param isLeader whether this member leads now
      */
     KvService(RevLog revLog, Proposer proposer, Supplier<CompletableFuture<Void>> linearizableRead,
-              BooleanSupplier isLeader, ResponseHeaders headers, int maxRequestBytes, int maxTxnOps,
+              BooleanSupplier isLeader, ResponseHeaders headers, int maxTxnOps,
               TestFaults faults, Quota quota) {
         this.revLog = revLog;
         this.proposer = proposer;
         this.linearizableRead = linearizableRead;
         this.isLeader = isLeader;
         this.headers = headers;
-        this.maxRequestBytes = maxRequestBytes;
         this.maxTxnOps = maxTxnOps;
         this.faults = faults;
         this.quota = quota;
@@ -153,6 +151,10 @@ final class KvService extends KVGrpc.KVImplBase {
         if (proposal == null) {
             return; // refused before it was proposed, and answered so
         }
+        if (proposal.isCompletedExceptionally()) {
+            Replies.whenApplied(proposal, out, r -> r); // refused when proposed (too large, too many): answered so
+            return;
+        }
         long revision = predictedRevision.updateAndGet(last -> Math.max(last, revLog.currentRevision()) + 1);
         out.onNext(PutResponse.newBuilder().setHeader(headers.at(revision)).build());
         out.onCompleted();
@@ -234,10 +236,6 @@ final class KvService extends KVGrpc.KVImplBase {
             request = unsigned.toBuilder().setHeader(AuthCalls.current(revLog.auth()).header()).build();
         } catch (RevLogException e) {
             out.onError(EtcdErrors.of(e));
-            return null;
-        }
-        if (request.getSerializedSize() > maxRequestBytes) {
-            out.onError(EtcdErrors.REQUEST_TOO_LARGE);
             return null;
         }
         return proposer.propose(request);

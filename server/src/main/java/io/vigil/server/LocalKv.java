@@ -57,21 +57,18 @@ final class LocalKv {
     private final WatchHub hub;
     private final ResponseHeaders headers;
     private final Function<LeaseGrantRequest, CompletableFuture<ApplyResult>> grant;
-    private final int maxRequestBytes;
 
     /**
      * @param grant proposes a lease grant with etcd's choices made (an ID when none is asked for)
      */
     LocalKv(RevLog revLog, Proposer proposer, Supplier<CompletableFuture<Void>> linearizableRead, WatchHub hub,
-            ResponseHeaders headers, Function<LeaseGrantRequest, CompletableFuture<ApplyResult>> grant,
-            int maxRequestBytes) {
+            ResponseHeaders headers, Function<LeaseGrantRequest, CompletableFuture<ApplyResult>> grant) {
         this.revLog = revLog;
         this.proposer = proposer;
         this.linearizableRead = linearizableRead;
         this.hub = hub;
         this.headers = headers;
         this.grant = grant;
-        this.maxRequestBytes = maxRequestBytes;
     }
 
     // ---- keys, as etcd's concurrency package names them ----
@@ -155,9 +152,6 @@ final class LocalKv {
             request = unsigned.setHeader(caller.header()).build();
         } catch (RevLogException e) {
             return CompletableFuture.failedFuture(e);
-        }
-        if (request.getSerializedSize() > maxRequestBytes) {
-            return CompletableFuture.failedFuture(EtcdErrors.REQUEST_TOO_LARGE);
         }
         return applied(proposer.propose(request));
     }

@@ -18,7 +18,6 @@ import io.vigil.revlog.ApplyResult;
 import io.vigil.revlog.LogEntry;
 import io.vigil.revlog.RevLog;
 import java.nio.ByteBuffer;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -83,6 +82,8 @@ final class ReplicatedLog implements Proposer {
     private final Runnable onMembershipChanged;
     private final IdGenerator ids;
     private final long requestTimeoutMs;
+    /** etcd's --max-request-bytes: the largest entry this member proposes (etcd's check on the marshalled request). */
+    private final int maxRequestBytes;
     private final long commitIntervalNanos;
     private final int commitEntries;
     private final long keepEntries;
@@ -124,24 +125,26 @@ final class ReplicatedLog implements Proposer {
 
     /**
      * @param appliedIndex the Raft index the store has applied up to ({@link #replay} done)
-     * @param keepEntries entries the log keeps below the store's applied index for followers that
-     *                    lag (etcd: --snapshot-count plus the catch-up entries); one further behind is sent a snapshot
+     * @param config the request timeout, the request size limit, the backend's batching, and the
+     *               entries the log keeps below the store's applied index for followers that lag
+     *               (etcd: --snapshot-count plus the catch-up entries; one further behind is sent a snapshot)
      * @param onApplied told of every applied batch, in apply order (the watch hub's feed)
      * @param onLeadership told, on the apply thread, when this member becomes leader (true) or stops being it
      * @param onMembershipChanged told, on the apply thread, after a membership change took effect
      */
-    ReplicatedLog(RevLog revLog, Membership membership, Runnable onMembershipChanged, IdGenerator ids, long appliedIndex, long requestTimeoutMs, Duration commitInterval,
-                  int commitEntries, long keepEntries, Consumer<Throwable> onFatal,
+    ReplicatedLog(RevLog revLog, Membership membership, Runnable onMembershipChanged, IdGenerator ids, long appliedIndex,
+                  ServerConfig config, Consumer<Throwable> onFatal,
                   Consumer<List<ApplyResult>> onApplied, Consumer<Boolean> onLeadership) {
         this.revLog = revLog;
         this.membership = membership;
         this.onMembershipChanged = onMembershipChanged;
         this.ids = ids;
         this.appliedIndex = appliedIndex;
-        this.requestTimeoutMs = requestTimeoutMs;
-        this.commitIntervalNanos = commitInterval.toNanos();
-        this.commitEntries = commitEntries;
-        this.keepEntries = keepEntries;
+        this.requestTimeoutMs = config.requestTimeoutMs();
+        this.maxRequestBytes = config.maxRequestBytes();
+        this.commitIntervalNanos = config.backendBatchInterval().toNanos();
+        this.commitEntries = config.backendBatchLimit();
+        this.keepEntries = config.snapshotCount() + config.snapshotCatchUpEntries();
         this.onFatal = onFatal;
         this.onApplied = onApplied;
         this.onLeadership = onLeadership;
@@ -201,13 +204,19 @@ final class ReplicatedLog implements Proposer {
             done.completeExceptionally(EtcdErrors.TOO_MANY_REQUESTS);
             return done;
         }
-        long id = registerWaiter(waiters, done);
+        long id = ids.next();
+        byte[] entry = request.toBuilder().setId(id).build().toByteArray();
+        if (entry.length > maxRequestBytes) {
+            done.completeExceptionally(EtcdErrors.REQUEST_TOO_LARGE);
+            return done;
+        }
+        registerWaiter(waiters, id, done);
         done.whenComplete((r, t) -> {
             if (t != null) {
                 failedProposals.increment();
             }
         });
-        node.propose(request.toBuilder().setId(id).build().toByteArray(), done);
+        node.propose(entry, done);
         return done;
     }
 
@@ -218,9 +227,13 @@ final class ReplicatedLog implements Proposer {
      */
     private <T> long registerWaiter(Map<Long, CompletableFuture<T>> registry, CompletableFuture<T> done) {
         long id = ids.next();
+        registerWaiter(registry, id, done);
+        return id;
+    }
+
+    private <T> void registerWaiter(Map<Long, CompletableFuture<T>> registry, long id, CompletableFuture<T> done) {
         registry.put(id, done);
         done.orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS).whenComplete((r, t) -> registry.remove(id));
-        return id;
     }
 
     /**

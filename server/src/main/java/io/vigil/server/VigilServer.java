@@ -153,8 +153,7 @@ public final class VigilServer implements AutoCloseable {
                         .maxBufferedBytes(limits.maxWatchBufferedBytes()),
                 headers::at, meters, config.watchProgressNotifyInterval());
         joinPeers = start.peers();
-        log = new ReplicatedLog(revLog, membership, this::membershipChanged, ids, appliedIndex, config.requestTimeoutMs(), config.backendBatchInterval(),
-                config.backendBatchLimit(), config.snapshotCount() + config.snapshotCatchUpEntries(), onFatal,
+        log = new ReplicatedLog(revLog, membership, this::membershipChanged, ids, appliedIndex, config, onFatal,
                 config.testFaults().watchFeed(watch::published), this::leadershipChanged);
         logRef[0] = log;
         EtcdMetrics etcdMetrics = new EtcdMetrics(meters, log::node, log, config.dataDir().resolve("data.mdb"),
@@ -185,8 +184,7 @@ public final class VigilServer implements AutoCloseable {
         Quota quota = new Quota(config.quotaBackendBytes(), revLog, alarms, selfId);
         LeaseService leases = new LeaseService(revLog, log, headers, ids, leaseForwarding, quota);
         authService = new AuthService(revLog, log, log::linearizableRead, headers, tokens);
-        LocalKv localKv = new LocalKv(revLog, log, log::linearizableRead, watch.hub(), headers, leases::proposeGrant,
-                config.maxRequestBytes());
+        LocalKv localKv = new LocalKv(revLog, log, log::linearizableRead, watch.hub(), headers, leases::proposeGrant);
         // before the node starts: checkpoints must be on before this member can become leader
         leaseExpiry = new LeaseExpiry(revLog.lessor(), log, log::isLeader, LeaseExpiry.REVOKES_PER_SECOND_DEFAULT,
                 config.leaseCheckpointEnabled() ? config.leaseCheckpointInterval() : null);
@@ -229,7 +227,7 @@ public final class VigilServer implements AutoCloseable {
             List<io.grpc.ServerServiceDefinition> clientServices = List.of(
                     // every client service answers what is not a request as etcd's gRPC does
                     EtcdDecoding.of(new KvService(revLog, log, log::linearizableRead, log::isLeader, headers,
-                            config.maxRequestBytes(), config.maxTxnOps(), config.testFaults(), quota)),
+                            config.maxTxnOps(), config.testFaults(), quota)),
                     EtcdDecoding.of(WatchService.definition(watch.hub(), log::linearizableRead, revLog.auth(),
                             grpcMetrics.sentCounter(WatchGrpc.getWatchMethod()))),
                     EtcdDecoding.of(leases),

@@ -5,12 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.etcd.jetcd.Auth;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KV;
 import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.options.GetOption;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -22,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Through jetcd, a real etcd Java client: keys and values of any bytes, empty values, requests up
  * to etcd's 1.5 MiB default limit; larger ones refused with etcd's error while the server keeps
- * serving and keeps what it had.
+ * serving and keeps what it had. As in etcd, the limit holds for every request that becomes a log
+ * entry, not only key-value writes.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class RequestLimitsTest {
@@ -90,6 +94,32 @@ class RequestLimitsTest {
         ByteSequence after = ByteSequence.from(new byte[] {'o', 'k'});
         kv.put(after, after).get(10, TimeUnit.SECONDS);
         assertEquals(1, kv.get(after).get(10, TimeUnit.SECONDS).getCount());
+    }
+
+    @Test
+    void authRequestsAreHeldToTheSameLimit() throws Exception {
+        Auth auth = client.getAuthClient();
+        byte[] longName = new byte[LIMIT_BYTES + 1024];
+        Arrays.fill(longName, (byte) 'u');
+        ByteSequence name = ByteSequence.from(longName);
+        ByteSequence password = ByteSequence.from("pw", StandardCharsets.UTF_8);
+
+        ExecutionException user = assertThrows(ExecutionException.class,
+                () -> auth.userAdd(name, password).get(30, TimeUnit.SECONDS));
+        assertTrue(String.valueOf(user.getCause().getMessage()).contains("etcdserver: request is too large"),
+                user.getCause().toString());
+        ExecutionException role = assertThrows(ExecutionException.class,
+                () -> auth.roleAdd(name).get(30, TimeUnit.SECONDS));
+        assertTrue(String.valueOf(role.getCause().getMessage()).contains("etcdserver: request is too large"),
+                role.getCause().toString());
+
+        assertTrue(vigil.isAlive());
+        assertEquals(0, auth.userList().get(30, TimeUnit.SECONDS).getUsers().size(), "the refused user was not added");
+        assertEquals(0, auth.roleList().get(30, TimeUnit.SECONDS).getRoles().size(), "the refused role was not added");
+        ByteSequence small = ByteSequence.from("small", StandardCharsets.UTF_8);
+        auth.roleAdd(small).get(30, TimeUnit.SECONDS);
+        assertEquals(1, auth.roleList().get(30, TimeUnit.SECONDS).getRoles().size());
+        auth.roleDelete(small).get(30, TimeUnit.SECONDS);
     }
 
     private static byte[] reversed(byte[] b) {

@@ -60,7 +60,7 @@ class TestFaultsTest {
         return new KvService(revLog, log, () -> {
             readIndexAsked.incrementAndGet();
             return readIndex;
-        }, leader::get, new ResponseHeaders(1, 2, () -> 3), 1 << 20, 128, faults, new Quota(Long.MAX_VALUE, revLog, new AlarmRaiser(log), 2));
+        }, leader::get, new ResponseHeaders(1, 2, () -> 3), 128, faults, new Quota(Long.MAX_VALUE, revLog, new AlarmRaiser(log), 2));
     }
 
     private static PutRequest put(String key, String value) {
