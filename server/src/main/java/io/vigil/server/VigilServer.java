@@ -332,14 +332,21 @@ public final class VigilServer implements AutoCloseable {
     }
 
     /**
+     * What the peer port takes of an entry whatever this member's own --max-request-bytes: the
+     * largest value etcd recommends for that flag (it warns above it). Members may differ in the flag (it is raised one member at
+     * a time in a rolling restart), and an entry holds one request of up to its proposer's limit;
+     * etcd's peer port has no request limit at all.
+     */
+    static final int PEER_ENTRY_BYTES = 10 << 20;
+
+    /**
      * The largest message one member sends another, before gRPC's framing, which the peer port
-     * must take whatever the client's request limit: an append carries up to Raft's per-message
-     * bound of entries or one larger entry, a snapshot one chunk. An entry holds at most what the
-     * client port took (only KV requests are checked against --max-request-bytes) and its
-     * envelope, which the framing allowance covers.
+     * must take: an append carries up to Raft's per-message bound of entries or one larger entry
+     * (up to the larger of {@link #PEER_ENTRY_BYTES} and this member's request limit), a snapshot
+     * one chunk. {@link #listen} adds gRPC's framing allowance, which covers their envelopes.
      */
     private static int peerMessageBytes(int maxRequestBytes) {
-        return (int) Math.max(maxMessageBytes(maxRequestBytes),
+        return (int) Math.max(Math.max(maxRequestBytes, PEER_ENTRY_BYTES),
                 Math.max(Config.MAX_SIZE_PER_MSG_BYTES_DEFAULT, Snapshots.CHUNK_BYTES));
     }
 
