@@ -29,8 +29,8 @@ import java.util.function.Supplier;
  * etcd's KV service. Reads are served from this member's revision log: a serializable read at
  * once, a linearizable one (etcd's default) once this member has applied what the leader had
  * committed when the read came ({@link ReplicatedLog#linearizableRead}). Writes are checked as etcd
- * checks them, wrapped in an {@link InternalRequest}, refused if larger than the request limit,
- * and proposed; the response is sent once the proposal is applied and durable. Two
+ * checks them, wrapped in an {@link InternalRequest}, and proposed (the proposer refuses one
+ * larger than the request limit); the response is sent once the proposal is applied and durable. Two
  * {@link TestFaults} break this on purpose when switched on: stale-linearizable-read and
  * ack-before-sync.
  */

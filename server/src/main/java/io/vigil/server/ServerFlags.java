@@ -37,7 +37,7 @@ final class ServerFlags {
                 (c, v) -> c.listenClientHttpUrls(Urls.parse(v))));
         FLAGS.put("advertise-client-urls", new Flag("client URLs to advertise (default: the listen URLs)",
                 (c, v) -> c.advertiseClientUrls(Urls.parse(v))));
-        FLAGS.put("max-request-bytes", new Flag("largest client request accepted, in bytes (default 1572864)",
+        FLAGS.put("max-request-bytes", new Flag("largest request of any kind accepted, in bytes (default 1572864)",
                 (c, v) -> c.maxRequestBytes(positiveInt(v))));
         FLAGS.put("quota-backend-bytes", new Flag("most bytes the store may hold (default 8 GiB)",
                 (c, v) -> c.quotaBackendBytes(positiveLong(v))));

@@ -58,7 +58,8 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
   static final long PROBE_NANOS = TimeUnit.SECONDS.toNanos(5);
   /**
    * The most bytes of Raft messages one envelope packs; well below what a peer port takes in one
-   * gRPC message (--max-request-bytes and gRPC's framing), which one message alone must fit.
+   * gRPC message (the larger of --max-request-bytes and 10 MiB, and gRPC's framing), which one
+   * message alone must fit.
    */
   static final int BATCH_BYTES = 256 << 10;
 
