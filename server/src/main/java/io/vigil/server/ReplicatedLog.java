@@ -56,8 +56,8 @@ import java.util.function.Consumer;
  * ({@link #publish}) are normal entries that go to the membership instead of the store.
  *
  * <p>Ordering contract: a proposer's future completes after its entry is applied; the watch hub
- * is told of a batch after its proposers are answered, and only once the batch is durable on a
- * majority.
+ * is told of a batch once it is applied and durable on a majority, before its proposers are
+ * answered (etcd notifies watchers inside the apply, before it answers the proposer).
  */
 final class ReplicatedLog implements Proposer {
     /** etcd refuses new proposals once this many wait to be applied. */
@@ -459,6 +459,12 @@ final class ReplicatedLog implements Proposer {
             }
             List<ApplyResult> results = revLog.applyDeferred(entries);
             uncommittedEntries += entries.size();
+            // the watch hub first (it only queues the batch for its dispatch thread), as etcd
+            // notifies its watchers inside the apply, before it answers the proposer: fan-out
+            // then overlaps answering the proposers instead of waiting for it
+            if (!results.isEmpty()) {
+                onApplied.accept(results);
+            }
             int at = 0;
             for (ApplyResult r : results) {
                 while (entries.get(at).index() != r.index()) {
@@ -468,9 +474,6 @@ final class ReplicatedLog implements Proposer {
                 if (waiter != null) {
                     waiter.complete(r);
                 }
-            }
-            if (!results.isEmpty()) {
-                onApplied.accept(results);
             }
         }
         appliedIndex = committed.get(committed.size() - 1).index();
