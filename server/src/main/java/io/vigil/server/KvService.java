@@ -30,8 +30,8 @@ import java.util.function.Supplier;
  * once, a linearizable one (etcd's default) once this member has applied what the leader had
  * committed when the read came ({@link ReplicatedLog#linearizableRead}). Writes are checked as etcd
  * checks them, wrapped in an {@link InternalRequest}, and proposed (the proposer refuses one
- * larger than the request limit); the response is sent once the proposal is applied and durable. Two
- * {@link TestFaults} break this on purpose when switched on: stale-linearizable-read and
+ * larger than the request limit); the response is sent once the proposal is applied and durable.
+ * Two {@link TestFaults} break this on purpose when switched on: stale-linearizable-read and
  * ack-before-sync.
  */
 final class KvService extends KVGrpc.KVImplBase {

@@ -333,9 +333,10 @@ public final class VigilServer implements AutoCloseable {
 
     /**
      * What the peer port takes of an entry whatever this member's own --max-request-bytes: the
-     * largest value etcd recommends for that flag (it warns above it). Members may differ in the flag (it is raised one member at
-     * a time in a rolling restart), and an entry holds one request of up to its proposer's limit;
-     * etcd's peer streams take far larger messages than its client port.
+     * largest value etcd recommends for that flag (it warns above it). Members may differ in the
+     * flag (it is raised one member at a time in a rolling restart), and an entry holds one
+     * request of up to its proposer's limit; etcd's peer streams take far larger messages than its
+     * client port.
      */
     static final int PEER_ENTRY_BYTES = 10 << 20;
 
