@@ -15,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -57,16 +56,16 @@ class RequestLimitsTest {
         }
         ByteSequence key = ByteSequence.from(all);
         ByteSequence value = ByteSequence.from(reversed(all));
-        kv.put(key, value).get(10, TimeUnit.SECONDS);
-        GetResponse got = kv.get(key).get(10, TimeUnit.SECONDS);
+        kv.put(key, value).get();
+        GetResponse got = kv.get(key).get();
         assertEquals(1, got.getKvs().size());
         assertArrayEquals(reversed(all), got.getKvs().get(0).getValue().getBytes());
 
         // a prefix scan over binary keys: 0xff bytes at the end have no "next" prefix but the end
         ByteSequence prefix = ByteSequence.from(new byte[] {(byte) 0xff, (byte) 0xff});
-        kv.put(ByteSequence.from(new byte[] {(byte) 0xff, (byte) 0xff, 0}), ByteSequence.EMPTY).get(10, TimeUnit.SECONDS);
-        kv.put(ByteSequence.from(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff}), ByteSequence.EMPTY).get(10, TimeUnit.SECONDS);
-        GetResponse scan = kv.get(prefix, GetOption.builder().isPrefix(true).build()).get(10, TimeUnit.SECONDS);
+        kv.put(ByteSequence.from(new byte[] {(byte) 0xff, (byte) 0xff, 0}), ByteSequence.EMPTY).get();
+        kv.put(ByteSequence.from(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff}), ByteSequence.EMPTY).get();
+        GetResponse scan = kv.get(prefix, GetOption.builder().isPrefix(true).build()).get();
         assertEquals(2, scan.getCount());
         assertEquals(0, scan.getKvs().get(0).getValue().size(), "empty values stay empty");
     }
@@ -76,24 +75,24 @@ class RequestLimitsTest {
         ByteSequence key = ByteSequence.from(new byte[] {'b', 'i', 'g'});
         byte[] nearLimit = new byte[LIMIT_BYTES - 1024];
         nearLimit[nearLimit.length - 1] = 7;
-        kv.put(key, ByteSequence.from(nearLimit)).get(30, TimeUnit.SECONDS);
-        assertArrayEquals(nearLimit, kv.get(key).get(30, TimeUnit.SECONDS).getKvs().get(0).getValue().getBytes());
+        kv.put(key, ByteSequence.from(nearLimit)).get();
+        assertArrayEquals(nearLimit, kv.get(key).get().getKvs().get(0).getValue().getBytes());
 
         ExecutionException tooLarge = assertThrows(ExecutionException.class,
-                () -> kv.put(key, ByteSequence.from(new byte[LIMIT_BYTES + 1024])).get(30, TimeUnit.SECONDS));
+                () -> kv.put(key, ByteSequence.from(new byte[LIMIT_BYTES + 1024])).get());
         assertTrue(String.valueOf(tooLarge.getCause().getMessage()).contains("etcdserver: request is too large"),
                 tooLarge.getCause().toString());
 
         // far beyond the limit gRPC itself refuses the message; the server goes on either way
         assertThrows(ExecutionException.class,
-                () -> kv.put(key, ByteSequence.from(new byte[4 * LIMIT_BYTES])).get(30, TimeUnit.SECONDS));
+                () -> kv.put(key, ByteSequence.from(new byte[4 * LIMIT_BYTES])).get());
 
         assertTrue(vigil.isAlive());
-        assertArrayEquals(nearLimit, kv.get(key).get(30, TimeUnit.SECONDS).getKvs().get(0).getValue().getBytes(),
+        assertArrayEquals(nearLimit, kv.get(key).get().getKvs().get(0).getValue().getBytes(),
                 "the refused writes changed nothing");
         ByteSequence after = ByteSequence.from(new byte[] {'o', 'k'});
-        kv.put(after, after).get(10, TimeUnit.SECONDS);
-        assertEquals(1, kv.get(after).get(10, TimeUnit.SECONDS).getCount());
+        kv.put(after, after).get();
+        assertEquals(1, kv.get(after).get().getCount());
     }
 
     @Test
@@ -105,21 +104,21 @@ class RequestLimitsTest {
         ByteSequence password = ByteSequence.from("pw", StandardCharsets.UTF_8);
 
         ExecutionException user = assertThrows(ExecutionException.class,
-                () -> auth.userAdd(name, password).get(30, TimeUnit.SECONDS));
+                () -> auth.userAdd(name, password).get());
         assertTrue(String.valueOf(user.getCause().getMessage()).contains("etcdserver: request is too large"),
                 user.getCause().toString());
         ExecutionException role = assertThrows(ExecutionException.class,
-                () -> auth.roleAdd(name).get(30, TimeUnit.SECONDS));
+                () -> auth.roleAdd(name).get());
         assertTrue(String.valueOf(role.getCause().getMessage()).contains("etcdserver: request is too large"),
                 role.getCause().toString());
 
         assertTrue(vigil.isAlive());
-        assertEquals(0, auth.userList().get(30, TimeUnit.SECONDS).getUsers().size(), "the refused user was not added");
-        assertEquals(0, auth.roleList().get(30, TimeUnit.SECONDS).getRoles().size(), "the refused role was not added");
+        assertEquals(0, auth.userList().get().getUsers().size(), "the refused user was not added");
+        assertEquals(0, auth.roleList().get().getRoles().size(), "the refused role was not added");
         ByteSequence small = ByteSequence.from("small", StandardCharsets.UTF_8);
-        auth.roleAdd(small).get(30, TimeUnit.SECONDS);
-        assertEquals(1, auth.roleList().get(30, TimeUnit.SECONDS).getRoles().size());
-        auth.roleDelete(small).get(30, TimeUnit.SECONDS);
+        auth.roleAdd(small).get();
+        assertEquals(1, auth.roleList().get().getRoles().size());
+        auth.roleDelete(small).get();
     }
 
     private static byte[] reversed(byte[] b) {
