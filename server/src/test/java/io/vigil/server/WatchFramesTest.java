@@ -179,10 +179,10 @@ class WatchFramesTest {
         RecordingStream reader = new RecordingStream();
         WatchGrpc.newStub(channel).watch(reader).onNext(WatchRequest.getDefaultInstance());
 
-        await().atMost(ClusterClients.PATIENCE).until(() -> reader.status.get() != null);
+        io.grpc.Status status = reader.status.get();
         assertNotNull(frames.get(), "WatchFrames did not reach the transport stream");
         assertEquals(null, failed.get(), "writing failed on the server");
-        assertEquals(io.grpc.Status.Code.OK, reader.status.get().getCode(), reader.status.get().toString());
+        assertEquals(io.grpc.Status.Code.OK, status.getCode(), status.toString());
         assertEquals(small + 1, reader.received.size(), "responses received");
         assertEquals(response(0), reader.received.get(0));
         assertEquals(response(1, 1_500_000), reader.received.get(1));
@@ -192,10 +192,10 @@ class WatchFramesTest {
         assertEquals(response(small), reader.received.get(small));
     }
 
-    /** Records responses and how the call ended. */
+    /** Records responses and how the call ended (complete once it has). */
     private static final class RecordingStream implements io.grpc.stub.StreamObserver<WatchResponse> {
         final List<WatchResponse> received = new java.util.concurrent.CopyOnWriteArrayList<>();
-        final AtomicReference<io.grpc.Status> status = new AtomicReference<>();
+        final java.util.concurrent.CompletableFuture<io.grpc.Status> status = new java.util.concurrent.CompletableFuture<>();
 
         @Override
         public void onNext(WatchResponse value) {
@@ -204,12 +204,12 @@ class WatchFramesTest {
 
         @Override
         public void onError(Throwable t) {
-            status.set(io.grpc.Status.fromThrowable(t));
+            status.complete(io.grpc.Status.fromThrowable(t));
         }
 
         @Override
         public void onCompleted() {
-            status.set(io.grpc.Status.OK);
+            status.complete(io.grpc.Status.OK);
         }
     }
 }
