@@ -145,7 +145,9 @@ final class WatchFrames {
                 out.message(r);
             }
         } catch (IOException | RuntimeException e) {
+            // frames of this batch may be out already: the rest of the stream would not decode
             out.release();
+            stream.cancel(io.grpc.Status.INTERNAL.withDescription("framing watch responses failed").withCause(e));
             throw new IllegalStateException("framing watch responses", e);
         }
         out.deliver(true);
