@@ -117,8 +117,7 @@ public final class WatchHubThreads implements AutoCloseable {
                     } catch (Throwable bug) {
                         // watchers of this batch may have missed it: say so loudly, but keep
                         // draining, or the apply thread would block on a full queue forever
-                        LOG.log(System.Logger.Level.ERROR, "watch dispatch failed: " + bug);
-                        bug.printStackTrace();
+                        LOG.log(System.Logger.Level.ERROR, "watch dispatch failed", bug);
                     } finally {
                         dispatched(batch);
                     }
