@@ -5,7 +5,6 @@ import io.grpc.ChannelCredentials;
 import io.grpc.ConnectivityState;
 import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
-import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import io.vigil.consensus.raft.Entry;
@@ -32,7 +31,8 @@ import java.util.function.Function;
  * {@code RaftPeer.Stream} on its peer URL, opening with a {@link PeerHello}. Raft tolerates lost
  * messages, so nothing here retries or blocks: a message for a peer whose stream is down or
  * whose send buffer is full is dropped and the peer reported unreachable (the leader then probes
- * it instead of pipelining). A broken stream is opened again on the next send or tick, at most
+ * it instead of pipelining); a stream still connecting holds what it is sent ({@link PeerStream}).
+ * A broken stream is opened again on the next send or tick, at most
  * once per {@link #REOPEN_NANOS}; every peer's stream is kept open, even to peers this member has
  * nothing to send to (a follower to a follower), so that each peer hears this member's hello.
  *
@@ -180,8 +180,7 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
     private final URI url;
     private final String target;
     private ManagedChannel channel;
-    private ClientCallStreamObserver<PeerEnvelope> stream;
-    private volatile boolean broken;
+    private PeerStream stream;
     private long reopenAfterNanos;
     private long nextProbeNanos = System.nanoTime();
     /** A probe is out; the next is sent once it is answered (or failed). */
@@ -268,12 +267,6 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
         return;
       }
       int count = held.size();
-      if (!connect() || !stream.isReady()) {
-        held.clear();
-        heldBytes = 0;
-        unreachable(count);
-        return;
-      }
       PeerEnvelope.Builder envelope = PeerEnvelope.newBuilder();
       if (count == 1) {
         envelope.setMessage(held.get(0));
@@ -283,8 +276,11 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
       held.clear();
       heldBytes = 0;
       PeerEnvelope e = envelope.build();
-      stream.onNext(e);
-      stats.sent(id, e.getSerializedSize());
+      if (connect() && stream.trySend(e)) {
+        stats.sent(id, e.getSerializedSize());
+      } else {
+        unreachable(count);
+      }
     }
 
     /** Times a {@code Probe} call to this peer, at most one at a time and one per {@link #PROBE_NANOS}. */
@@ -317,7 +313,7 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
 
     /** Whether a stream is open, opening one if it is down and may be opened again. */
     boolean connect() {
-      return (stream != null && !broken) || open();
+      return (stream != null && !stream.broken()) || open();
     }
 
     private boolean open() {
@@ -326,7 +322,7 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
         if (now - reopenAfterNanos < 0) {
           return false;
         }
-        stream.cancel("reopening", null);
+        stream.cancel("reopening");
       }
       reopenAfterNanos = now + REOPEN_NANOS;
       if (channel == null) {
@@ -336,28 +332,7 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
         // started yet, restarting) must be reached again within one reopen interval
         channel.resetConnectBackoff();
       }
-      broken = false;
-      stream = (ClientCallStreamObserver<PeerEnvelope>) ClientCalls.asyncClientStreamingCall(
-          channel.newCall(RaftPeerGrpc.getStreamMethod(), CallOptions.DEFAULT.withOnReadyThreshold(SEND_BUFFER_BYTES)),
-          new StreamObserver<PeerAck>() {
-            @Override
-            public void onNext(PeerAck value) {
-            }
-
-            @Override
-            public void onError(Throwable t) {
-              broken = true;
-              if (io.grpc.Status.fromThrowable(t).getCode() == RaftPeerService.REMOVED) {
-                onRemoved.run();
-              }
-            }
-
-            @Override
-            public void onCompleted() {
-              broken = true;
-            }
-          });
-      stream.onNext(PeerEnvelope.newBuilder().setHello(hello).build());
+      stream = PeerStream.open(channel, hello, () -> onRemoved.run());
       return true;
     }
 
@@ -373,7 +348,7 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
 
     void close() {
       if (stream != null) {
-        stream.cancel("member stopping", null);
+        stream.cancel("member stopping");
       }
       if (channel != null) {
         channel.shutdownNow();

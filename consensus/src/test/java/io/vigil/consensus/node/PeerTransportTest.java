@@ -13,6 +13,8 @@ import io.vigil.consensus.raft.ConfState;
 import io.vigil.consensus.raft.Config;
 import io.vigil.consensus.raft.Entry;
 import io.vigil.consensus.raft.EntryType;
+import io.vigil.consensus.raft.Message;
+import io.vigil.consensus.raft.MessageType;
 import io.vigil.proto.internal.PeerHello;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -166,6 +168,40 @@ class PeerTransportTest {
       assertTrue(m.sent().largest.get() <= PeerTransport.BATCH_BYTES + 1024,
           "member " + m.id() + " sent an envelope of " + m.sent().largest.get() + " bytes");
     }
+  }
+
+  /**
+   * Regression (CI): a member that has just started learns the leader from the leader's append
+   * before its own stream to the leader is connected, and forwards the proposals that waited for
+   * a leader at once. The transport dropped everything sent before the new stream was ready, so
+   * those proposals were lost and their clients timed out. Sent on a stream still connecting, a
+   * message now waits for the connection (up to the send buffer), as etcd's pipeline carries
+   * messages while its stream is not up.
+   */
+  @Test
+  void aMessageSentWhileTheStreamConnectsIsDelivered() throws Exception {
+    RaftPeerService service = new RaftPeerService(CLUSTER, 2, other -> false);
+    Sent received = new Sent();
+    service.stats(new PeerStats() {
+      @Override
+      public void received(long from, int bytes) {
+        received.sent(from, bytes);
+      }
+    });
+    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0), InsecureServerCredentials.create())
+        .directExecutor().addService(service).build().start();
+    closing.add(() -> server.shutdownNow().awaitTermination(10, TimeUnit.SECONDS));
+    PeerTransport transport = new PeerTransport(PeerHello.newBuilder().setClusterId(CLUSTER).setMemberId(1).build(),
+        Map.of(2L, URI.create("http://127.0.0.1:" + server.getPort())), url -> InsecureChannelCredentials.create());
+    closing.add(transport);
+    Sent sent = new Sent();
+    transport.stats(sent);
+
+    transport.send(Message.builder(MessageType.PROP).from(1).to(2).term(1)
+        .entries(List.of(Entry.normal(0, 0, new byte[] {1}))).build());
+    transport.flush();
+    assertEquals(0, sent.failed.get(), "dropped a message sent while the stream connects");
+    await().forever().until(() -> received.envelopes.get() == 1);
   }
 
   private static void propose(Member m, long id) {
