@@ -21,7 +21,6 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -99,10 +98,7 @@ class PeerTransportTest {
     for (long id : ids) {
       members.add(start(id, ids, servers, services.get(id)));
     }
-    await().forever().until(() -> {
-      long leader = members.get(0).node().leaderId();
-      return leader != 0 && members.stream().allMatch(m -> m.node().leaderId() == leader);
-    });
+    await().forever().until(() -> agreeOnLeader(members));
 
     // every member proposes at once: followers forward their proposals, the leader appends them
     int perMember = 40;
@@ -133,25 +129,25 @@ class PeerTransportTest {
       t.join();
     }
     // Raft may lose a forwarded proposal when the leader changes or a send is dropped; a client
-    // then proposes again, as this does, but only then: once for each new leader change or
-    // dropped send. Without one nothing may be lost, so the test waits for every proposal however
-    // slowly it comes (each 5 s wait only ends a look for a new disturbance): how fast is not its
-    // question. A proposal lost without a disturbance leaves it waiting.
+    // then proposes again, as this does, but only then: after each new leader change or dropped
+    // send, once every member names the same leader, it proposes again what is still missing (a
+    // proposal still on its way may then be applied twice). Without one nothing may be lost, so
+    // the test waits for every proposal however slowly it comes: how fast is not its question.
+    // A proposal lost without a disturbance leaves it waiting.
     int reproposed = 0;
     while (true) {
       List<Long> missing = new ArrayList<>(proposerOf.keySet());
-      try {
-        await().atMost(Duration.ofSeconds(5)).until(() -> members.stream().allMatch(m -> m.applied().containsAll(missing)));
+      long seen = disturbancesSeen;
+      await().forever().until(() -> members.stream().allMatch(m -> m.applied().containsAll(missing))
+          || disturbances(members) != seen);
+      if (members.stream().allMatch(m -> m.applied().containsAll(missing))) {
         break;
-      } catch (org.awaitility.core.ConditionTimeoutException e) {
-        long now = disturbances(members);
-        if (now != disturbancesSeen) {
-          disturbancesSeen = now;
-          missing.removeAll(members.get(0).applied());
-          missing.forEach(id -> propose(proposerOf.get(id), id));
-          reproposed += missing.size();
-        }
       }
+      disturbancesSeen = disturbances(members);
+      await().forever().until(() -> agreeOnLeader(members));
+      missing.removeAll(members.get(0).applied());
+      missing.forEach(id -> propose(proposerOf.get(id), id));
+      reproposed += missing.size();
     }
     assertEquals(List.of(), fatal);
     if (disturbances(members) == disturbancesBefore) {
@@ -208,6 +204,12 @@ class PeerTransportTest {
     byte[] data = new byte[ENTRY_BYTES];
     ByteBuffer.wrap(data).putLong(id);
     m.node().propose(data, new CompletableFuture<>());
+  }
+
+  /** Whether every member names the same leader. */
+  private static boolean agreeOnLeader(List<Member> members) {
+    long leader = members.get(0).node().leaderId();
+    return leader != 0 && members.stream().allMatch(m -> m.node().leaderId() == leader);
   }
 
   private static long leaderChanges(List<Member> members) {
