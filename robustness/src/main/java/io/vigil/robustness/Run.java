@@ -124,7 +124,7 @@ public final class Run {
         writeTimeline(dir, history, report, title);
         LOG.log(System.Logger.Level.INFO, report.summary());
         if (!catchUp.caughtUp()) {
-            LOG.log(System.Logger.Level.WARNING, "watchers that did not reach revision " + catchUp.finalRevision() + ": " + catchUp.lagging());
+            LOG.log(System.Logger.Level.WARNING, "watchers that did not reach revision " + catchUp.finalRevision() + ": " + catchUp.problems());
         }
         LOG.log(System.Logger.Level.INFO, (report.ok() ? "no violation" : report.violations().size() + " violation(s)")
                 + "; report in " + dir.resolve("report.md"));
@@ -143,7 +143,7 @@ public final class Run {
         s.append("# Robustness run: ").append(config.target()).append(", seed ").append(config.seed()).append("\n\n");
         s.append("Repeat: `").append(config.command()).append("`\n\n");
         s.append("Result: **").append(report.ok() ? "no violation" : report.violations().size() + " violation(s)").append("**");
-        s.append(catchUp.caughtUp() ? "" : "; watchers that did not reach the final revision: " + catchUp.lagging());
+        s.append(catchUp.caughtUp() ? "" : "; watchers that did not reach the final revision: " + catchUp.problems());
         s.append("\n\n## Checks\n```\n").append(report.summary()).append("```\n\n");
         long ok = history.operations().stream().filter(o -> o.hasResponse()).count();
         long definite = history.operations().stream().filter(o -> o.hasError() && o.getDefinitelyFailed()).count();

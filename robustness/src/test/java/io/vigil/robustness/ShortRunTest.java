@@ -44,7 +44,7 @@ class ShortRunTest {
     void vigilKeepsItsPromisesUnderEveryFault() throws Exception {
         Run.Outcome outcome = run("--target", "vigil", "--seed", "1501", "--duration", "60s");
         assertTrue(outcome.report().ok(), why(outcome));
-        assertTrue(outcome.catchUp().caughtUp(), "watchers behind: " + outcome.catchUp().lagging());
+        assertTrue(outcome.catchUp().caughtUp(), "watchers behind: " + outcome.catchUp().problems());
         assertTrue(outcome.report().operations() > 500, "too little traffic to judge: " + outcome.report().operations());
     }
 
@@ -62,7 +62,11 @@ class ShortRunTest {
         Set<Violation.Kind> kinds = kinds(outcome);
         kinds.remove(Violation.Kind.WATCH_BOOKMARK);
         assertTrue(kinds.isEmpty(), why(outcome));
-        assertTrue(outcome.catchUp().caughtUp(), "watchers behind: " + outcome.catchUp().lagging());
+        // etcd 3.4.23 also ends the watches of a member that installs a snapshot as compacted
+        // when a compaction passed the revision they were synced at, though they had every event
+        // after it (etcd issue 15271: synced watchers keep that revision; CI saw it after a paused
+        // follower): needlessly compacted watchers are excused here, never on Vigil
+        assertTrue(outcome.catchUp().lagging().isEmpty(), "watchers behind: " + outcome.catchUp().lagging());
     }
 
     @Test

@@ -39,6 +39,8 @@ final class KeyspaceWatcher implements Runnable {
     private final AtomicLong reached = new AtomicLong(1);
     /** The compacted revision this watcher was refused at, or 0 (the watch history is complete). */
     private volatile long compactedAt;
+    /** See {@link #needlesslyCompactedAt()}. */
+    private volatile long needlesslyCompactedAt;
     private volatile String member;
     private volatile boolean closed;
     private WatchStream stream;
@@ -67,6 +69,14 @@ final class KeyspaceWatcher implements Runnable {
     /** 0, or the compacted revision a watch of this watcher was refused at: events before it are lost. */
     long compactedAt() {
         return compactedAt;
+    }
+
+    /**
+     * 0, or the highest compacted revision a watch of this watcher was ended with although the
+     * watcher had every event up to it: no event lost, but a watch ended that need not have been.
+     */
+    long needlesslyCompactedAt() {
+        return needlesslyCompactedAt;
     }
 
     @Override
@@ -104,11 +114,21 @@ final class KeyspaceWatcher implements Runnable {
                 failures = s.responded() ? 0 : failures + 1;
                 WatchResponse canceled = s.canceledBy();
                 if (canceled != null && canceled.getCompactRevision() > 0) {
+                    long compactRevision = canceled.getCompactRevision();
                     // the harness compacts only below every watcher's reached revision, so this is
-                    // a lost guarantee; the history shows it, and the watcher goes on from what is left
-                    LOG.log(Level.WARNING, "watcher {0} on {1} was compacted at {2} after reaching {3}", number, member,
-                            canceled.getCompactRevision(), reached.get());
-                    compactedAt = Math.max(compactedAt, canceled.getCompactRevision());
+                    // a lost guarantee; the history shows it, and the watcher goes on from what is
+                    // left. At or below reached + 1 nothing is skipped: the watch was ended for
+                    // nothing (etcd issue 15271: a member that installs a snapshot takes its synced
+                    // watchers back to the revision they were synced at)
+                    if (compactRevision > reached.get() + 1) {
+                        LOG.log(Level.WARNING, "watcher {0} on {1} was compacted at {2} after reaching {3}", number,
+                                member, compactRevision, reached.get());
+                        compactedAt = Math.max(compactedAt, compactRevision);
+                    } else {
+                        LOG.log(Level.WARNING, "watcher {0} on {1} was ended as compacted at {2} though it had every "
+                                + "event through {3}: nothing lost", number, member, compactRevision, reached.get());
+                        needlesslyCompactedAt = Math.max(needlesslyCompactedAt, compactRevision);
+                    }
                 }
                 Thread.sleep(Math.min(MAX_RETRY_MILLIS, RETRY_MILLIS * Math.max(1, failures)));
             }

@@ -45,15 +45,27 @@ public final class Traffic implements AutoCloseable {
 
     /**
      * Which watchers had not reached the final revision when {@link #awaitWatchersCaughtUp} gave
-     * up, or lost events to a compaction (empty: none), one line each.
+     * up, or lost events to a compaction ({@code lagging}), and which had a watch ended as
+     * compacted at a revision they had every event through ({@code needlesslyCompacted}: nothing
+     * lost, but a server that does it breaks watches for nothing; etcd 3.4.23 does after a member
+     * installs a snapshot, etcd issue 15271), one line each.
      */
-    public record CatchUp(long finalRevision, List<String> lagging) {
+    public record CatchUp(long finalRevision, List<String> lagging, List<String> needlesslyCompacted) {
         public CatchUp {
             lagging = List.copyOf(lagging);
+            needlesslyCompacted = List.copyOf(needlesslyCompacted);
         }
 
+        /** Every watcher reached the final revision, none lost an event, and no watch was ended for nothing. */
         public boolean caughtUp() {
-            return lagging.isEmpty();
+            return lagging.isEmpty() && needlesslyCompacted.isEmpty();
+        }
+
+        /** Both lists, one line each. */
+        public List<String> problems() {
+            List<String> all = new ArrayList<>(lagging);
+            all.addAll(needlesslyCompacted);
+            return all;
         }
     }
 
@@ -199,7 +211,14 @@ public final class Traffic implements AutoCloseable {
         }
         lagging = lagging(finalRevision, true);
         close();
-        return new CatchUp(finalRevision, lagging);
+        List<String> needlesslyCompacted = new ArrayList<>();
+        for (KeyspaceWatcher w : watchers) {
+            if (w.needlesslyCompactedAt() > 0) {
+                needlesslyCompacted.add("watcher " + w.number() + " on " + w.member() + " was ended as compacted at "
+                        + w.needlesslyCompactedAt() + " though it had every event through it");
+            }
+        }
+        return new CatchUp(finalRevision, lagging, needlesslyCompacted);
     }
 
     /** The watchers behind {@code finalRevision}, and with {@code lost} those that lost events too. */

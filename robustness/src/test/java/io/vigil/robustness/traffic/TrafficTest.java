@@ -58,7 +58,7 @@ class TrafficTest {
             traffic.stop();
             long finalRevision = linearizableRevision(etcd.endpoint());
             Traffic.CatchUp catchUp = traffic.awaitWatchersCaughtUp(finalRevision, Duration.ofSeconds(20));
-            assertTrue(catchUp.caughtUp(), catchUp.lagging().toString());
+            assertTrue(catchUp.caughtUp(), catchUp.problems().toString());
             assertEquals(Map.of(0, finalRevision), traffic.reachedRevisions());
 
             History history = recorder.history();
@@ -101,7 +101,7 @@ class TrafficTest {
             traffic.stop();
             long finalRevision = linearizableRevision(etcd.endpoint());
             Traffic.CatchUp catchUp = traffic.awaitWatchersCaughtUp(finalRevision, Duration.ofSeconds(20));
-            assertTrue(catchUp.caughtUp(), catchUp.lagging().toString());
+            assertTrue(catchUp.caughtUp(), catchUp.problems().toString());
 
             History history = recorder.history();
             assertWellFormed(history, finalRevision);
@@ -128,7 +128,7 @@ class TrafficTest {
             traffic.stop();
             long finalRevision = linearizableRevision(etcd.endpoint());
             Traffic.CatchUp catchUp = traffic.awaitWatchersCaughtUp(finalRevision, Duration.ofSeconds(20));
-            assertTrue(catchUp.caughtUp(), catchUp.lagging().toString());
+            assertTrue(catchUp.caughtUp(), catchUp.problems().toString());
 
             History history = recorder.history();
             assertWellFormed(history, finalRevision);
