@@ -22,9 +22,11 @@ import io.vigil.proto.internal.RaftPeerGrpc;
  * its stream is not up (a member that has just started hears the leader before its own stream to
  * the leader is connected, and forwards at once the proposals that waited for a leader). Once
  * connected it takes messages while gRPC's send buffer holds less than that ({@code isReady}).
+ * What it took while connecting and then lost with a call that never connected is told by
+ * {@link #takeLostWhileConnecting}, so the peer is reported unreachable for it after all.
  *
- * <p>Threads: {@link #trySend} and {@link #cancel} on the node thread; gRPC's callbacks only set
- * flags.
+ * <p>Threads: {@link #trySend}, {@link #takeLostWhileConnecting} and {@link #cancel} on the node
+ * thread; gRPC's callbacks only set flags.
  */
 final class PeerStream implements ClientResponseObserver<PeerEnvelope, PeerAck> {
   private final Runnable onRemoved;
@@ -33,6 +35,8 @@ final class PeerStream implements ClientResponseObserver<PeerEnvelope, PeerAck> 
   private volatile boolean connected;
   /** Bytes sent before the stream was first ready: what gRPC holds until it connects. */
   private long connectingBytes;
+  /** Raft messages sent before the stream was first ready, not yet told lost. */
+  private int connectingMessages;
 
   private PeerStream(Runnable onRemoved) {
     this.onRemoved = onRemoved;
@@ -63,15 +67,33 @@ final class PeerStream implements ClientResponseObserver<PeerEnvelope, PeerAck> 
     if (broken) {
       return false;
     }
-    if (!requests.isReady()) {
+    if (requests.isReady()) {
+      // gRPC tells onReady later, on another thread; ready now means connected now
+      connected = true;
+    } else {
       int size = envelope.getSerializedSize();
       if (connected || connectingBytes + size > PeerTransport.SEND_BUFFER_BYTES) {
         return false;
       }
       connectingBytes += size;
+      connectingMessages += envelope.hasBatch() ? envelope.getBatch().getMessagesCount() : 1;
     }
     requests.onNext(envelope);
     return true;
+  }
+
+  /**
+   * The Raft messages this stream took while connecting, once it broke without ever connecting:
+   * gRPC failed them with the call, so they never left. Told once (then 0); 0 for a stream that
+   * connected or is still up.
+   */
+  int takeLostWhileConnecting() {
+    if (!broken || connected) {
+      return 0;
+    }
+    int lost = connectingMessages;
+    connectingMessages = 0;
+    return lost;
   }
 
   void cancel(String why) {

@@ -313,6 +313,12 @@ public final class PeerTransport implements RaftNode.Transport, AutoCloseable {
 
     /** Whether a stream is open, opening one if it is down and may be opened again. */
     boolean connect() {
+      if (stream != null && stream.broken()) {
+        int lost = stream.takeLostWhileConnecting();
+        if (lost > 0) {
+          unreachable(lost);
+        }
+      }
       return (stream != null && !stream.broken()) || open();
     }
 

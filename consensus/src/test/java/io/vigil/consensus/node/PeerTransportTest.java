@@ -200,6 +200,37 @@ class PeerTransportTest {
     await().forever().until(() -> received.envelopes.get() == 1);
   }
 
+  /**
+   * A message taken while the stream connected is lost with a call that never connects (nobody
+   * listens at the peer's port): it is counted as a dropped send, once, when the transport next
+   * finds the stream broken, and the peer reported unreachable as for any other drop.
+   */
+  @Test
+  void aMessageLostWithAStreamThatNeverConnectedIsReportedOnce() throws Exception {
+    int closedPort;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      closedPort = s.getLocalPort();
+    }
+    PeerTransport transport = new PeerTransport(PeerHello.newBuilder().setClusterId(CLUSTER).setMemberId(1).build(),
+        Map.of(2L, URI.create("http://127.0.0.1:" + closedPort)), url -> InsecureChannelCredentials.create());
+    closing.add(transport);
+    Sent sent = new Sent();
+    transport.stats(sent);
+
+    transport.send(Message.builder(MessageType.PROP).from(1).to(2).term(1)
+        .entries(List.of(Entry.normal(0, 0, new byte[] {1}))).build());
+    transport.flush();
+    // this thread stands for the node thread: ticks until the transport has seen the call fail
+    await().forever().until(() -> {
+      transport.tick();
+      return sent.failed.get() > 0;
+    });
+    for (int i = 0; i < 10; i++) {
+      transport.tick();
+    }
+    assertEquals(1, sent.failed.get(), "the one message lost, told once");
+  }
+
   private static void propose(Member m, long id) {
     byte[] data = new byte[ENTRY_BYTES];
     ByteBuffer.wrap(data).putLong(id);
