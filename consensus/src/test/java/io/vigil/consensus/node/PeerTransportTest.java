@@ -187,15 +187,8 @@ class PeerTransportTest {
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0), InsecureServerCredentials.create())
         .directExecutor().addService(service).build().start();
     closing.add(() -> server.shutdownNow().awaitTermination(10, TimeUnit.SECONDS));
-    PeerTransport transport = new PeerTransport(PeerHello.newBuilder().setClusterId(CLUSTER).setMemberId(1).build(),
-        Map.of(2L, URI.create("http://127.0.0.1:" + server.getPort())), url -> InsecureChannelCredentials.create());
-    closing.add(transport);
     Sent sent = new Sent();
-    transport.stats(sent);
-
-    transport.send(Message.builder(MessageType.PROP).from(1).to(2).term(1)
-        .entries(List.of(Entry.normal(0, 0, new byte[] {1}))).build());
-    transport.flush();
+    sendOneProposal(server.getPort(), sent);
     assertEquals(0, sent.failed.get(), "dropped a message sent while the stream connects");
     await().forever().until(() -> received.envelopes.get() == 1);
   }
@@ -211,15 +204,8 @@ class PeerTransportTest {
     try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       closedPort = s.getLocalPort();
     }
-    PeerTransport transport = new PeerTransport(PeerHello.newBuilder().setClusterId(CLUSTER).setMemberId(1).build(),
-        Map.of(2L, URI.create("http://127.0.0.1:" + closedPort)), url -> InsecureChannelCredentials.create());
-    closing.add(transport);
     Sent sent = new Sent();
-    transport.stats(sent);
-
-    transport.send(Message.builder(MessageType.PROP).from(1).to(2).term(1)
-        .entries(List.of(Entry.normal(0, 0, new byte[] {1}))).build());
-    transport.flush();
+    PeerTransport transport = sendOneProposal(closedPort, sent);
     // this thread stands for the node thread: ticks until the transport has seen the call fail
     await().forever().until(() -> {
       transport.tick();
@@ -229,6 +215,21 @@ class PeerTransportTest {
       transport.tick();
     }
     assertEquals(1, sent.failed.get(), "the one message lost, told once");
+  }
+
+  /**
+   * A transport of member 1 to member 2 at {@code port}, telling {@code sent}, that has just sent
+   * one proposal on the stream it opened for it (this thread stands for the node thread).
+   */
+  private PeerTransport sendOneProposal(int port, Sent sent) {
+    PeerTransport transport = new PeerTransport(PeerHello.newBuilder().setClusterId(CLUSTER).setMemberId(1).build(),
+        Map.of(2L, URI.create("http://127.0.0.1:" + port)), url -> InsecureChannelCredentials.create());
+    closing.add(transport);
+    transport.stats(sent);
+    transport.send(Message.builder(MessageType.PROP).from(1).to(2).term(1)
+        .entries(List.of(Entry.normal(0, 0, new byte[] {1}))).build());
+    transport.flush();
+    return transport;
   }
 
   private static void propose(Member m, long id) {
