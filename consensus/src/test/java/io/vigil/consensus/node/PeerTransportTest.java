@@ -88,10 +88,7 @@ class PeerTransportTest {
     Map<Long, RaftPeerService> services = new HashMap<>();
     for (long id : ids) {
       RaftPeerService service = new RaftPeerService(CLUSTER, id, other -> false);
-      Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0), InsecureServerCredentials.create())
-          .maxInboundMessageSize(MAX_INBOUND).directExecutor().addService(service).build().start();
-      closing.add(() -> server.shutdownNow().awaitTermination(10, TimeUnit.SECONDS));
-      servers.put(id, server);
+      servers.put(id, serve(service));
       services.put(id, service);
     }
     List<Member> members = new ArrayList<>();
@@ -184,9 +181,7 @@ class PeerTransportTest {
         received.sent(from, bytes);
       }
     });
-    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0), InsecureServerCredentials.create())
-        .directExecutor().addService(service).build().start();
-    closing.add(() -> server.shutdownNow().awaitTermination(10, TimeUnit.SECONDS));
+    Server server = serve(service);
     Sent sent = new Sent();
     sendOneProposal(server.getPort(), sent);
     assertEquals(0, sent.failed.get(), "dropped a message sent while the stream connects");
@@ -215,6 +210,14 @@ class PeerTransportTest {
       transport.tick();
     }
     assertEquals(1, sent.failed.get(), "the one message lost, told once");
+  }
+
+  /** A peer port on loopback serving {@code service}, taking up to {@link #MAX_INBOUND} a message; stopped after the test. */
+  private Server serve(RaftPeerService service) throws IOException {
+    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0), InsecureServerCredentials.create())
+        .maxInboundMessageSize(MAX_INBOUND).directExecutor().addService(service).build().start();
+    closing.add(() -> server.shutdownNow().awaitTermination());
+    return server;
   }
 
   /**
