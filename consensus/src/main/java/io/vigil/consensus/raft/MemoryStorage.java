@@ -7,13 +7,18 @@ import java.util.List;
  * An in-memory {@link Storage}, for tests and as the reference for durable implementations.
  * Not thread-safe: the core is single-threaded and so is everything that drives it.
  *
- * <p>Layout: {@code entries.get(0)} is a dummy holding the index and term of the last compacted
- * entry (the snapshot's, or 0/0); real entries follow contiguously.
+ * <p>Layout: {@code entries.get(head)} is a dummy holding the index and term of the last
+ * compacted entry (the snapshot's, or 0/0); real entries follow contiguously. Slots below
+ * {@code head} are null: compaction moves {@code head} and drops what it passed, and the list is
+ * shifted down only once the dropped slots outnumber the kept ones, so compacting a log that keeps
+ * many entries (a server keeps about --snapshot-count of them) costs what it drops, not what it
+ * keeps.
  */
 public final class MemoryStorage implements Storage {
   private HardState hardState = HardState.EMPTY;
   private Snapshot snapshot = Snapshot.EMPTY;
   private final ArrayList<Entry> entries = new ArrayList<>();
+  private int head;
 
   public MemoryStorage() {
     entries.add(Entry.normal(0, 0, null));
@@ -68,7 +73,7 @@ public final class MemoryStorage implements Storage {
     List<Entry> out = new ArrayList<>();
     long bytes = 0;
     for (long i = lo; i < hi; i++) {
-      Entry e = entries.get((int) (i - offset));
+      Entry e = at(i - offset);
       bytes += e.sizeBytes();
       if (!out.isEmpty() && bytes > maxSizeBytes) {
         break;
@@ -87,7 +92,7 @@ public final class MemoryStorage implements Storage {
     if (index > lastIndex()) {
       throw new IllegalArgumentException("index " + index + " beyond last index " + lastIndex());
     }
-    return entries.get((int) (index - offset)).term();
+    return at(index - offset).term();
   }
 
   @Override
@@ -97,7 +102,7 @@ public final class MemoryStorage implements Storage {
 
   @Override
   public long lastIndex() {
-    return offset() + entries.size() - 1;
+    return offset() + entries.size() - head - 1;
   }
 
   @Override
@@ -113,6 +118,7 @@ public final class MemoryStorage implements Storage {
     }
     snapshot = snap;
     entries.clear();
+    head = 0;
     entries.add(Entry.normal(snap.term(), snap.index(), null));
   }
 
@@ -146,12 +152,17 @@ public final class MemoryStorage implements Storage {
       throw new IllegalArgumentException("compact index " + compactIndex
           + " beyond snapshot index " + snapshot.index());
     }
-    Entry dummy = entries.get((int) (compactIndex - offset));
-    List<Entry> rest = new ArrayList<>(entries.subList((int) (compactIndex - offset) + 1,
-        entries.size()));
-    entries.clear();
-    entries.add(Entry.normal(dummy.term(), dummy.index(), null));
-    entries.addAll(rest);
+    int newHead = head + (int) (compactIndex - offset);
+    Entry dummy = entries.get(newHead);
+    for (int i = head; i < newHead; i++) {
+      entries.set(i, null);
+    }
+    entries.set(newHead, Entry.normal(dummy.term(), dummy.index(), null));
+    head = newHead;
+    if (head > entries.size() - head) {
+      entries.subList(0, head).clear();
+      head = 0;
+    }
   }
 
   /**
@@ -173,12 +184,17 @@ public final class MemoryStorage implements Storage {
       throw new IllegalArgumentException("gap: appending at " + first + " after last index "
           + lastIndex());
     }
-    int keep = (int) (first - offset);
+    int keep = head + (int) (first - offset);
     entries.subList(keep, entries.size()).clear();
     entries.addAll(newEntries.subList(skip, newEntries.size()));
   }
 
   private long offset() {
-    return entries.get(0).index();
+    return entries.get(head).index();
+  }
+
+  /** The entry {@code fromOffset} places after the dummy (0: the dummy itself). */
+  private Entry at(long fromOffset) {
+    return entries.get(head + (int) fromOffset);
   }
 }

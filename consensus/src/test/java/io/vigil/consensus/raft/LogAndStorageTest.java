@@ -42,6 +42,57 @@ class LogAndStorageTest {
     assertThrows(IllegalArgumentException.class, () -> s.compact(5), "never past the snapshot");
   }
 
+  /**
+   * Appends (some replacing a suffix) and compactions in random order, against a model that keeps
+   * every entry: whatever the storage still holds reads back as the model has it. Compactions of
+   * every size move the storage's head and sometimes shift its list down.
+   */
+  @Test
+  void memoryStorageMatchesAModelUnderAppendsAndCompactions() {
+    long seed = new java.util.Random().nextLong();
+    System.out.println("memoryStorageMatchesAModelUnderAppendsAndCompactions seed " + seed);
+    java.util.Random random = new java.util.Random(seed);
+    MemoryStorage s = storage(voters(1));
+    java.util.List<Long> modelTerms = new java.util.ArrayList<>(); // index i + 1's term
+    long term = 1;
+    for (int step = 0; step < 2000; step++) {
+      long first = s.firstIndex();
+      long last = s.lastIndex();
+      if (random.nextInt(4) > 0 || last < first) {
+        // append from a random point in what is held (or right after it), with a newer term
+        long from = first + random.nextInt((int) (last - first + 2));
+        term += random.nextInt(3) == 0 ? 1 : 0;
+        long[] terms = new long[1 + random.nextInt(20)];
+        java.util.Arrays.fill(terms, term);
+        s.append(entriesWithTerms(from, terms));
+        while (modelTerms.size() >= from) {
+          modelTerms.remove(modelTerms.size() - 1);
+        }
+        for (long t : terms) {
+          modelTerms.add(t);
+        }
+      } else {
+        long to = first + random.nextInt((int) (last - first + 1));
+        s.createSnapshot(to, voters(1), null);
+        s.compact(to);
+      }
+      String at = " (seed " + seed + ", step " + step + ")";
+      assertEquals(modelTerms.size(), s.lastIndex(), "last index" + at);
+      List<Entry> held = s.entries(s.firstIndex(), s.lastIndex() + 1, Long.MAX_VALUE);
+      assertEquals(s.lastIndex() - s.firstIndex() + 1, held.size(), "entries held" + at);
+      for (Entry e : held) {
+        assertEquals((long) modelTerms.get((int) e.index() - 1), e.term(), "term of " + e.index() + at);
+        assertEquals(e.term(), s.term(e.index()), "term() of " + e.index() + at);
+        assertArrayEquals(("e" + e.index()).getBytes(), e.data(), "data of " + e.index() + at);
+      }
+      if (s.firstIndex() > 1) {
+        long boundary = s.firstIndex() - 1;
+        assertEquals((long) modelTerms.get((int) boundary - 1), s.term(boundary), "boundary term" + at);
+        assertThrows(CompactedException.class, () -> s.term(boundary - 1), "below the boundary" + at);
+      }
+    }
+  }
+
   @Test
   void memoryStorageEntriesRespectsSizeButReturnsAtLeastOne() {
     MemoryStorage s = storage(voters(1), 1, 1, 1);
