@@ -1,6 +1,6 @@
 package io.vigil.consensus.node;
 
-import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.vigil.consensus.raft.ConfState;
 import io.vigil.consensus.raft.Entry;
 import io.vigil.consensus.raft.EntryType;
@@ -14,7 +14,11 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 
-/** The wire form of the core's {@link Message}: field for field, enums by ordinal. */
+/**
+ * The wire form of the core's {@link Message}: field for field, enums by ordinal. Encoding wraps
+ * an entry's data, a context or a snapshot's data without copying it: the core never modifies
+ * them once made ({@link Entry}), and an append goes to each follower from the same entries.
+ */
 final class RaftMessages {
   private static final MessageType[] TYPES = MessageType.values();
   private static final EntryType[] ENTRY_TYPES = EntryType.values();
@@ -35,16 +39,16 @@ final class RaftMessages {
         .setRejectHint(m.rejectHint());
     for (Entry e : m.entries()) {
       b.addEntries(RaftEntry.newBuilder().setTerm(e.term()).setIndex(e.index()).setType(e.type().ordinal())
-          .setData(ByteString.copyFrom(e.data())));
+          .setData(UnsafeByteOperations.unsafeWrap(e.data())));
     }
     if (m.context() != null) {
-      b.setHasContext(true).setContext(ByteString.copyFrom(m.context()));
+      b.setHasContext(true).setContext(UnsafeByteOperations.unsafeWrap(m.context()));
     }
     if (m.snapshot() != null) {
       Snapshot s = m.snapshot();
       b.setSnapshot(RaftSnapshot.newBuilder().setIndex(s.index()).setTerm(s.term())
           .addAllVoters(s.confState().voters()).addAllLearners(s.confState().learners())
-          .setData(ByteString.copyFrom(s.data())));
+          .setData(UnsafeByteOperations.unsafeWrap(s.data())));
     }
     return b.build();
   }

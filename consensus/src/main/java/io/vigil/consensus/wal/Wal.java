@@ -63,6 +63,9 @@ public final class Wal implements AutoCloseable {
    * as a part of it that never reached the disk; a clean close cuts the zeros off.
    */
   private long preallocatedBytes;
+  /** Saves up to this size are encoded into {@link #saveBuffer}. */
+  private static final int SAVE_BUFFER_BYTES = 1 << 20;
+  private ByteBuffer saveBuffer;
   static final int PREALLOCATE_MIN_BYTES = 64 << 10;
   static final int PREALLOCATE_MAX_BYTES = 4 << 20;
   private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(PREALLOCATE_MIN_BYTES).asReadOnlyBuffer();
@@ -172,7 +175,7 @@ public final class Wal implements AutoCloseable {
     // an acknowledged one (WalRecords.Reader)
     int saveStart = (int) tailBytes;
     int saveEnd = saveStart + bytes;
-    ByteBuffer buf = ByteBuffer.allocate(bytes);
+    ByteBuffer buf = saveBuffer(bytes);
     for (Entry e : entries) {
       WalRecords.putEntry(buf, e, saveStart, saveEnd);
     }
@@ -353,6 +356,21 @@ public final class Wal implements AutoCloseable {
     }
     return new Segment(Long.parseUnsignedLong(name.substring(0, 16), 16),
         Long.parseUnsignedLong(name.substring(17, 33), 16), p);
+  }
+
+  /**
+   * A buffer for a save of {@code bytes}: the WAL's own direct buffer, reused from save to save
+   * (a heap buffer would be copied into a direct one by every write), or for an unusually large
+   * save a buffer of its own.
+   */
+  private ByteBuffer saveBuffer(int bytes) {
+    if (bytes > SAVE_BUFFER_BYTES) {
+      return ByteBuffer.allocate(bytes);
+    }
+    if (saveBuffer == null) {
+      saveBuffer = ByteBuffer.allocateDirect(SAVE_BUFFER_BYTES);
+    }
+    return saveBuffer.clear().limit(bytes);
   }
 
   /** Zero-fills the tail, a chunk at a time, until it reaches at least {@code bytes}. */
