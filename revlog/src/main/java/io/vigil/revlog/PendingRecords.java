@@ -1,8 +1,7 @@
 package io.vigil.revlog;
 
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Records applied in the open (deferred) write transaction, which readers' LMDB snapshots cannot
@@ -15,10 +14,18 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * never published, when the transaction that applied them was aborted). Hence every revision from
  * {@link #floor} through the published head is held here.
  *
- * <p>Threads: one writer ({@link #add}, {@link #trimThrough}); any number of readers.
+ * <p>Every revision that changed something has records, so the revisions held are consecutive:
+ * they are found by number in a hash map (a sorted map's insert cost the apply thread more than
+ * the rest of a put's bookkeeping here), and the writer knows the lowest and highest it holds.
+ *
+ * <p>Threads: one writer ({@link #add}, {@link #trimThrough}, {@link #discardAbove}); any number
+ * of readers.
  */
 final class PendingRecords {
-    private final ConcurrentSkipListMap<Long, List<byte[]>> byMain = new ConcurrentSkipListMap<>();
+    private final ConcurrentHashMap<Long, List<byte[]>> byMain = new ConcurrentHashMap<>();
+    /** Writer only: the revisions held are within [lowest, highest]; none when lowest > highest. */
+    private long lowest = 1;
+    private long highest;
     /**
      * Revisions below this may have been removed. Raised before removing, so that a reader which
      * finds it at or below its first revision after reading knows nothing it read was removed.
@@ -32,12 +39,19 @@ final class PendingRecords {
     /** Writer: the records of revision main, sub revision 0 first. */
     void add(long main, List<byte[]> records) {
         byMain.put(main, List.copyOf(records));
+        if (lowest > highest) {
+            lowest = main;
+        }
+        highest = main;
     }
 
     /** Writer, after the commit holding every revision up to {@code main} returned. */
     void trimThrough(long main) {
         floor = main + 1;
-        byMain.headMap(main, true).clear();
+        for (long m = lowest, last = Math.min(main, highest); m <= last; m++) {
+            byMain.remove(m);
+        }
+        lowest = Math.max(lowest, main + 1);
     }
 
     /** The record, or null when it is not (or no longer) held here. */
@@ -52,7 +66,10 @@ final class PendingRecords {
 
     /** Writer: drops revisions above main, which a transaction that was aborted had applied. */
     void discardAbove(long main) {
-        byMain.tailMap(main, false).clear();
+        for (long m = highest; m > main && m >= lowest; m--) {
+            byMain.remove(m);
+        }
+        highest = Math.min(highest, main);
     }
 
     /** Takes records in revision order until it returns false. */
@@ -75,9 +92,13 @@ final class PendingRecords {
             return true;
         }
         walk:
-        for (Map.Entry<Long, List<byte[]>> e : byMain.subMap(from, true, through, true).entrySet()) {
-            for (byte[] r : e.getValue()) {
-                if (!sink.add(e.getKey(), r)) {
+        for (long main = from; main <= through; main++) {
+            List<byte[]> records = byMain.get(main);
+            if (records == null) {
+                continue; // trimmed meanwhile (the floor tells), or never held
+            }
+            for (byte[] r : records) {
+                if (!sink.add(main, r)) {
                     break walk;
                 }
             }
