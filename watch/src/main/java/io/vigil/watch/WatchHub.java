@@ -34,7 +34,8 @@ import java.util.function.LongFunction;
  * is the first one the live path owes it: no gap, no duplicate. The revision log is committed
  * before its revisions are published, so history always reaches at least lastPublished.
  *
- * <p>Threads: publish from one thread (the dispatcher), catchUp from one thread (the catch-up
+ * <p>Threads: publish one batch at a time, in apply order (the dispatcher, or the apply thread when
+ * no stream is open: {@link WatchHubThreads}), catchUp from one thread (the catch-up
  * executor, woken through {@code wakeCatchUp}), stream requests from the transport. Sending happens
  * outside the lock, serialized per stream ({@link WatchStream#drain}).
  */
@@ -177,6 +178,11 @@ public final class WatchHub {
     public WatchStream openStream(WatchSink sink, Object connection) {
         metrics.streams.incrementAndGet();
         return new WatchStream(this, sink, config.streamBufferBytes, buffered, connection);
+    }
+
+    /** Whether a watch stream is open (a stream counts from its opening until its close). */
+    public boolean hasOpenStreams() {
+        return metrics.streams.get() > 0;
     }
 
     /** Bytes queued on all streams now (the budget's gauge). */

@@ -24,6 +24,11 @@ import java.util.function.LongFunction;
  * {@link #MAX_QUEUED_EVENT_BYTES} of their events, wait for the dispatcher; beyond that
  * {@link #published} blocks the apply thread. That happens only when fan-out itself cannot keep
  * up (CPU), never because a client is slow: slow clients fall back to catch-up.
+ *
+ * <p>With no watch stream open, and every earlier batch published, the apply thread publishes a
+ * batch itself: there is nobody to fan out to, only the published revision moves, and waking the
+ * dispatcher for that cost a thread hand-off per applied batch (a member that serves only puts).
+ * Order holds: a batch goes to the dispatcher while any earlier one is not yet published.
  */
 public final class WatchHubThreads implements AutoCloseable {
     /** The server's one logger (the same name the server logs under). */
@@ -47,6 +52,8 @@ public final class WatchHubThreads implements AutoCloseable {
     /** Event bytes of the batches queued for the dispatcher; guarded by queuedBytesMonitor. */
     private long queuedEventBytes;
     private final Object queuedBytesMonitor = new Object();
+    /** Batches handed to the dispatcher and not yet published; only the apply thread raises it. */
+    private final AtomicInteger unpublished = new AtomicInteger();
 
     public WatchHubThreads(RevLog revLog, WatchHub.Config config, LongFunction<ResponseHeader> headers,
                            MeterRegistry meters, Duration progressNotifyInterval) {
@@ -69,6 +76,10 @@ public final class WatchHubThreads implements AutoCloseable {
 
     /** The apply thread hands over each applied batch, in apply order, after committing it. */
     public void published(List<ApplyResult> results) {
+        if (unpublished.get() == 0 && !hub.hasOpenStreams()) {
+            publish(results);
+            return;
+        }
         long bytes = eventBytes(results);
         try {
             synchronized (queuedBytesMonitor) {
@@ -78,6 +89,7 @@ public final class WatchHubThreads implements AutoCloseable {
                 }
                 queuedEventBytes += bytes;
             }
+            unpublished.incrementAndGet();
             batches.put(new Batch(results, bytes));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -92,6 +104,16 @@ public final class WatchHubThreads implements AutoCloseable {
             }
         }
         return bytes;
+    }
+
+    private void publish(List<ApplyResult> results) {
+        try {
+            hub.publish(results);
+        } catch (Throwable bug) {
+            // watchers of this batch may have missed it: say so loudly, but keep draining, or the
+            // apply thread would block on a full queue forever
+            LOG.log(System.Logger.Level.ERROR, "watch dispatch failed", bug);
+        }
     }
 
     private void dispatched(Batch batch) {
@@ -113,13 +135,10 @@ public final class WatchHubThreads implements AutoCloseable {
                         return;
                     }
                     try {
-                        hub.publish(batch.results());
-                    } catch (Throwable bug) {
-                        // watchers of this batch may have missed it: say so loudly, but keep
-                        // draining, or the apply thread would block on a full queue forever
-                        LOG.log(System.Logger.Level.ERROR, "watch dispatch failed", bug);
+                        publish(batch.results());
                     } finally {
                         dispatched(batch);
+                        unpublished.decrementAndGet();
                     }
                 }
             }

@@ -1,0 +1,97 @@
+package io.vigil.watch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import com.google.protobuf.ByteString;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vigil.proto.etcdserverpb.PutRequest;
+import io.vigil.proto.etcdserverpb.ResponseHeader;
+import io.vigil.proto.etcdserverpb.WatchCreateRequest;
+import io.vigil.proto.internal.InternalRequest;
+import io.vigil.proto.mvccpb.Event;
+import io.vigil.revlog.ApplyResult;
+import io.vigil.revlog.LogEntry;
+import io.vigil.revlog.RevLog;
+import io.vigil.revlog.RevLogConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The hub's threads as the apply thread uses them: with no stream open a batch is published before
+ * {@link WatchHubThreads#published} returns; with one open it goes through the dispatcher; either
+ * way a watcher sees every revision once, in order.
+ */
+class WatchHubThreadsTest {
+    @TempDir
+    Path dir;
+
+    private long nextIndex = 1;
+
+    /** A sink that is always ready and keeps what it was sent; sends come from the hub's threads. */
+    private static final class Received implements WatchSink {
+        private final List<Event> events = new ArrayList<>();
+
+        @Override
+        public boolean isReady() {
+            return true;
+        }
+
+        @Override
+        public synchronized void send(WatchOut response) {
+            events.addAll(response.toResponse().getEventsList());
+            notifyAll();
+        }
+
+        @Override
+        public void requestNext() {
+        }
+
+        synchronized void awaitEvents(int n) throws InterruptedException {
+            while (events.size() < n) {
+                wait();
+            }
+        }
+
+        synchronized List<Long> revisions() {
+            return events.stream().map(e -> e.getKv().getModRevision()).toList();
+        }
+    }
+
+    private List<ApplyResult> put(RevLog log, String key) {
+        InternalRequest put = InternalRequest.newBuilder().setPut(PutRequest.newBuilder()
+                .setKey(ByteString.copyFromUtf8(key)).setValue(ByteString.copyFromUtf8("v"))).build();
+        return log.apply(List.of(new LogEntry(nextIndex++, put)));
+    }
+
+    @Test
+    void withNoStreamOpenTheApplyThreadPublishesAndAWatcherOpenedLaterMissesNothing() throws Exception {
+        try (RevLog log = RevLog.open(new RevLogConfig().dataDir(dir).mapSizeBytes(64L << 20).syncOnCommit(false));
+             WatchHubThreads threads = new WatchHubThreads(log, new WatchHub.Config(),
+                     rev -> ResponseHeader.newBuilder().setRevision(rev).build(), new SimpleMeterRegistry(),
+                     Duration.ofMinutes(10))) {
+            WatchHub hub = threads.hub();
+            for (int i = 0; i < 5; i++) {
+                threads.published(put(log, "k" + i));
+                assertEquals(log.currentRevision(), hub.lastPublished(), "published before published() returned");
+            }
+            Received sink = new Received();
+            WatchStream stream = hub.openStream(sink);
+            stream.create(WatchCreateRequest.newBuilder().setKey(ByteString.copyFromUtf8("k"))
+                    .setRangeEnd(ByteString.copyFromUtf8("l")).setStartRevision(2).build());
+            for (int i = 5; i < 50; i++) {
+                threads.published(put(log, "k" + i));
+            }
+            List<Long> expected = new ArrayList<>();
+            for (long rev = 2; rev <= log.currentRevision(); rev++) {
+                expected.add(rev);
+            }
+            sink.awaitEvents(expected.size());
+            assertEquals(expected, sink.revisions(), "every revision once, in order");
+            stream.close();
+        }
+    }
+}
