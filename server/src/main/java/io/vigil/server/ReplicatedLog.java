@@ -24,10 +24,10 @@ import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -62,6 +62,8 @@ import java.util.function.Consumer;
 final class ReplicatedLog implements Proposer {
     /** etcd refuses new proposals once this many wait to be applied. */
     static final int MAX_PENDING_ENTRIES = 5000;
+    /** A request times out at most this much after its request timeout (or a twentieth of it). */
+    private static final long TIMEOUT_SWEEP_MS = 100;
     private static final RaftNode.Applied STOP = new RaftNode.Applied(List.of(), List.of(), null, 0);
     /** Wakes the apply thread for {@link #storeTasks}. */
     private static final RaftNode.Applied STORE_TASKS = new RaftNode.Applied(List.of(), List.of(), null, 0);
@@ -90,13 +92,15 @@ final class ReplicatedLog implements Proposer {
     private final Consumer<Throwable> onFatal;
     private final Consumer<List<ApplyResult>> onApplied;
     private final Consumer<Boolean> onLeadership;
-    private final Map<Long, CompletableFuture<ApplyResult>> waiters = new ConcurrentHashMap<>();
+    private final Waits<ApplyResult> waiters = new Waits<>();
     /**
      * Membership changes and attributes proposed here, by request id: completed with whether the
      * change took effect (the attributes were recorded).
      */
-    private final Map<Long, CompletableFuture<Boolean>> memberWaiters = new ConcurrentHashMap<>();
-    private final Map<Long, CompletableFuture<Void>> reads = new ConcurrentHashMap<>();
+    private final Waits<Boolean> memberWaiters = new Waits<>();
+    private final Waits<Void> reads = new Waits<>();
+    /** Fails the waits of {@link #waiters}, {@link #memberWaiters} and {@link #reads} that time out. */
+    private final ScheduledExecutorService timeouts;
     private final BlockingQueue<RaftNode.Applied> applyQueue = new LinkedBlockingQueue<>();
     private final ExecutorService readExecutor;
     private final Thread applier;
@@ -150,6 +154,7 @@ final class ReplicatedLog implements Proposer {
         this.onLeadership = onLeadership;
         this.readExecutor = Executors.newFixedThreadPool(2, DaemonThreads.named("vigil-read"));
         this.applier = new Thread(this::applyLoop, "vigil-apply");
+        this.timeouts = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("vigil-request-timeouts"));
     }
 
     /** Where the node hands committed entries: the apply thread's queue. */
@@ -160,6 +165,8 @@ final class ReplicatedLog implements Proposer {
     /** Starts applying; the node must be started with {@link #enqueue} as its applier. */
     void start(RaftNode node) {
         this.node = node;
+        long period = Math.max(1, Math.min(TIMEOUT_SWEEP_MS, requestTimeoutMs / 20));
+        timeouts.scheduleAtFixedRate(this::expireWaits, period, period, TimeUnit.MILLISECONDS);
         applier.start();
     }
 
@@ -225,15 +232,21 @@ final class ReplicatedLog implements Proposer {
      * arrives) or the request timeout ends it with etcd's "request timed out"; returns the id the
      * entry (or read request) must carry.
      */
-    private <T> long registerWaiter(Map<Long, CompletableFuture<T>> registry, CompletableFuture<T> done) {
+    private <T> long registerWaiter(Waits<T> registry, CompletableFuture<T> done) {
         long id = ids.next();
         registerWaiter(registry, id, done);
         return id;
     }
 
-    private <T> void registerWaiter(Map<Long, CompletableFuture<T>> registry, long id, CompletableFuture<T> done) {
-        registry.put(id, done);
-        done.orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS).whenComplete((r, t) -> registry.remove(id));
+    private <T> void registerWaiter(Waits<T> registry, long id, CompletableFuture<T> done) {
+        registry.add(id, done, TimeUnit.MILLISECONDS.toNanos(requestTimeoutMs));
+    }
+
+    private void expireWaits() {
+        long now = System.nanoTime();
+        waiters.expire(now);
+        memberWaiters.expire(now);
+        reads.expire(now);
     }
 
     /**
@@ -392,7 +405,7 @@ final class ReplicatedLog implements Proposer {
                 }
                 applyEntries(batch.committed());
                 for (ReadState rs : batch.readStates()) {
-                    CompletableFuture<Void> f = reads.remove(ByteBuffer.wrap(rs.requestContext()).getLong());
+                    CompletableFuture<Void> f = reads.take(ByteBuffer.wrap(rs.requestContext()).getLong());
                     if (f != null) {
                         pendingReads.add(new PendingRead(rs.index(), f));
                     }
@@ -448,7 +461,7 @@ final class ReplicatedLog implements Proposer {
                 node.applyConfChange(r.confChange());
                 onMembershipChanged.run();
             }
-            CompletableFuture<Boolean> waiter = memberWaiters.remove(r.requestId());
+            CompletableFuture<Boolean> waiter = memberWaiters.take(r.requestId());
             if (waiter != null) {
                 waiter.complete(r.tookEffect());
             }
@@ -470,7 +483,7 @@ final class ReplicatedLog implements Proposer {
                 while (entries.get(at).index() != r.index()) {
                     at++;
                 }
-                CompletableFuture<ApplyResult> waiter = waiters.remove(requestIds.get(at));
+                CompletableFuture<ApplyResult> waiter = waiters.take(requestIds.get(at));
                 if (waiter != null) {
                     waiter.complete(r);
                 }
@@ -547,9 +560,10 @@ final class ReplicatedLog implements Proposer {
             Thread.currentThread().interrupt();
         }
         readExecutor.shutdown();
-        waiters.values().forEach(w -> w.completeExceptionally(EtcdErrors.STOPPING));
-        memberWaiters.values().forEach(w -> w.completeExceptionally(EtcdErrors.STOPPING));
-        reads.values().forEach(r -> r.completeExceptionally(EtcdErrors.STOPPING));
+        timeouts.shutdownNow();
+        waiters.failAll(EtcdErrors.STOPPING);
+        memberWaiters.failAll(EtcdErrors.STOPPING);
+        reads.failAll(EtcdErrors.STOPPING);
         storeTasks.forEach(t -> t.done().completeExceptionally(EtcdErrors.STOPPING));
         pendingReads.forEach(r -> r.done().completeExceptionally(EtcdErrors.STOPPING));
     }

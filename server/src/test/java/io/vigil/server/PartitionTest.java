@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
@@ -240,6 +241,12 @@ class PartitionTest {
             assertNotEquals(0, linearizable.exitCode(), "a linearizable read on the isolated member answered: "
                     + linearizable.stdout());
             assertFalse(linearizable.stdout().contains("before"), linearizable.stdout());
+            // a write there waits for a leader until the request timeout ends it, as etcd's does
+            KVGrpc.KVBlockingStub kvIsolated = KVGrpc.newBlockingStub(channel(c.endpoint(isolated)));
+            StatusRuntimeException timedOut = assertThrows(StatusRuntimeException.class,
+                    () -> put(kvIsolated, "lost/x", "never")); // outside the watched a/
+            assertEquals(Status.Code.UNAVAILABLE, timedOut.getStatus().getCode());
+            assertEquals("etcdserver: request timed out", timedOut.getStatus().getDescription());
             // a serializable read is local: it answers, with what the member had
             Etcdctl.Result serializable = Etcdctl.run(c.endpoint(isolated), null, "get", "a/x",
                     "--print-value-only", "--consistency=s");
