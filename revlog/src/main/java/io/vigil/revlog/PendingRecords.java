@@ -42,7 +42,9 @@ final class PendingRecords {
         if (lowest > highest) {
             lowest = main;
         }
-        highest = main;
+        // a store that filled up applies its uncommitted revisions again, below what the failed
+        // batch had added: those stay covered until discardAbove drops them
+        highest = Math.max(highest, main);
     }
 
     /** Writer, after the commit holding every revision up to {@code main} returned. */
