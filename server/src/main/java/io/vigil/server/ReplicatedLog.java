@@ -244,9 +244,15 @@ final class ReplicatedLog implements Proposer {
 
     private void expireWaits() {
         long now = System.nanoTime();
-        waiters.expire(now);
-        memberWaiters.expire(now);
-        reads.expire(now);
+        try {
+            waiters.expire(now);
+            memberWaiters.expire(now);
+            reads.expire(now);
+        } catch (RuntimeException bug) {
+            // a throwable escaping a periodic task would end every later sweep: no request
+            // would time out again
+            VigilServer.LOG.log(System.Logger.Level.ERROR, "request timeout sweep failed", bug);
+        }
     }
 
     /**
@@ -405,7 +411,9 @@ final class ReplicatedLog implements Proposer {
                 }
                 applyEntries(batch.committed());
                 for (ReadState rs : batch.readStates()) {
-                    CompletableFuture<Void> f = reads.take(ByteBuffer.wrap(rs.requestContext()).getLong());
+                    // the read stays among the waits until answered: it still times out if this
+                    // member does not reach its index in time
+                    CompletableFuture<Void> f = reads.find(ByteBuffer.wrap(rs.requestContext()).getLong());
                     if (f != null) {
                         pendingReads.add(new PendingRead(rs.index(), f));
                     }

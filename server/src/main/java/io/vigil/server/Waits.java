@@ -35,6 +35,15 @@ final class Waits<T> {
         return w == null ? null : w.done();
     }
 
+    /**
+     * The caller waiting for {@code id}, who stays (and may still time out) until its future
+     * completes; null when there is none (here).
+     */
+    CompletableFuture<T> find(long id) {
+        Waiting<T> w = byId.get(id);
+        return w == null ? null : w.done();
+    }
+
     /** How many wait. */
     int size() {
         return byId.size();

@@ -45,6 +45,18 @@ class WaitsTest {
     }
 
     @Test
+    void aCallerFoundStaysAndStillTimesOut() {
+        Waits<String> waits = new Waits<>();
+        CompletableFuture<String> done = new CompletableFuture<>();
+        waits.add(1, done, 0);
+        assertSame(done, waits.find(1));
+        assertSame(done, waits.find(1), "found, not taken");
+        waits.expire(System.nanoTime());
+        assertTrue(done.isCompletedExceptionally(), "a read whose index is not reached in time times out");
+        assertNull(waits.find(1));
+    }
+
+    @Test
     void aCallerCompletedElsewhereLeaves() {
         Waits<String> waits = new Waits<>();
         CompletableFuture<String> done = new CompletableFuture<>();
