@@ -16,24 +16,33 @@ import org.junit.jupiter.api.Test;
 class WaitsTest {
     private static final long HOUR_NANOS = 3_600_000_000_000L;
 
-    @Test
-    void aCallerIsTakenOutOnceAndThenNoLongerExpires() {
-        Waits<String> waits = new Waits<>();
+    /** A caller registered under {@code id} with {@code timeoutNanos}. */
+    private static CompletableFuture<String> waiting(Waits<String> waits, long id, long timeoutNanos) {
         CompletableFuture<String> done = new CompletableFuture<>();
-        waits.add(1, done, 0);
-        assertSame(done, waits.take(1));
+        waits.add(id, done, timeoutNanos);
+        return done;
+    }
+
+    @Test
+    void aCallerTakenOutNoLongerExpiresButOneFoundStillDoes() {
+        Waits<String> waits = new Waits<>();
+        CompletableFuture<String> taken = waiting(waits, 1, 0);
+        CompletableFuture<String> found = waiting(waits, 2, 0);
+        assertSame(taken, waits.take(1));
         assertNull(waits.take(1), "taken once");
+        assertSame(found, waits.find(2));
+        assertSame(found, waits.find(2), "found, not taken");
         waits.expire(System.nanoTime());
-        assertFalse(done.isDone(), "a caller taken out is its taker's to complete");
+        assertFalse(taken.isDone(), "a caller taken out is its taker's to complete");
+        assertTrue(found.isCompletedExceptionally(), "a read whose index is not reached in time times out");
+        assertNull(waits.find(2));
     }
 
     @Test
     void expireFailsOnlyCallersPastTheirDeadlineWithEtcdsTimeout() {
         Waits<String> waits = new Waits<>();
-        CompletableFuture<String> due = new CompletableFuture<>();
-        CompletableFuture<String> later = new CompletableFuture<>();
-        waits.add(1, due, 0);
-        waits.add(2, later, HOUR_NANOS);
+        CompletableFuture<String> due = waiting(waits, 1, 0);
+        CompletableFuture<String> later = waiting(waits, 2, HOUR_NANOS);
         waits.expire(System.nanoTime());
         assertTrue(due.isCompletedExceptionally());
         assertFalse(later.isDone());
@@ -45,22 +54,9 @@ class WaitsTest {
     }
 
     @Test
-    void aCallerFoundStaysAndStillTimesOut() {
-        Waits<String> waits = new Waits<>();
-        CompletableFuture<String> done = new CompletableFuture<>();
-        waits.add(1, done, 0);
-        assertSame(done, waits.find(1));
-        assertSame(done, waits.find(1), "found, not taken");
-        waits.expire(System.nanoTime());
-        assertTrue(done.isCompletedExceptionally(), "a read whose index is not reached in time times out");
-        assertNull(waits.find(1));
-    }
-
-    @Test
     void aCallerCompletedElsewhereLeaves() {
         Waits<String> waits = new Waits<>();
-        CompletableFuture<String> done = new CompletableFuture<>();
-        waits.add(1, done, HOUR_NANOS);
+        CompletableFuture<String> done = waiting(waits, 1, HOUR_NANOS);
         done.cancel(false);
         assertEquals(0, waits.size());
         assertNull(waits.take(1));
@@ -69,10 +65,8 @@ class WaitsTest {
     @Test
     void failAllFailsEveryCallerWithTheCause() {
         Waits<String> waits = new Waits<>();
-        CompletableFuture<String> a = new CompletableFuture<>();
-        CompletableFuture<String> b = new CompletableFuture<>();
-        waits.add(1, a, HOUR_NANOS);
-        waits.add(2, b, HOUR_NANOS);
+        CompletableFuture<String> a = waiting(waits, 1, HOUR_NANOS);
+        CompletableFuture<String> b = waiting(waits, 2, HOUR_NANOS);
         waits.failAll(EtcdErrors.STOPPING);
         assertEquals(EtcdErrors.STOPPING, assertThrows(CompletionException.class, a::join).getCause());
         assertEquals(EtcdErrors.STOPPING, assertThrows(CompletionException.class, b::join).getCause());
