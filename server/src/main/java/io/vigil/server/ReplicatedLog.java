@@ -239,7 +239,7 @@ final class ReplicatedLog implements Proposer {
     }
 
     private <T> void registerWaiter(Waits<T> registry, long id, CompletableFuture<T> done) {
-        registry.add(id, done, TimeUnit.MILLISECONDS.toNanos(requestTimeoutMs));
+        registry.add(id, done, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(requestTimeoutMs));
     }
 
     private void expireWaits() {

@@ -23,9 +23,12 @@ final class Waits<T> {
 
     private final Map<Long, Waiting<T>> byId = new ConcurrentHashMap<>();
 
-    /** Registers {@code done} under {@code id} until it completes or {@code timeoutNanos} pass. */
-    void add(long id, CompletableFuture<T> done, long timeoutNanos) {
-        byId.put(id, new Waiting<>(done, System.nanoTime() + timeoutNanos));
+    /**
+     * Registers {@code done} under {@code id} until it completes or {@link #expire} finds it past
+     * {@code deadlineNanos} (on {@link System#nanoTime}'s scale).
+     */
+    void add(long id, CompletableFuture<T> done, long deadlineNanos) {
+        byId.put(id, new Waiting<>(done, deadlineNanos));
         done.whenComplete((r, t) -> byId.remove(id));
     }
 

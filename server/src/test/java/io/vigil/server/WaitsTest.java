@@ -14,25 +14,28 @@ import org.junit.jupiter.api.Test;
 
 /** The wait registry with deadlines: who leaves when, and what a timeout looks like to a client. */
 class WaitsTest {
-    private static final long HOUR_NANOS = 3_600_000_000_000L;
+    /** Deadlines and sweeps are given, not read from a clock: a sweep at NOW finds DUE past, LATER not. */
+    private static final long DUE = 100;
+    private static final long NOW = 150;
+    private static final long LATER = 200;
 
-    /** A caller registered under {@code id} with {@code timeoutNanos}. */
-    private static CompletableFuture<String> waiting(Waits<String> waits, long id, long timeoutNanos) {
+    /** A caller registered under {@code id} until {@code deadlineNanos}. */
+    private static CompletableFuture<String> waiting(Waits<String> waits, long id, long deadlineNanos) {
         CompletableFuture<String> done = new CompletableFuture<>();
-        waits.add(id, done, timeoutNanos);
+        waits.add(id, done, deadlineNanos);
         return done;
     }
 
     @Test
     void aCallerTakenOutNoLongerExpiresButOneFoundStillDoes() {
         Waits<String> waits = new Waits<>();
-        CompletableFuture<String> taken = waiting(waits, 1, 0);
-        CompletableFuture<String> found = waiting(waits, 2, 0);
+        CompletableFuture<String> taken = waiting(waits, 1, DUE);
+        CompletableFuture<String> found = waiting(waits, 2, DUE);
         assertSame(taken, waits.take(1));
         assertNull(waits.take(1), "taken once");
         assertSame(found, waits.find(2));
         assertSame(found, waits.find(2), "found, not taken");
-        waits.expire(System.nanoTime());
+        waits.expire(NOW);
         assertFalse(taken.isDone(), "a caller taken out is its taker's to complete");
         assertTrue(found.isCompletedExceptionally(), "a read whose index is not reached in time times out");
         assertNull(waits.find(2));
@@ -41,9 +44,9 @@ class WaitsTest {
     @Test
     void expireFailsOnlyCallersPastTheirDeadlineWithEtcdsTimeout() {
         Waits<String> waits = new Waits<>();
-        CompletableFuture<String> due = waiting(waits, 1, 0);
-        CompletableFuture<String> later = waiting(waits, 2, HOUR_NANOS);
-        waits.expire(System.nanoTime());
+        CompletableFuture<String> due = waiting(waits, 1, DUE);
+        CompletableFuture<String> later = waiting(waits, 2, LATER);
+        waits.expire(NOW);
         assertTrue(due.isCompletedExceptionally());
         assertFalse(later.isDone());
         assertEquals(1, waits.size(), "the one that failed left");
@@ -56,7 +59,7 @@ class WaitsTest {
     @Test
     void aCallerCompletedElsewhereLeaves() {
         Waits<String> waits = new Waits<>();
-        CompletableFuture<String> done = waiting(waits, 1, HOUR_NANOS);
+        CompletableFuture<String> done = waiting(waits, 1, LATER);
         done.cancel(false);
         assertEquals(0, waits.size());
         assertNull(waits.take(1));
@@ -65,8 +68,8 @@ class WaitsTest {
     @Test
     void failAllFailsEveryCallerWithTheCause() {
         Waits<String> waits = new Waits<>();
-        CompletableFuture<String> a = waiting(waits, 1, HOUR_NANOS);
-        CompletableFuture<String> b = waiting(waits, 2, HOUR_NANOS);
+        CompletableFuture<String> a = waiting(waits, 1, LATER);
+        CompletableFuture<String> b = waiting(waits, 2, LATER);
         waits.failAll(EtcdErrors.STOPPING);
         assertEquals(EtcdErrors.STOPPING, assertThrows(CompletionException.class, a::join).getCause());
         assertEquals(EtcdErrors.STOPPING, assertThrows(CompletionException.class, b::join).getCause());
