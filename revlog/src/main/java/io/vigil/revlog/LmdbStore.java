@@ -16,7 +16,6 @@ import java.util.HashMap;
 import java.util.List;
 import org.lmdbjava.CopyFlags;
 import java.util.Map;
-import org.lmdbjava.ByteArrayProxy;
 import org.lmdbjava.CursorIterable;
 import org.lmdbjava.Dbi;
 import org.lmdbjava.DbiFlags;
@@ -195,7 +194,7 @@ final class LmdbStore implements AutoCloseable {
     }
 
     private static Env<byte[]> openEnv(Path dir, long mapSizeBytes, int maxReaders, boolean syncOnCommit) {
-        return Env.create(ByteArrayProxy.PROXY_BA)
+        return Env.create(ReusedCopyProxy.PROXY)
                 .setMapSize(mapSizeBytes)
                 .setMaxDbs(MAX_DBS)
                 .setMaxReaders(maxReaders)

@@ -5,7 +5,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import org.lmdbjava.ByteArrayProxy;
 import org.lmdbjava.Dbi;
 import org.lmdbjava.Env;
 import org.lmdbjava.EnvFlags;
@@ -41,7 +40,7 @@ public final class StoreFiles {
     public static Summary summarize(Path file) {
         Env<byte[]> env;
         try {
-            env = Env.create(ByteArrayProxy.PROXY_BA)
+            env = Env.create(ReusedCopyProxy.PROXY)
                     .setMapSize(Math.max(Files.size(file), 1L << 20))
                     .setMaxDbs(LmdbStore.MAX_DBS)
                     .setMaxReaders(2)
