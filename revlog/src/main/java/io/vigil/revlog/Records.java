@@ -1,7 +1,10 @@
 package io.vigil.revlog;
 
 import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.CodedOutputStream;
 import io.vigil.proto.mvccpb.KeyValue;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 
 /**
  * Layout of the revision log in LMDB. Key: the revision, 8-byte big-endian main revision then
@@ -44,11 +47,17 @@ final class Records {
         return v;
     }
 
+    /** The record: the kind byte, then {@code kv} encoded straight after it (one array, no copy). */
     static byte[] encode(byte kind, KeyValue kv) {
-        byte[] body = kv.toByteArray();
-        byte[] out = new byte[body.length + 1];
+        byte[] out = new byte[1 + kv.getSerializedSize()];
         out[0] = kind;
-        System.arraycopy(body, 0, out, 1, body.length);
+        CodedOutputStream body = CodedOutputStream.newInstance(out, 1, out.length - 1);
+        try {
+            kv.writeTo(body);
+        } catch (IOException e) {
+            throw new UncheckedIOException("encoding into an array of its exact size", e);
+        }
+        body.checkNoSpaceLeft();
         return out;
     }
 

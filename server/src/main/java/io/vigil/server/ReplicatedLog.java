@@ -1,5 +1,6 @@
 package io.vigil.server;
 
+import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.vigil.consensus.node.RaftNode;
 import io.vigil.consensus.node.RaftStorage;
@@ -17,6 +18,7 @@ import io.vigil.proto.internal.MemberRecord;
 import io.vigil.revlog.ApplyResult;
 import io.vigil.revlog.LogEntry;
 import io.vigil.revlog.RevLog;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -538,10 +540,16 @@ final class ReplicatedLog implements Proposer {
         }
     }
 
+    /**
+     * The entry's request. Its bytes fields (keys, values) are views into the entry's data, not
+     * copies: an entry's data is never modified once made ({@link Entry}).
+     */
     private static InternalRequest decode(Entry e) {
+        CodedInputStream in = CodedInputStream.newInstance(e.data());
+        in.enableAliasing(true);
         try {
-            return InternalRequest.parseFrom(e.data());
-        } catch (InvalidProtocolBufferException bad) {
+            return InternalRequest.parseFrom(in);
+        } catch (IOException bad) {
             throw new IllegalStateException("log entry " + e.index() + " is not a request", bad);
         }
     }
