@@ -180,9 +180,13 @@ public final class WatchHub {
         return new WatchStream(this, sink, config.streamBufferBytes, buffered, connection);
     }
 
-    /** Whether a watch stream is open (a stream counts from its opening until its close). */
-    public boolean hasOpenStreams() {
-        return metrics.streams.get() > 0;
+    /**
+     * Whether publishing a batch is light work: at most {@code maxWatchers} watchers registered
+     * and none asking for prev_kv (whose values {@link #publish} reads from the store). A racy
+     * read: a watcher that comes meanwhile is served by {@link #publish} all the same.
+     */
+    public boolean fansOutLightly(int maxWatchers) {
+        return metrics.watchers.get() <= maxWatchers && !registry.anyPrevKv();
     }
 
     /** Bytes queued on all streams now (the budget's gauge). */

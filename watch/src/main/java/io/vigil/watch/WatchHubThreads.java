@@ -25,15 +25,23 @@ import java.util.function.LongFunction;
  * {@link #published} blocks the apply thread. That happens only when fan-out itself cannot keep
  * up (CPU), never because a client is slow: slow clients fall back to catch-up.
  *
- * <p>With no watch stream open, and every earlier batch published, the apply thread publishes a
- * batch itself: there is nobody to fan out to, only the published revision moves, and waking the
- * dispatcher for that cost a thread hand-off per applied batch (a member that serves only puts).
+ * <p>When the fan-out is light (at most {@link #INLINE_MAX_WATCHERS} watchers, none with prev_kv)
+ * and every earlier batch is published, the apply thread publishes a batch itself. Waking the
+ * dispatcher costs a thread hand-off per applied batch, which with no watcher at all (a member
+ * that serves only puts) is all the work there is; and an event handed over that way reached its
+ * stream one hand-off after the put's answer (etcd's watch-latency measures exactly that gap).
  * Order holds: a batch goes to the dispatcher while any earlier one is not yet published.
  */
 public final class WatchHubThreads implements AutoCloseable {
     /** The server's one logger (the same name the server logs under). */
     private static final System.Logger LOG = System.getLogger("vigil");
     static final int MAX_QUEUED_BATCHES = 1024;
+    /**
+     * The most watchers whose fan-out the apply thread does itself: a batch's events reach at
+     * most this many, few enough that the next batch's apply does not wait for them noticeably.
+     * Beyond it the dispatcher overlaps fan-out with the next apply.
+     */
+    static final int INLINE_MAX_WATCHERS = 256;
     static final long MAX_QUEUED_EVENT_BYTES = 64L << 20;
     /** A failed catch-up pass is tried again after this long. */
     private static final long CATCH_UP_RETRY_MILLIS = 1000;
@@ -76,7 +84,7 @@ public final class WatchHubThreads implements AutoCloseable {
 
     /** The apply thread hands over each applied batch, in apply order, after committing it. */
     public void published(List<ApplyResult> results) {
-        if (unpublished.get() == 0 && !hub.hasOpenStreams()) {
+        if (unpublished.get() == 0 && hub.fansOutLightly(INLINE_MAX_WATCHERS)) {
             publish(results);
             return;
         }

@@ -1,6 +1,7 @@
 package io.vigil.watch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import com.google.protobuf.ByteString;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -21,8 +22,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The hub's threads as the apply thread uses them: with no stream open a batch is published before
- * {@link WatchHubThreads#published} returns; with one open it goes through the dispatcher; either
+ * The hub's threads as the apply thread uses them: while the fan-out is light (no watcher, or up to
+ * {@link WatchHubThreads#INLINE_MAX_WATCHERS}) a batch is published before
+ * {@link WatchHubThreads#published} returns; beyond that it goes through the dispatcher; either
  * way a watcher sees every revision once, in order.
  */
 class WatchHubThreadsTest {
@@ -73,31 +75,72 @@ class WatchHubThreadsTest {
         return log.apply(List.of(new LogEntry(nextIndex++, put)));
     }
 
+    private WatchHubThreads threads(RevLog log) {
+        return new WatchHubThreads(log, new WatchHub.Config(), rev -> ResponseHeader.newBuilder().setRevision(rev).build(),
+                new SimpleMeterRegistry(), ETCD_PROGRESS_NOTIFY_INTERVAL);
+    }
+
+    private static RevLog openLog(Path dir) {
+        return RevLog.open(new RevLogConfig().dataDir(dir).mapSizeBytes(64L << 20).syncOnCommit(false));
+    }
+
+    /** A watcher on every key under "k" from revision 2, on a stream of its own. */
+    private static WatchStream watchK(WatchHub hub, Received sink) {
+        WatchStream stream = hub.openStream(sink);
+        stream.create(WatchCreateRequest.newBuilder().setKey(ByteString.copyFromUtf8("k"))
+                .setRangeEnd(ByteString.copyFromUtf8("l")).setStartRevision(2).build());
+        return stream;
+    }
+
+    private static void assertEveryRevisionFrom2(RevLog log, Received sink) throws InterruptedException {
+        List<Long> expected = new ArrayList<>();
+        for (long rev = 2; rev <= log.currentRevision(); rev++) {
+            expected.add(rev);
+        }
+        sink.awaitEvents(expected.size());
+        assertEquals(expected, sink.revisions(), "every revision once, in order");
+    }
+
     @Test
-    void withNoStreamOpenTheApplyThreadPublishesAndAWatcherOpenedLaterMissesNothing() throws Exception {
-        try (RevLog log = RevLog.open(new RevLogConfig().dataDir(dir).mapSizeBytes(64L << 20).syncOnCommit(false));
-             WatchHubThreads threads = new WatchHubThreads(log, new WatchHub.Config(),
-                     rev -> ResponseHeader.newBuilder().setRevision(rev).build(), new SimpleMeterRegistry(),
-                     ETCD_PROGRESS_NOTIFY_INTERVAL)) {
+    void whileTheFanOutIsLightTheApplyThreadPublishesAndAWatcherOpenedLaterMissesNothing() throws Exception {
+        try (RevLog log = openLog(dir); WatchHubThreads threads = threads(log)) {
             WatchHub hub = threads.hub();
             for (int i = 0; i < 5; i++) {
                 threads.published(put(log, "k" + i));
                 assertEquals(log.currentRevision(), hub.lastPublished(), "published before published() returned");
             }
             Received sink = new Received();
-            WatchStream stream = hub.openStream(sink);
-            stream.create(WatchCreateRequest.newBuilder().setKey(ByteString.copyFromUtf8("k"))
-                    .setRangeEnd(ByteString.copyFromUtf8("l")).setStartRevision(2).build());
+            WatchStream stream = watchK(hub, sink);
+            for (int i = 5; i < 50; i++) {
+                threads.published(put(log, "k" + i));
+                assertEquals(log.currentRevision(), hub.lastPublished(),
+                        "one watcher is a light fan-out: published before published() returned");
+            }
+            assertEveryRevisionFrom2(log, sink);
+            stream.close();
+        }
+    }
+
+    @Test
+    void beyondTheInlineLimitTheDispatcherPublishesAndAWatcherMissesNothing() throws Exception {
+        try (RevLog log = openLog(dir); WatchHubThreads threads = threads(log)) {
+            WatchHub hub = threads.hub();
+            for (int i = 0; i < 5; i++) {
+                threads.published(put(log, "k" + i));
+            }
+            WatchStream others = hub.openStream(new Received());
+            for (int i = 0; i < WatchHubThreads.INLINE_MAX_WATCHERS; i++) {
+                others.create(WatchCreateRequest.newBuilder().setKey(ByteString.copyFromUtf8("other")).build());
+            }
+            Received sink = new Received();
+            WatchStream stream = watchK(hub, sink);
+            assertFalse(hub.fansOutLightly(WatchHubThreads.INLINE_MAX_WATCHERS), "one watcher past the limit");
             for (int i = 5; i < 50; i++) {
                 threads.published(put(log, "k" + i));
             }
-            List<Long> expected = new ArrayList<>();
-            for (long rev = 2; rev <= log.currentRevision(); rev++) {
-                expected.add(rev);
-            }
-            sink.awaitEvents(expected.size());
-            assertEquals(expected, sink.revisions(), "every revision once, in order");
+            assertEveryRevisionFrom2(log, sink);
             stream.close();
+            others.close();
         }
     }
 }
