@@ -7,21 +7,20 @@ import java.util.List;
  * An in-memory {@link Storage}, for tests and as the reference for durable implementations.
  * Not thread-safe: the core is single-threaded and so is everything that drives it.
  *
- * <p>Layout: {@code entries.get(head)} is a dummy holding the index and term of the last
- * compacted entry (the snapshot's, or 0/0); real entries follow contiguously. Slots below
- * {@code head} are null: compaction moves {@code head} and drops what it passed, and the list is
- * shifted down only once the dropped slots outnumber the kept ones, so compacting a log that keeps
- * many entries (a server keeps about --snapshot-count of them) costs what it drops, not what it
- * keeps.
+ * <p>Layout: {@code offset} and {@code offsetTerm} are the index and term of the last compacted
+ * entry (the snapshot's, or 0/0); the real entries after it are held packed ({@link PackedEntries}),
+ * so {@link #entries} returns new {@link Entry} objects equal in content to those appended, not
+ * the same ones. Compaction drops from the front at the cost of what it drops, not of what it keeps
+ * (a server keeps about --snapshot-count entries).
  */
 public final class MemoryStorage implements Storage {
   private HardState hardState = HardState.EMPTY;
   private Snapshot snapshot = Snapshot.EMPTY;
-  private final ArrayList<Entry> entries = new ArrayList<>();
-  private int head;
+  private final PackedEntries entries = new PackedEntries();
+  private long offset;
+  private long offsetTerm;
 
   public MemoryStorage() {
-    entries.add(Entry.normal(0, 0, null));
   }
 
   /**
@@ -62,7 +61,6 @@ public final class MemoryStorage implements Storage {
 
   @Override
   public List<Entry> entries(long lo, long hi, long maxSizeBytes) {
-    long offset = offset();
     if (lo <= offset) {
       throw new CompactedException(lo, offset + 1);
     }
@@ -73,36 +71,35 @@ public final class MemoryStorage implements Storage {
     List<Entry> out = new ArrayList<>();
     long bytes = 0;
     for (long i = lo; i < hi; i++) {
-      Entry e = at(i - offset);
-      bytes += e.sizeBytes();
+      int at = (int) (i - offset - 1);
+      bytes += entries.sizeBytes(at);
       if (!out.isEmpty() && bytes > maxSizeBytes) {
         break;
       }
-      out.add(e);
+      out.add(entries.get(at, i));
     }
     return out;
   }
 
   @Override
   public long term(long index) {
-    long offset = offset();
     if (index < offset) {
       throw new CompactedException(index, offset + 1);
     }
     if (index > lastIndex()) {
       throw new IllegalArgumentException("index " + index + " beyond last index " + lastIndex());
     }
-    return at(index - offset).term();
+    return index == offset ? offsetTerm : entries.term((int) (index - offset - 1));
   }
 
   @Override
   public long firstIndex() {
-    return offset() + 1;
+    return offset + 1;
   }
 
   @Override
   public long lastIndex() {
-    return offset() + entries.size() - head - 1;
+    return offset + entries.size();
   }
 
   @Override
@@ -118,8 +115,8 @@ public final class MemoryStorage implements Storage {
     }
     snapshot = snap;
     entries.clear();
-    head = 0;
-    entries.add(Entry.normal(snap.term(), snap.index(), null));
+    offset = snap.index();
+    offsetTerm = snap.term();
   }
 
   /**
@@ -144,7 +141,6 @@ public final class MemoryStorage implements Storage {
    * through the snapshot only, so {@code compactIndex} must not exceed the snapshot's index.
    */
   public void compact(long compactIndex) {
-    long offset = offset();
     if (compactIndex <= offset) {
       return;
     }
@@ -152,17 +148,10 @@ public final class MemoryStorage implements Storage {
       throw new IllegalArgumentException("compact index " + compactIndex
           + " beyond snapshot index " + snapshot.index());
     }
-    int newHead = head + (int) (compactIndex - offset);
-    Entry dummy = entries.get(newHead);
-    for (int i = head; i < newHead; i++) {
-      entries.set(i, null);
-    }
-    entries.set(newHead, Entry.normal(dummy.term(), dummy.index(), null));
-    head = newHead;
-    if (head > entries.size() - head) {
-      entries.subList(0, head).clear();
-      head = 0;
-    }
+    long newTerm = term(compactIndex);
+    entries.dropFirst((int) (compactIndex - offset));
+    offset = compactIndex;
+    offsetTerm = newTerm;
   }
 
   /**
@@ -174,7 +163,6 @@ public final class MemoryStorage implements Storage {
       return;
     }
     long first = newEntries.get(0).index();
-    long offset = offset();
     if (first + newEntries.size() - 1 <= offset) {
       return; // entirely compacted already
     }
@@ -184,17 +172,9 @@ public final class MemoryStorage implements Storage {
       throw new IllegalArgumentException("gap: appending at " + first + " after last index "
           + lastIndex());
     }
-    int keep = head + (int) (first - offset);
-    entries.subList(keep, entries.size()).clear();
-    entries.addAll(newEntries.subList(skip, newEntries.size()));
-  }
-
-  private long offset() {
-    return entries.get(head).index();
-  }
-
-  /** The entry {@code fromOffset} places after the dummy (0: the dummy itself). */
-  private Entry at(long fromOffset) {
-    return entries.get(head + (int) fromOffset);
+    entries.truncate((int) (first - offset - 1));
+    for (Entry e : newEntries.subList(skip, newEntries.size())) {
+      entries.add(e);
+    }
   }
 }
