@@ -2,7 +2,6 @@ package io.vigil.consensus.raft;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 
 /**
  * A run of consecutive log entries held as bytes, for {@link MemoryStorage}: each entry's term and
@@ -186,6 +185,6 @@ final class PackedEntries {
   @Override
   public String toString() {
     return "PackedEntries{" + size + " entries, " + (dataEnd - dataStart) + " bytes in " + chunks.size()
-        + " chunks" + (size == 0 ? "" : ", terms " + Arrays.toString(new long[] {term(0), term(size - 1)})) + "}";
+        + " chunks" + (size == 0 ? "" : ", terms " + term(0) + ".." + term(size - 1)) + "}";
   }
 }
