@@ -91,6 +91,7 @@ final class ReplicatedLog implements Proposer {
     private final long commitIntervalNanos;
     private final int commitEntries;
     private final long keepEntries;
+    private final long catchUpEntries;
     private final Consumer<Throwable> onFatal;
     private final Consumer<List<ApplyResult>> onApplied;
     private final Consumer<Boolean> onLeadership;
@@ -151,6 +152,7 @@ final class ReplicatedLog implements Proposer {
         this.commitIntervalNanos = config.backendBatchInterval().toNanos();
         this.commitEntries = config.backendBatchLimit();
         this.keepEntries = config.snapshotCount() + config.snapshotCatchUpEntries();
+        this.catchUpEntries = config.snapshotCatchUpEntries();
         this.onFatal = onFatal;
         this.onApplied = onApplied;
         this.onLeadership = onLeadership;
@@ -558,7 +560,7 @@ final class ReplicatedLog implements Proposer {
     private void commit() {
         revLog.commit();
         uncommittedEntries = 0;
-        node.released(revLog.committedIndex(), keepEntries);
+        node.released(revLog.committedIndex(), keepEntries, catchUpEntries);
     }
 
     /**

@@ -289,10 +289,11 @@ public final class RaftNode implements AutoCloseable {
 
   /**
    * The state machine has durably applied up to {@code index}: WAL segments below it may go,
-   * and the in-memory log keeps {@code keepEntries} entries below it for lagging followers.
+   * and the in-memory log keeps at most {@code keepEntries} entries below it for lagging
+   * followers; a leader keeps only {@code catchUpEntries} below what every member holds.
    */
-  public void released(long index, long keepEntries) {
-    submit(() -> storage.release(index, confState, keepEntries), null);
+  public void released(long index, long keepEntries, long catchUpEntries) {
+    submit(() -> storage.release(index, confState, keepEntries, catchUpEntries, raw.lowestPeerMatch()), null);
   }
 
   /** The core's status, read on the node thread. */

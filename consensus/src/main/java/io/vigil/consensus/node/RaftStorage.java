@@ -122,12 +122,17 @@ public final class RaftStorage implements AutoCloseable {
 
   /**
    * The state machine has durably applied up to {@code storeCommitted}: WAL segments wholly below
-   * it may go, and the in-memory log keeps {@code keepEntries} entries below it for followers
-   * that lag (older ones are no longer sent: a follower that far behind needs a snapshot).
+   * it may go, and the in-memory log keeps at most {@code keepEntries} entries below it for
+   * followers that lag (older ones are no longer sent: a follower that far behind needs a
+   * snapshot). Below {@code lowestPeerMatch} (the index every other member holds, known only to a
+   * leader: {@link RawNode#lowestPeerMatch()}) no member needs entries from here any more, so
+   * only {@code catchUpEntries} of them stay: a leader whose followers keep up, or a member
+   * alone, holds a few thousand entries instead of {@code keepEntries}.
    */
-  void release(long storeCommitted, ConfState conf, long keepEntries) {
+  void release(long storeCommitted, ConfState conf, long keepEntries, long catchUpEntries, long lowestPeerMatch) {
     wal.releaseBefore(storeCommitted);
-    long compactTo = storeCommitted - keepEntries;
+    long compactTo = Math.max(storeCommitted - keepEntries,
+        Math.min(storeCommitted, lowestPeerMatch) - catchUpEntries);
     if (compactTo > memory.snapshot().index() && compactTo <= memory.lastIndex()) {
       memory.createSnapshot(compactTo, conf, null);
       memory.compact(compactTo);

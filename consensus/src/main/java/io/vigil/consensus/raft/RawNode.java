@@ -226,6 +226,24 @@ public final class RawNode {
     }
   }
 
+  /**
+   * While leader, the highest index every other member is known to hold (the lowest of their
+   * matches), {@code Long.MAX_VALUE} when there is no other member; 0 on a follower or
+   * candidate, which knows nothing of the others' logs.
+   */
+  public long lowestPeerMatch() {
+    if (raft.role != StateRole.LEADER) {
+      return 0;
+    }
+    long lowest = Long.MAX_VALUE;
+    for (Map.Entry<Long, Progress> e : raft.tracker.progressMap().entrySet()) {
+      if (e.getKey() != raft.id) {
+        lowest = Math.min(lowest, e.getValue().match);
+      }
+    }
+    return lowest;
+  }
+
   /** A snapshot of this node's state. */
   public Status status() {
     Map<Long, Status.PeerProgress> progress = new TreeMap<>();

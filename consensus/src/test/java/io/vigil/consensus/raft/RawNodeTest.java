@@ -116,6 +116,27 @@ class RawNodeTest {
     assertEquals(List.of(first, first + 1, first + 2), applied.stream().map(Entry::index).toList());
   }
 
+  /** What a leader may drop from its in-memory log: below the lowest match of the others. */
+  @Test
+  void lowestPeerMatchIsTheLeadersViewOfTheSlowestOtherMember() {
+    RawNode alone = single(MemoryStorage.bootstrap(ConfState.ofVoters(1L), null));
+    assertEquals(0, alone.lowestPeerMatch(), "a follower knows nothing of the others");
+    alone.campaign();
+    assertEquals(Long.MAX_VALUE, alone.lowestPeerMatch(), "a leader alone: no one needs its entries");
+
+    RawNode n = new RawNode(Config.builder().id(1).randomSeed(5).build(),
+        MemoryStorage.bootstrap(ConfState.ofVoters(1L, 2L, 3L), null));
+    RaftTestUtil.becomeLeader(n.raft());
+    long term = n.raft().term;
+    long last = n.raft().log.lastIndex();
+    assertEquals(0, n.lowestPeerMatch(), "nothing acknowledged yet");
+    n.step(Message.builder(MessageType.APP_RESP).from(2).to(1).term(term).index(last).build());
+    n.step(Message.builder(MessageType.APP_RESP).from(3).to(1).term(term).index(last - 1).build());
+    assertEquals(last - 1, n.lowestPeerMatch());
+    n.step(Message.builder(MessageType.APP_RESP).from(3).to(1).term(term).index(last).build());
+    assertEquals(last, n.lowestPeerMatch(), "the leader's own match does not count");
+  }
+
   @Test
   void restartToleratesASnapshotPersistedWithoutItsHardState() {
     // Crash after the snapshot of a Ready was written but before its hard state (commit 10).
