@@ -299,6 +299,9 @@ public final class ServerConfig {
         if (snapshotCount <= 0) {
             throw new IllegalArgumentException("--snapshot-count must be positive, got " + snapshotCount);
         }
+        if (snapshotCatchUpEntries <= 0) {
+            throw new IllegalArgumentException("--experimental-snapshot-catchup-entries must be positive, got " + snapshotCatchUpEntries);
+        }
         String cluster = initialCluster;
         if (cluster == null) {
             StringBuilder sb = new StringBuilder();

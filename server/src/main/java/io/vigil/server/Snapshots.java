@@ -35,9 +35,10 @@ import java.util.function.Supplier;
 import java.util.zip.CRC32C;
 
 /**
- * Snapshots of the store, for followers that the leader's log no longer reaches (it keeps
- * {@code --snapshot-count} + catch-up entries below the store's applied index): etcd's snapshot
- * transfer.
+ * Snapshots of the store, for followers that the leader's log no longer reaches (it keeps at most
+ * {@code --snapshot-count} + catch-up entries below the store's applied index, and only the
+ * catch-up entries below what every follower it tracks holds, so a member added later starts from
+ * a snapshot unless it joins within those): etcd's snapshot transfer.
  *
  * <p>Sending (the leader): when the core asks for a snapshot for a follower, a copy of the store
  * as committed is made (LMDB's compacting copy, in one read transaction), and streamed to the

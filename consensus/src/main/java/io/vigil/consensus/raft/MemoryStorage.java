@@ -11,7 +11,8 @@ import java.util.List;
  * entry (the snapshot's, or 0/0); the real entries after it are held packed ({@link PackedEntries}),
  * so {@link #entries} returns new {@link Entry} objects equal in content to those appended, not
  * the same ones. Compaction drops from the front at the cost of what it drops, not of what it keeps
- * (a server keeps about --snapshot-count entries).
+ * (a follower keeps up to --snapshot-count entries; a leader, the catch-up entries below what
+ * its followers hold).
  */
 public final class MemoryStorage implements Storage {
   private HardState hardState = HardState.EMPTY;

@@ -8,7 +8,7 @@ import java.util.ArrayList;
  * type in ring arrays, its data copied into chunks of {@link #CHUNK_BYTES} that are reused once
  * the entries in them are dropped. {@link #get} builds a new {@link Entry} each time.
  *
- * <p>Why: a server keeps about --snapshot-count entries in memory. As objects, every entry lived
+ * <p>Why: a follower keeps up to --snapshot-count entries in memory. As objects, every entry lived
  * long enough to be promoted to the old generation and then died there, so under a steady write
  * load the old generation filled with dead entries and the JVM's parallel collector stopped the
  * member for a full collection (about 100 ms) every minute or so. Held here, an entry's objects

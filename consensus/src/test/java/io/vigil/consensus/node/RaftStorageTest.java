@@ -21,15 +21,19 @@ class RaftStorageTest {
   @TempDir
   Path dir;
 
-  /** A log of entries 2..LAST (1 is the bootstrap snapshot), all applied. */
+  /** A log of entries 2..last (1 is the bootstrap snapshot), all applied; entry i has term 1 + i / 1000. */
   private RaftStorage logUpTo(long last) {
     RaftStorage storage = RaftStorage.open(dir, CONF, 1);
     List<Entry> entries = new ArrayList<>();
     for (long i = 2; i <= last; i++) {
-      entries.add(Entry.normal(1, i, new byte[] {(byte) i}));
+      entries.add(Entry.normal(termOf(i), i, new byte[] {(byte) i}));
     }
-    storage.save(new HardState(1, 0, last), entries, true);
+    storage.save(new HardState(termOf(last), 0, last), entries, true);
     return storage;
+  }
+
+  private static long termOf(long index) {
+    return 1 + index / 1000;
   }
 
   @Test
@@ -51,15 +55,26 @@ class RaftStorageTest {
   @Test
   void aLeaderKeepsWhatItsSlowestFollowerStillNeedsUpToTheWindow() {
     try (RaftStorage storage = logUpTo(LAST)) {
-      storage.release(LAST - 1_000, CONF, KEEP * 2, CATCH_UP, LAST - 1_500);
-      assertEquals(LAST - 1_500 - CATCH_UP + 1, storage.memory().firstIndex(), "the follower at its match");
-      assertEquals(1, storage.memory().term(LAST - 1_500 - CATCH_UP), "the compaction point's term is kept");
+      long match = LAST - 1_500;
+      storage.release(LAST - 1_000, CONF, KEEP * 2, CATCH_UP, match);
+      assertEquals(match - CATCH_UP + 1, storage.memory().firstIndex(), "the follower's match, less the catch-up entries");
+      assertEquals(termOf(match - CATCH_UP), storage.memory().term(match - CATCH_UP), "the compaction point's term is kept");
+      assertEquals(termOf(match), storage.memory().term(match), "what the follower's next append is checked against");
 
       storage.release(LAST, CONF, KEEP, CATCH_UP, 10);
       assertEquals(LAST - KEEP + 1, storage.memory().firstIndex(), "a follower far behind: the window bounds it");
+    }
+  }
 
-      storage.release(LAST, CONF, KEEP, CATCH_UP, 0);
-      assertEquals(LAST - KEEP + 1, storage.memory().firstIndex(), "never grows back");
+  @Test
+  void aLeaderThatStepsDownKeepsWhatItHadAndCompactsNoFurtherThanTheWindow() {
+    try (RaftStorage storage = logUpTo(LAST)) {
+      storage.release(LAST, CONF, KEEP * 2, CATCH_UP, LAST - 500);
+      long first = LAST - 500 - CATCH_UP + 1;
+      assertEquals(first, storage.memory().firstIndex());
+      storage.release(LAST, CONF, KEEP * 2, CATCH_UP, 0);
+      assertEquals(first, storage.memory().firstIndex(), "the window reaches below what is gone: nothing moves");
+      assertEquals(LAST, storage.memory().lastIndex());
     }
   }
 }

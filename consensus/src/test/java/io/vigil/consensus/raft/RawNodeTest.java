@@ -134,7 +134,15 @@ class RawNodeTest {
     n.step(Message.builder(MessageType.APP_RESP).from(3).to(1).term(term).index(last - 1).build());
     assertEquals(last - 1, n.lowestPeerMatch());
     n.step(Message.builder(MessageType.APP_RESP).from(3).to(1).term(term).index(last).build());
-    assertEquals(last, n.lowestPeerMatch(), "the leader's own match does not count");
+    assertEquals(last, n.lowestPeerMatch());
+
+    // an entry the followers acknowledge before the leader's own write of it is durable: the
+    // leader's match stays at last, below theirs
+    assertTrue(n.propose("x".getBytes()));
+    n.step(Message.builder(MessageType.APP_RESP).from(2).to(1).term(term).index(last + 1).build());
+    n.step(Message.builder(MessageType.APP_RESP).from(3).to(1).term(term).index(last + 1).build());
+    assertEquals(last, n.raft().tracker.progressMap().get(1L).match, "the leader's own write is not durable yet");
+    assertEquals(last + 1, n.lowestPeerMatch(), "the leader's own match does not count");
   }
 
   @Test
