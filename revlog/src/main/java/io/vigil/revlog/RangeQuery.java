@@ -33,7 +33,7 @@ final class RangeQuery {
             KeyHistory.Snapshot s = e.getValue().snapshot();
             int i = s.liveAt(atRevision);
             if (i != KeyHistory.NOT_FOUND) {
-                out.add(Records.keyValue(records.read(s.mains()[i], s.subs()[i])));
+                out.add(Records.keyValue(records.read(s.main(i), s.sub(i))));
             }
         }
         return out;
@@ -61,7 +61,7 @@ final class RangeQuery {
             }
             count++;
             if (!r.getCountOnly() && kvs.size() < fetchLimit) {
-                kvs.add(Records.keyValue(records.read(s.mains()[i], s.subs()[i])));
+                kvs.add(Records.keyValue(records.read(s.main(i), s.sub(i))));
             }
         }
 

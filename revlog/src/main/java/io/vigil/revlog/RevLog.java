@@ -548,10 +548,10 @@ public final class RevLog implements AutoCloseable {
         }
         KeyHistory.Snapshot s = h.snapshot();
         int i = s.floor(main - 1);
-        if (i == KeyHistory.NOT_FOUND || s.tombstones()[i]) {
+        if (i == KeyHistory.NOT_FOUND || s.tombstone(i)) {
             return null;
         }
-        byte[] record = record(txn, s.mains()[i], s.subs()[i]);
+        byte[] record = record(txn, s.main(i), s.sub(i));
         return record == null ? null : Records.keyValue(record);
     }
 

@@ -397,7 +397,7 @@ final class RevisionWriter {
         }
         KeyHistory.Snapshot s = h.snapshot();
         int i = s.liveAt(revision);
-        return i == KeyHistory.NOT_FOUND ? null : Records.keyValue(read(s.mains()[i], s.subs()[i]));
+        return i == KeyHistory.NOT_FOUND ? null : Records.keyValue(read(s.main(i), s.sub(i)));
     }
 
     /**
