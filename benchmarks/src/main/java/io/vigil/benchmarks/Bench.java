@@ -1,14 +1,17 @@
 package io.vigil.benchmarks;
 
 import io.vigil.benchmarks.measure.Side;
+import io.vigil.benchmarks.proc.ProcFs;
 import io.vigil.benchmarks.report.ResultFiles;
 import io.vigil.benchmarks.report.RunInfo;
 import io.vigil.benchmarks.server.Readiness;
 import io.vigil.benchmarks.server.ServerHandle;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.EnumMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -68,8 +71,24 @@ public final class Bench {
       ServerHandle server = servers.get(side);
       facts.put(side, server.origin() + ", endpoint " + server.endpoint() + ", version "
           + Readiness.version(server.endpoint(), servers.security())
-          + (config.secure ? ", TLS and auth (simple token) on" : ""));
+          + (config.secure ? ", TLS and auth (simple token) on" : "") + idleRss(server.pid()));
     }
     return facts;
+  }
+
+  /**
+   * The server's RSS before this run loads it: a JVM's fixed cost shows here (the peaks of the
+   * report include it), for reading a peak as what the load added beyond it.
+   */
+  private static String idleRss(long pid) {
+    if (pid < 0 || !ProcFs.available()) {
+      return "";
+    }
+    try {
+      long bytes = ProcFs.system().sampleTree(pid).rssBytes();
+      return String.format(Locale.ROOT, ", RSS before this run's load %.0f MiB", bytes / 1048576.0);
+    } catch (IOException gone) {
+      return "";
+    }
   }
 }
