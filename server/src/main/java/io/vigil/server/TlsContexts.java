@@ -48,10 +48,23 @@ final class TlsContexts {
     private final SslContext clientPortGrpc;
     private final SslContext peerPort;
     /** Without a key pair these present no certificate, and trust Java's CAs without a CA file. */
-    private final SslContext toPeers;
-    private final SslContext toClientUrls;
-    /** @throws IllegalArgumentException naming the file or the cipher suite at fault */
+    private final ChannelContext toPeers;
+    private final ChannelContext toClientUrls;
+
+    /**
+     * @throws IllegalArgumentException naming the file or the cipher suite at fault. A member
+     *     without any TLS flag builds its channel contexts when it first dials an https:// URL:
+     *     loading Java's CAs and its TLS took ~0.25 s of every plaintext member's start, and with
+     *     no file or suite named nothing there can fail but Java itself.
+     */
     TlsContexts(TlsSettings settings) {
+        if (settings.equals(TlsSettings.NONE)) {
+            clientPort = clientPortGrpc = peerPort = null;
+            List<String> protocols = settings.protocols();
+            toPeers = new ChannelContext(() -> tuned(plainClient(), null, new ReloadingTrustManager(null), protocols, null));
+            toClientUrls = toPeers;
+            return;
+        }
         List<String> suites = settings.enabledSuites();
         if (suites != null) {
             checkSupported(suites);
@@ -71,12 +84,44 @@ final class TlsContexts {
                     SslProvider.JDK), client, clientTrust, protocols, suites);
             peerPort = peerKeys == null ? null : tuned(GrpcSslContexts.configure(SslContextBuilder.forServer(peerKeys),
                     SslProvider.JDK), peer, peerTrust, protocols, suites);
-            toPeers = tuned(GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK).keyManager(peerKeys),
-                    null, peerTrust, protocols, suites);
-            toClientUrls = tuned(GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK).keyManager(clientKeys),
-                    null, clientTrust, protocols, suites);
+            toPeers = new ChannelContext(tuned(plainClient().keyManager(peerKeys), null, peerTrust, protocols, suites));
+            toClientUrls = new ChannelContext(tuned(plainClient().keyManager(clientKeys), null, clientTrust, protocols, suites));
         } catch (SSLException e) {
             throw new IllegalArgumentException("cannot set up TLS: " + e.getMessage(), e);
+        }
+    }
+
+    private static SslContextBuilder plainClient() {
+        return GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK);
+    }
+
+    /** A channel context built at once, or once when first asked for. */
+    private static final class ChannelContext {
+        interface Build {
+            SslContext build() throws SSLException;
+        }
+
+        private Build build;
+        private SslContext built;
+
+        ChannelContext(SslContext built) {
+            this.built = built;
+        }
+
+        ChannelContext(Build build) {
+            this.build = build;
+        }
+
+        synchronized SslContext get() {
+            if (built == null) {
+                try {
+                    built = build.build();
+                } catch (SSLException e) {
+                    throw new IllegalStateException("cannot set up TLS: " + e.getMessage(), e);
+                }
+                build = null;
+            }
+            return built;
         }
     }
 
@@ -135,13 +180,13 @@ final class TlsContexts {
 
     /** For a channel to a member's peer URL. */
     ChannelCredentials toPeer(URI url) {
-        return Urls.secure(url) ? NettySslContextChannelCredentials.create(toPeers)
+        return Urls.secure(url) ? NettySslContextChannelCredentials.create(toPeers.get())
                 : InsecureChannelCredentials.create();
     }
 
     /** For a channel to a member's client URL. */
     ChannelCredentials toClientUrl(URI url) {
-        return Urls.secure(url) ? NettySslContextChannelCredentials.create(toClientUrls)
+        return Urls.secure(url) ? NettySslContextChannelCredentials.create(toClientUrls.get())
                 : InsecureChannelCredentials.create();
     }
 }

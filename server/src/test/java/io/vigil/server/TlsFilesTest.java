@@ -1,6 +1,7 @@
 package io.vigil.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -97,5 +98,14 @@ class TlsFilesTest {
         assertEquals(java.util.List.of("TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
                 TlsSettings.NONE.withCipherSuites("TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305").cipherSuites());
         assertThrows(IllegalArgumentException.class, () -> new TlsContexts(TlsSettings.NONE.withCipherSuites("TLS_NO_SUCH_SUITE")));
+    }
+
+    @Test
+    void aMemberWithoutTlsFlagsStillDialsHttpsUrlsTrustingJavasCas() {
+        TlsContexts none = new TlsContexts(TlsSettings.NONE);
+        assertTrue(none.toPeer(java.net.URI.create("http://127.0.0.1:2380")) instanceof io.grpc.InsecureChannelCredentials);
+        io.grpc.ChannelCredentials https = none.toPeer(java.net.URI.create("https://127.0.0.1:2380"));
+        assertFalse(https instanceof io.grpc.InsecureChannelCredentials);
+        assertEquals(https.getClass(), none.toClientUrl(java.net.URI.create("https://127.0.0.1:2379")).getClass());
     }
 }
