@@ -55,7 +55,9 @@ final class TlsContexts {
      * @throws IllegalArgumentException naming the file or the cipher suite at fault. A member
      *     without any TLS flag builds its channel contexts when it first dials an https:// URL:
      *     loading Java's CAs and its TLS took ~0.25 s of every plaintext member's start, and with
-     *     no file or suite named nothing there can fail but Java itself.
+     *     no file or suite named nothing there can fail but Java itself. The thread of that first
+     *     dial (a Raft tick, an event loop) pays the ~0.25 s once; only a member without TLS
+     *     flags among https:// members does.
      */
     TlsContexts(TlsSettings settings) {
         if (settings.equals(TlsSettings.NONE)) {
@@ -91,6 +93,11 @@ final class TlsContexts {
         }
     }
 
+    /** Whether a channel context exists yet (tests: a member without TLS flags builds none at start). */
+    boolean channelContextsBuilt() {
+        return toPeers.built() || toClientUrls.built();
+    }
+
     private static SslContextBuilder plainClient() {
         return GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK);
     }
@@ -110,6 +117,10 @@ final class TlsContexts {
 
         ChannelContext(Build build) {
             this.build = build;
+        }
+
+        synchronized boolean built() {
+            return built != null;
         }
 
         synchronized SslContext get() {

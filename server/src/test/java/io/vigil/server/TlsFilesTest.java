@@ -101,11 +101,16 @@ class TlsFilesTest {
     }
 
     @Test
-    void aMemberWithoutTlsFlagsStillDialsHttpsUrlsTrustingJavasCas() {
+    void aMemberWithoutTlsFlagsBuildsItsChannelContextsOnlyWhenItFirstDialsHttps() {
         TlsContexts none = new TlsContexts(TlsSettings.NONE);
+        assertFalse(none.channelContextsBuilt());
         assertTrue(none.toPeer(java.net.URI.create("http://127.0.0.1:2380")) instanceof io.grpc.InsecureChannelCredentials);
+        assertFalse(none.channelContextsBuilt());
         io.grpc.ChannelCredentials https = none.toPeer(java.net.URI.create("https://127.0.0.1:2380"));
+        assertTrue(none.channelContextsBuilt());
         assertFalse(https instanceof io.grpc.InsecureChannelCredentials);
         assertEquals(https.getClass(), none.toClientUrl(java.net.URI.create("https://127.0.0.1:2379")).getClass());
+        // with any TLS flag the contexts are built (and checked) at start
+        assertTrue(new TlsContexts(TlsSettings.NONE.withMinVersion("TLS1.3")).channelContextsBuilt());
     }
 }
