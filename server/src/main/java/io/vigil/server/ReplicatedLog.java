@@ -543,12 +543,21 @@ final class ReplicatedLog implements Proposer {
     }
 
     /**
+     * How deeply an entry's request may nest messages (a txn in a txn...). A client's request was
+     * decoded within protobuf's default limit of 100 (grpc-java's parser, the JSON gateway's);
+     * its entry wraps it in an InternalRequest, a level more. Every entry in the log must decode
+     * here, or the member stops on it, and again at every start: hence room beyond the wrapper.
+     */
+    private static final int ENTRY_RECURSION_LIMIT = 200;
+
+    /**
      * The entry's request. Its bytes fields (keys, values) are views into the entry's data, not
      * copies: an entry's data is never modified once made ({@link Entry}).
      */
     private static InternalRequest decode(Entry e) {
         CodedInputStream in = CodedInputStream.newInstance(e.data());
         in.enableAliasing(true);
+        in.setRecursionLimit(ENTRY_RECURSION_LIMIT);
         try {
             return InternalRequest.parseFrom(in);
         } catch (IOException bad) {

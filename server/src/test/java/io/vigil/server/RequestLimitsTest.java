@@ -128,4 +128,68 @@ class RequestLimitsTest {
         }
         return r;
     }
+
+    /**
+     * A txn in a txn in a txn..., around the deepest a request may nest (protobuf's limit of 100
+     * messages where grpc-java decodes it): what is accepted is applied, what is too deep is
+     * refused; either way the member goes on. A request accepted at the limit once became an
+     * entry the apply could not decode, which stopped the member, and every restart with it.
+     */
+    @Test
+    void txnsNestedToTheDecodingLimitAreAppliedAndDeeperOnesRefused() throws Exception {
+        io.grpc.ManagedChannel channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
+                .forTarget(vigil.endpoint()).usePlaintext().build();
+        // the answer nests a level deeper than the request (the inner responses' headers, as
+        // etcd's): read it past grpc-java's limit of 100, as a Go client would
+        io.grpc.MethodDescriptor<io.vigil.proto.etcdserverpb.TxnRequest, io.vigil.proto.etcdserverpb.TxnResponse> txn =
+                io.vigil.proto.etcdserverpb.KVGrpc.getTxnMethod().toBuilder(
+                        io.vigil.proto.etcdserverpb.KVGrpc.getTxnMethod().getRequestMarshaller(),
+                        new io.grpc.MethodDescriptor.Marshaller<io.vigil.proto.etcdserverpb.TxnResponse>() {
+                            @Override
+                            public java.io.InputStream stream(io.vigil.proto.etcdserverpb.TxnResponse value) {
+                                return value.toByteString().newInput();
+                            }
+
+                            @Override
+                            public io.vigil.proto.etcdserverpb.TxnResponse parse(java.io.InputStream stream) {
+                                try {
+                                    com.google.protobuf.CodedInputStream in = com.google.protobuf.CodedInputStream.newInstance(stream);
+                                    in.setRecursionLimit(1000);
+                                    return io.vigil.proto.etcdserverpb.TxnResponse.parseFrom(in);
+                                } catch (java.io.IOException e) {
+                                    throw new java.io.UncheckedIOException(e);
+                                }
+                            }
+                        }).build();
+        try {
+            int applied = 0;
+            int refused = 0;
+            for (int depth = 40; depth <= 60; depth++) {
+                com.google.protobuf.ByteString key = com.google.protobuf.ByteString.copyFromUtf8("deep/" + depth);
+                io.vigil.proto.etcdserverpb.TxnRequest t = io.vigil.proto.etcdserverpb.TxnRequest.newBuilder()
+                        .addSuccess(io.vigil.proto.etcdserverpb.RequestOp.newBuilder().setRequestPut(
+                                io.vigil.proto.etcdserverpb.PutRequest.newBuilder().setKey(key).setValue(key)))
+                        .build();
+                for (int i = 0; i < depth; i++) {
+                    t = io.vigil.proto.etcdserverpb.TxnRequest.newBuilder().addSuccess(
+                            io.vigil.proto.etcdserverpb.RequestOp.newBuilder().setRequestTxn(t)).build();
+                }
+                try {
+                    assertTrue(io.grpc.stub.ClientCalls.blockingUnaryCall(channel, txn,
+                            io.grpc.CallOptions.DEFAULT.withDeadlineAfter(30, java.util.concurrent.TimeUnit.SECONDS), t).getSucceeded());
+                    applied++;
+                    assertEquals(1, kv.get(ByteSequence.from(key.toByteArray())).get().getCount(), "depth " + depth);
+                } catch (io.grpc.StatusRuntimeException tooDeep) {
+                    assertEquals(io.grpc.Status.Code.INTERNAL, tooDeep.getStatus().getCode(), "depth " + depth + ": " + tooDeep);
+                    assertTrue(tooDeep.getStatus().getDescription().startsWith("grpc: error unmarshalling request"),
+                            "depth " + depth + ": " + tooDeep);
+                    refused++;
+                }
+                assertTrue(vigil.isAlive(), "the member stopped at depth " + depth);
+            }
+            assertTrue(applied > 0 && refused > 0, applied + " applied, " + refused + " refused: the limit is not within 40..60");
+        } finally {
+            channel.shutdownNow();
+        }
+    }
 }
