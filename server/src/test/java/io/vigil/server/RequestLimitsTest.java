@@ -5,12 +5,26 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
 import io.etcd.jetcd.Auth;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KV;
 import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.options.GetOption;
+import io.grpc.CallOptions;
+import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCalls;
+import io.vigil.proto.etcdserverpb.KVGrpc;
+import io.vigil.proto.etcdserverpb.PutRequest;
+import io.vigil.proto.etcdserverpb.RequestOp;
+import io.vigil.proto.etcdserverpb.TxnRequest;
+import io.vigil.proto.etcdserverpb.TxnResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -137,50 +151,30 @@ class RequestLimitsTest {
      */
     @Test
     void txnsNestedToTheDecodingLimitAreAppliedAndDeeperOnesRefused() throws Exception {
-        io.grpc.ManagedChannel channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
-                .forTarget(vigil.endpoint()).usePlaintext().build();
+        ManagedChannel channel = NettyChannelBuilder.forTarget(vigil.endpoint()).usePlaintext().build();
         // the answer nests a level deeper than the request (the inner responses' headers, as
-        // etcd's): read it past grpc-java's limit of 100, as a Go client would
-        io.grpc.MethodDescriptor<io.vigil.proto.etcdserverpb.TxnRequest, io.vigil.proto.etcdserverpb.TxnResponse> txn =
-                io.vigil.proto.etcdserverpb.KVGrpc.getTxnMethod().toBuilder(
-                        io.vigil.proto.etcdserverpb.KVGrpc.getTxnMethod().getRequestMarshaller(),
-                        new io.grpc.MethodDescriptor.Marshaller<io.vigil.proto.etcdserverpb.TxnResponse>() {
-                            @Override
-                            public java.io.InputStream stream(io.vigil.proto.etcdserverpb.TxnResponse value) {
-                                return value.toByteString().newInput();
-                            }
-
-                            @Override
-                            public io.vigil.proto.etcdserverpb.TxnResponse parse(java.io.InputStream stream) {
-                                try {
-                                    com.google.protobuf.CodedInputStream in = com.google.protobuf.CodedInputStream.newInstance(stream);
-                                    in.setRecursionLimit(1000);
-                                    return io.vigil.proto.etcdserverpb.TxnResponse.parseFrom(in);
-                                } catch (java.io.IOException e) {
-                                    throw new java.io.UncheckedIOException(e);
-                                }
-                            }
-                        }).build();
+        // etcd's): taken as bytes and read past grpc-java's limit of 100, as a Go client would
+        MethodDescriptor<TxnRequest, byte[]> txn = KVGrpc.getTxnMethod().toBuilder(
+                KVGrpc.getTxnMethod().getRequestMarshaller(), WireFuzzTest.BYTES).build();
         try {
             int applied = 0;
             int refused = 0;
             for (int depth = 40; depth <= 60; depth++) {
-                com.google.protobuf.ByteString key = com.google.protobuf.ByteString.copyFromUtf8("deep/" + depth);
-                io.vigil.proto.etcdserverpb.TxnRequest t = io.vigil.proto.etcdserverpb.TxnRequest.newBuilder()
-                        .addSuccess(io.vigil.proto.etcdserverpb.RequestOp.newBuilder().setRequestPut(
-                                io.vigil.proto.etcdserverpb.PutRequest.newBuilder().setKey(key).setValue(key)))
-                        .build();
+                ByteString key = ByteString.copyFromUtf8("deep/" + depth);
+                TxnRequest t = TxnRequest.newBuilder().addSuccess(RequestOp.newBuilder()
+                        .setRequestPut(PutRequest.newBuilder().setKey(key).setValue(key))).build();
                 for (int i = 0; i < depth; i++) {
-                    t = io.vigil.proto.etcdserverpb.TxnRequest.newBuilder().addSuccess(
-                            io.vigil.proto.etcdserverpb.RequestOp.newBuilder().setRequestTxn(t)).build();
+                    t = TxnRequest.newBuilder().addSuccess(RequestOp.newBuilder().setRequestTxn(t)).build();
                 }
                 try {
-                    assertTrue(io.grpc.stub.ClientCalls.blockingUnaryCall(channel, txn,
-                            io.grpc.CallOptions.DEFAULT.withDeadlineAfter(30, java.util.concurrent.TimeUnit.SECONDS), t).getSucceeded());
+                    CodedInputStream answer = CodedInputStream.newInstance(
+                            ClientCalls.blockingUnaryCall(channel, txn, CallOptions.DEFAULT, t));
+                    answer.setRecursionLimit(1000);
+                    assertTrue(TxnResponse.parseFrom(answer).getSucceeded());
                     applied++;
                     assertEquals(1, kv.get(ByteSequence.from(key.toByteArray())).get().getCount(), "depth " + depth);
-                } catch (io.grpc.StatusRuntimeException tooDeep) {
-                    assertEquals(io.grpc.Status.Code.INTERNAL, tooDeep.getStatus().getCode(), "depth " + depth + ": " + tooDeep);
+                } catch (StatusRuntimeException tooDeep) {
+                    assertEquals(Status.Code.INTERNAL, tooDeep.getStatus().getCode(), "depth " + depth + ": " + tooDeep);
                     assertTrue(tooDeep.getStatus().getDescription().startsWith("grpc: error unmarshalling request"),
                             "depth " + depth + ": " + tooDeep);
                     refused++;
